@@ -1,0 +1,8 @@
+//! Documentation-only pages: the wire format, key rotation and the threat
+//! model. Nothing here is code.
+
+#[doc = include_str!("../docs/wire-format.md")]
+pub mod wire_format {}
+
+#[doc = include_str!("../docs/key-rotation.md")]
+pub mod key_rotation {}

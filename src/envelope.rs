@@ -1,0 +1,78 @@
+//! The payload codec: what is sealed, as postcard.
+//!
+//! ```text
+//! issued_at: varint u64 (seconds since the Unix epoch)
+//! renewed_at: varint u64
+//! body: varint tag 0 + postcard of the session value  (inline)
+//!     | varint tag 1 + 16-byte store id                 (stored)
+//! ```
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes of a store id: 128 bits.
+pub(crate) const STORE_ID_BYTES: usize = 16;
+
+/// What a sealed value carries besides its times.
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
+pub(crate) enum Body<T> {
+    /// The session value itself.
+    Inline(T),
+    /// A pointer to a store entry holding the sealed value.
+    Stored([u8; STORE_ID_BYTES]),
+}
+
+/// The sealed plaintext.
+#[derive(Serialize, Deserialize, Debug)]
+pub(crate) struct Envelope<T> {
+    pub(crate) issued_at: u64,
+    pub(crate) renewed_at: u64,
+    pub(crate) body: Body<T>,
+}
+
+/// When a session was first issued and when its idle deadline was last
+/// renewed, to whole seconds.
+///
+/// Both are sealed inside the value, so the client cannot change them, and
+/// both timeouts are checked against them after authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Times {
+    /// When the session was issued (reset by regeneration).
+    pub issued_at: SystemTime,
+    /// When the idle deadline was last renewed.
+    pub renewed_at: SystemTime,
+}
+
+impl Times {
+    /// Times for a session issued and renewed at `now`.
+    pub fn new(now: SystemTime) -> Self {
+        Self {
+            issued_at: now,
+            renewed_at: now,
+        }
+    }
+
+    pub(crate) fn to_secs(self) -> (u64, u64) {
+        (to_secs(self.issued_at), to_secs(self.renewed_at))
+    }
+
+    pub(crate) fn from_secs(issued_at: u64, renewed_at: u64) -> Self {
+        Self {
+            issued_at: from_secs(issued_at),
+            renewed_at: from_secs(renewed_at),
+        }
+    }
+}
+
+/// Whole seconds since the Unix epoch; times before it count as zero.
+pub(crate) fn to_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The time `secs` seconds after the Unix epoch, saturating far in the future.
+pub(crate) fn from_secs(secs: u64) -> SystemTime {
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .unwrap_or(UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)) * 64)
+}

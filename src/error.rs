@@ -1,0 +1,159 @@
+//! The crate's one error type.
+
+use std::error::Error as StdError;
+use std::fmt;
+
+/// What went wrong.
+///
+/// Failures on untrusted input are deliberately coarse: a value that is too
+/// long, not base64, from an unknown version or algorithm, sealed by a key the
+/// ring does not hold, or with a bad tag is [`ErrorKind::Rejected`], whatever
+/// the cause. Only values that authenticated can be [`ErrorKind::Expired`] or
+/// [`ErrorKind::Undecodable`]. No message echoes input bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The value did not authenticate (or was malformed before authentication).
+    Rejected,
+    /// The value authenticated, but its idle or absolute timeout has passed.
+    Expired,
+    /// The value authenticated, but its payload does not decode as the
+    /// requested type (the session schema changed) or has trailing bytes.
+    Undecodable,
+    /// The sealed cookie would be larger than the configured limit.
+    TooLarge {
+        /// Bytes of `name=value` the sealed cookie would take.
+        size: usize,
+        /// The configured limit on `name=value` bytes.
+        limit: usize,
+    },
+    /// The session value could not be serialized.
+    Serialize,
+    /// A key had the wrong length.
+    KeyLength {
+        /// The length given, in bytes.
+        len: usize,
+    },
+    /// A secret given for key derivation was too short.
+    SecretTooShort {
+        /// The length given, in bytes.
+        len: usize,
+    },
+    /// A key was not valid base64, or named an unknown algorithm.
+    KeyEncoding,
+    /// A key ring was empty.
+    EmptyKeyRing,
+    /// A key ring held more keys than allowed.
+    TooManyKeys {
+        /// The number of keys given.
+        count: usize,
+    },
+    /// Two keys in one ring have the same key id (the same key given twice).
+    DuplicateKeyId,
+    /// An environment variable holding keys is absent or not Unicode.
+    MissingEnvVar,
+    /// The cookie name is empty, too long or holds characters a cookie name
+    /// may not.
+    InvalidCookieName,
+    /// The configured size limit is outside what browsers accept.
+    InvalidSizeLimit {
+        /// The limit given.
+        limit: usize,
+    },
+    /// The idle timeout is zero or longer than the absolute timeout.
+    TimeoutsOutOfOrder,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Rejected => f.write_str("sealed value rejected"),
+            Self::Expired => f.write_str("session expired"),
+            Self::Undecodable => {
+                f.write_str("session payload does not decode as the requested type")
+            }
+            Self::TooLarge { size, limit } => write!(
+                f,
+                "sealed cookie is {size} bytes of name and value; the limit is {limit}"
+            ),
+            Self::Serialize => f.write_str("session value failed to serialize"),
+            Self::KeyLength { len } => write!(f, "key is {len} bytes; a key is 32 bytes"),
+            Self::SecretTooShort { len } => write!(
+                f,
+                "secret is {len} bytes; a secret to derive a key from is at least 32 bytes"
+            ),
+            Self::KeyEncoding => {
+                f.write_str("key is not base64 of 32 bytes with an optional known algorithm prefix")
+            }
+            Self::EmptyKeyRing => f.write_str("key ring has no keys; give at least one"),
+            Self::TooManyKeys { count } => {
+                write!(f, "key ring has {count} keys; the most a ring holds is 32")
+            }
+            Self::DuplicateKeyId => {
+                f.write_str("two keys in the ring have the same key id; each key must be distinct")
+            }
+            Self::MissingEnvVar => {
+                f.write_str("key environment variable is not set or not unicode")
+            }
+            Self::InvalidCookieName => f.write_str(
+                "cookie name must be 1 to 256 token characters (no spaces, separators or controls)",
+            ),
+            Self::InvalidSizeLimit { limit } => write!(
+                f,
+                "size limit is {limit} bytes; it must be between 64 and 4096, what browsers keep"
+            ),
+            Self::TimeoutsOutOfOrder => {
+                f.write_str("idle timeout must be non-zero and no longer than the absolute timeout")
+            }
+        }
+    }
+}
+
+/// The error type of this crate: an [`ErrorKind`] and, for failures from
+/// outside (a store), the underlying source.
+pub struct Error {
+    kind: ErrorKind,
+    source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+}
+
+impl Error {
+    pub(crate) const fn new(kind: ErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Self::new(kind)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind);
+        if let Some(source) = &self.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn StdError + 'static))
+    }
+}

@@ -1,0 +1,203 @@
+//! The key ring: the first key seals, every key opens.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::algorithm::Algorithm;
+use crate::cipher::Cipher;
+use crate::error::{Error, ErrorKind};
+use crate::key::{Key, KeyId};
+
+/// Most keys one ring holds. Opening finds its key by id without trying
+/// keys, so the cost does not grow with the ring; the cap only keeps
+/// configuration mistakes visible.
+pub const MAX_KEYS: usize = 32;
+
+/// An ordered set of keys: the first (primary) key seals, every key opens.
+///
+/// Each key's cipher object is built here, once, and reused for every call.
+/// Cloning a ring is cheap (it is reference-counted).
+///
+/// # Key rotation
+///
+/// 1. Generate a new key and add it as the **second** key on every server;
+///    servers still seal with the old key and now open values of both.
+/// 2. Once every server has the new key, promote it to **first** on every
+///    server. Values opened with the old key are re-sealed with the new one as
+///    users return.
+/// 3. After the longest session lifetime (the absolute timeout) has passed,
+///    drop the old key. Any value it sealed has expired by then.
+///
+/// # Examples
+///
+/// ```
+/// use sealed_session::{Key, KeyRing};
+///
+/// let (new, old) = (Key::generate(), Key::generate());
+/// let ring = KeyRing::new([new.clone(), old.clone()])?;
+/// assert_eq!(ring.primary_id(), new.id());
+/// assert!(ring.contains(old.id()));
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct KeyRing {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    primary: Entry,
+    older: Vec<Entry>,
+}
+
+pub(crate) struct Entry {
+    pub(crate) id: KeyId,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) cipher: Cipher,
+}
+
+impl KeyRing {
+    /// A ring of `keys`, the first of which seals.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::EmptyKeyRing`] for no keys, [`ErrorKind::TooManyKeys`] for
+    /// more than [`MAX_KEYS`], [`ErrorKind::DuplicateKeyId`] when two keys
+    /// share an id (the same key material given twice).
+    pub fn new<I>(keys: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = Key>,
+    {
+        let mut entries: Vec<Entry> = Vec::new();
+        for key in keys {
+            let id = key.id();
+            if entries.iter().any(|e| e.id == id) {
+                return Err(Error::new(ErrorKind::DuplicateKeyId));
+            }
+            entries.push(Entry {
+                id,
+                algorithm: key.algorithm(),
+                cipher: Cipher::new(key.algorithm(), &key.aead_key()),
+            });
+            if entries.len() > MAX_KEYS {
+                return Err(Error::new(ErrorKind::TooManyKeys {
+                    count: entries.len(),
+                }));
+            }
+        }
+        let mut entries = entries.into_iter();
+        let primary = entries
+            .next()
+            .ok_or_else(|| Error::new(ErrorKind::EmptyKeyRing))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                primary,
+                older: entries.collect(),
+            }),
+        })
+    }
+
+    /// A ring from comma-separated keys, primary first, each as
+    /// [`Key::parse`] reads them (`[algorithm:]base64`). Blank entries are
+    /// ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`Key::parse`] for each key, then as [`KeyRing::new`].
+    pub fn from_key_strings(list: &str) -> Result<Self, Error> {
+        let keys = list
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(Key::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(keys)
+    }
+
+    /// A ring from the environment variable `name`, holding comma-separated
+    /// keys as [`KeyRing::from_key_strings`] reads them, primary first.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::MissingEnvVar`] when the variable is unset or not
+    /// Unicode, otherwise as [`KeyRing::from_key_strings`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let ring = sealed_session::KeyRing::from_env("SESSION_KEYS")?;
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    pub fn from_env(name: &str) -> Result<Self, Error> {
+        let value = zeroize::Zeroizing::new(
+            std::env::var(name).map_err(|_| Error::new(ErrorKind::MissingEnvVar))?,
+        );
+        Self::from_key_strings(&value)
+    }
+
+    /// The id of the key that seals.
+    pub fn primary_id(&self) -> KeyId {
+        self.primary().id
+    }
+
+    /// The algorithm of the key that seals.
+    pub fn primary_algorithm(&self) -> Algorithm {
+        self.primary().algorithm
+    }
+
+    /// The ids of every key, primary first.
+    pub fn key_ids(&self) -> impl Iterator<Item = KeyId> + '_ {
+        self.entries().map(|e| e.id)
+    }
+
+    /// Whether the ring holds a key with this id.
+    pub fn contains(&self, id: KeyId) -> bool {
+        self.entries().any(|e| e.id == id)
+    }
+
+    /// Number of keys in the ring.
+    pub fn len(&self) -> usize {
+        1 + self.inner.older.len()
+    }
+
+    /// Always false: a ring holds at least one key.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        std::iter::once(&self.inner.primary).chain(self.inner.older.iter())
+    }
+
+    pub(crate) fn primary(&self) -> &Entry {
+        &self.inner.primary
+    }
+
+    /// The key with this id and algorithm, and whether it is the primary.
+    /// A compare of four-byte ids per key, no cryptography.
+    pub(crate) fn find(&self, algorithm: Algorithm, id: KeyId) -> Option<(&Entry, bool)> {
+        let primary = &self.inner.primary;
+        let found = if primary.id == id {
+            Some((primary, true))
+        } else {
+            self.inner
+                .older
+                .iter()
+                .find(|e| e.id == id)
+                .map(|e| (e, false))
+        };
+        found.filter(|(e, _)| e.algorithm == algorithm)
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field(
+                "keys",
+                &self
+                    .entries()
+                    .map(|e| (e.id, e.algorithm))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
