@@ -62,6 +62,24 @@ pub enum ErrorKind {
     },
     /// The idle timeout is zero or longer than the absolute timeout.
     TimeoutsOutOfOrder,
+    /// A cookie attribute value (path, domain) is empty, longer than 1024
+    /// bytes, or holds characters an attribute may not.
+    InvalidCookieAttribute,
+    /// A `__Host-` cookie without `Secure`, with a path other than `/` or
+    /// with a domain, or a `__Secure-` cookie without `Secure`.
+    CookiePrefix,
+    /// `SameSite=None` or `Partitioned` without `Secure`.
+    InsecureAttributes,
+    /// The renewal threshold is not a fraction between 0 and 1.
+    InvalidRenewalThreshold,
+    /// Overflow to a store was asked for, but no store was given.
+    OverflowNeedsStore,
+    /// A synchronous load or save on a manager that has a store; use the
+    /// async methods.
+    StoreNeedsAsync,
+    /// The session store failed (unreachable, timed out, or refused); the
+    /// source says why.
+    Store,
 }
 
 impl fmt::Display for ErrorKind {
@@ -105,6 +123,25 @@ impl fmt::Display for ErrorKind {
             Self::TimeoutsOutOfOrder => {
                 f.write_str("idle timeout must be non-zero and no longer than the absolute timeout")
             }
+            Self::InvalidCookieAttribute => f.write_str(
+                "cookie path and domain must be 1 to 1024 visible ascii characters without ';'",
+            ),
+            Self::CookiePrefix => f.write_str(
+                "a __Host- cookie needs Secure, Path=/ and no Domain; a __Secure- cookie needs Secure",
+            ),
+            Self::InsecureAttributes => {
+                f.write_str("SameSite=None and Partitioned cookies need Secure")
+            }
+            Self::InvalidRenewalThreshold => {
+                f.write_str("renewal threshold must be a fraction from 0.0 to 1.0")
+            }
+            Self::OverflowNeedsStore => {
+                f.write_str("overflow to a store needs a store; give one or choose Overflow::Error")
+            }
+            Self::StoreNeedsAsync => f.write_str(
+                "this session manager has a store; use the async load and save",
+            ),
+            Self::Store => f.write_str("session store failed"),
         }
     }
 }
@@ -119,6 +156,15 @@ pub struct Error {
 impl Error {
     pub(crate) const fn new(kind: ErrorKind) -> Self {
         Self { kind, source: None }
+    }
+
+    /// A [`ErrorKind::Store`] error with its cause, for [`Store`](crate::store::Store)
+    /// implementations.
+    pub fn store(source: impl Into<Box<dyn StdError + Send + Sync + 'static>>) -> Self {
+        Self {
+            kind: ErrorKind::Store,
+            source: Some(source.into()),
+        }
     }
 
     /// What went wrong.

@@ -8,10 +8,18 @@ mod codec;
 pub mod docs;
 mod envelope;
 mod error;
+mod headers;
 mod key;
+mod manager;
+mod map;
 mod ring;
 mod seal;
+mod session;
+pub mod store;
 mod wire;
+
+#[cfg(test)]
+mod vectors_test;
 
 pub use crate::algorithm::Algorithm;
 pub use crate::codec::{
@@ -20,7 +28,16 @@ pub use crate::codec::{
 };
 pub use crate::envelope::Times;
 pub use crate::error::{Error, ErrorKind};
+pub use crate::headers::{
+    MAX_ATTRIBUTE_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES,
+    SameSite,
+};
 pub use crate::key::{KEY_BYTES, Key, KeyId, MIN_SECRET_BYTES};
+pub use crate::manager::{
+    DEFAULT_RENEWAL_THRESHOLD, Overflow, Saved, SessionManager, SessionManagerBuilder,
+};
+pub use crate::map::{Map, MapSession};
 pub use crate::ring::{KeyRing, MAX_KEYS};
 pub use crate::seal::OpenedWith;
+pub use crate::session::{FreshReason, Location, Session};
 pub use crate::wire::FORMAT_VERSION;

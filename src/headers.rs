@@ -1,0 +1,193 @@
+//! The `http` glue: reading `Cookie` headers with bounded work and writing
+//! `Set-Cookie`.
+
+use std::fmt::Write as _;
+
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
+
+use crate::error::{Error, ErrorKind};
+
+/// Most bytes of `Cookie` headers examined per request, over all headers.
+/// Bytes past it are not looked at.
+pub const MAX_COOKIE_HEADER_BYTES: usize = 64 * 1024;
+
+/// Most `name=value` pairs examined per request.
+pub const MAX_COOKIE_PAIRS: usize = 1024;
+
+/// Most cookies with the session's name tried per request (each costs one
+/// AEAD open).
+pub const MAX_SESSION_CANDIDATES: usize = 4;
+
+/// Most bytes of one cookie attribute value (RFC 6265bis, as browsers
+/// enforce it).
+pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
+
+/// The `SameSite` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SameSite {
+    /// Sent only on same-site requests.
+    Strict,
+    /// Sent on same-site requests and top-level navigations (the default).
+    #[default]
+    Lax,
+    /// Sent on every request; requires `Secure`.
+    None,
+}
+
+impl SameSite {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Strict => "Strict",
+            Self::Lax => "Lax",
+            Self::None => "None",
+        }
+    }
+}
+
+/// Cookie attributes the manager writes.
+#[derive(Debug, Clone)]
+pub(crate) struct Attributes {
+    pub(crate) path: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) partitioned: bool,
+    pub(crate) persistent: bool,
+}
+
+impl Default for Attributes {
+    fn default() -> Self {
+        Self {
+            path: "/".to_owned(),
+            domain: None,
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+            partitioned: false,
+            persistent: true,
+        }
+    }
+}
+
+/// Whether `value` can be a `Path` or `Domain` attribute value: visible
+/// ASCII without `;`, at most [`MAX_ATTRIBUTE_BYTES`].
+pub(crate) fn is_attribute_value(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_ATTRIBUTE_BYTES
+        && value.bytes().all(|b| b.is_ascii_graphic() && b != b';')
+}
+
+/// The values of cookies named `name` in the request, in header order, at
+/// most [`MAX_SESSION_CANDIDATES`], examining at most
+/// [`MAX_COOKIE_HEADER_BYTES`] bytes and [`MAX_COOKIE_PAIRS`] pairs.
+/// Non-UTF-8 bytes are skipped over, never decoded.
+pub(crate) fn candidates<'h>(headers: &'h HeaderMap, name: &str) -> Candidates<'h> {
+    let mut found = Candidates::default();
+    let mut budget = MAX_COOKIE_HEADER_BYTES;
+    let mut pairs = 0usize;
+    'headers: for header in headers.get_all(COOKIE) {
+        let bytes = header.as_bytes();
+        let bytes = bytes.get(..budget.min(bytes.len())).unwrap_or_default();
+        budget -= bytes.len();
+        for pair in bytes.split(|&b| b == b';') {
+            pairs += 1;
+            if pairs > MAX_COOKIE_PAIRS {
+                break 'headers;
+            }
+            let pair = pair.trim_ascii();
+            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            let (n, v) = pair.split_at(eq);
+            if n.trim_ascii() != name.as_bytes() {
+                continue;
+            }
+            let v = v.get(1..).unwrap_or_default().trim_ascii();
+            let v = match v {
+                [b'"', inner @ .., b'"'] => inner,
+                v => v,
+            };
+            if let Ok(v) = std::str::from_utf8(v)
+                && !found.push(v)
+            {
+                break 'headers;
+            }
+        }
+        if budget == 0 {
+            break;
+        }
+    }
+    found
+}
+
+/// Up to [`MAX_SESSION_CANDIDATES`] cookie values, without allocating.
+#[derive(Default)]
+pub(crate) struct Candidates<'h> {
+    values: [&'h str; MAX_SESSION_CANDIDATES],
+    len: usize,
+}
+
+impl<'h> Candidates<'h> {
+    fn push(&mut self, value: &'h str) -> bool {
+        match self.values.get_mut(self.len) {
+            Some(slot) => {
+                *slot = value;
+                self.len += 1;
+                self.len < MAX_SESSION_CANDIDATES
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'h str> + '_ {
+        self.values.iter().take(self.len).copied()
+    }
+}
+
+/// Appends `Set-Cookie: name=value; attributes`, marked sensitive.
+pub(crate) fn append_set_cookie(
+    headers: &mut HeaderMap,
+    name: &str,
+    value: &str,
+    attributes: &Attributes,
+    max_age_secs: Option<u64>,
+) -> Result<(), Error> {
+    let mut line = String::with_capacity(name.len() + value.len() + 96);
+    line.push_str(name);
+    line.push('=');
+    line.push_str(value);
+    if let Some(max_age) = max_age_secs {
+        let _ = write!(line, "; Max-Age={max_age}");
+        if max_age == 0 {
+            line.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+        }
+    }
+    line.push_str("; Path=");
+    line.push_str(&attributes.path);
+    if let Some(domain) = &attributes.domain {
+        line.push_str("; Domain=");
+        line.push_str(domain);
+    }
+    if attributes.http_only {
+        line.push_str("; HttpOnly");
+    }
+    if attributes.secure {
+        line.push_str("; Secure");
+    }
+    line.push_str("; SameSite=");
+    line.push_str(attributes.same_site.as_str());
+    if attributes.partitioned {
+        line.push_str("; Partitioned");
+    }
+    // Every part was validated at build time (token name, base64url value,
+    // attribute values of visible ASCII), so this does not fail; if it did,
+    // the caller gets an error rather than a silently missing cookie.
+    let mut value =
+        HeaderValue::from_str(&line).map_err(|_| Error::new(ErrorKind::InvalidCookieAttribute))?;
+    value.set_sensitive(true);
+    headers.append(SET_COOKIE, value);
+    Ok(())
+}

@@ -1,0 +1,669 @@
+//! The session manager: load from request headers, save to response headers.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::{Codec, envelope};
+use crate::envelope::{Body, Times, to_secs};
+use crate::error::{Error, ErrorKind};
+use crate::headers::{self, Attributes, SameSite};
+use crate::session::{FreshReason, Origin, Session};
+use crate::store::{Store, StoreId};
+
+/// Default renewal threshold: renew the idle deadline once half the idle
+/// window has passed.
+pub const DEFAULT_RENEWAL_THRESHOLD: f64 = 0.5;
+
+/// Fresh ids tried before a store's `create` is taken to be broken.
+const CREATE_ATTEMPTS: usize = 4;
+
+/// What to do when a session no longer fits in a cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Seal it into the store and put a sealed pointer in the cookie (the
+    /// default when the manager has a store).
+    Store,
+    /// Fail the save with [`ErrorKind::TooLarge`] (the default without a
+    /// store).
+    Error,
+}
+
+/// What a save wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Saved {
+    /// Nothing: the session did not change and needed no renewal or re-seal.
+    Unchanged,
+    /// A cookie holding the whole session, of this many bytes of
+    /// `name=value`.
+    Cookie {
+        /// Bytes of `name=value`.
+        size: usize,
+    },
+    /// A store entry and a cookie holding a sealed pointer to it.
+    Store {
+        /// Bytes of `name=value` of the pointer cookie.
+        size: usize,
+        /// Bytes of the sealed value written to the store.
+        stored_bytes: usize,
+    },
+    /// A removal cookie (the session was destroyed).
+    Removed,
+}
+
+/// Loads sessions from request headers and saves them to response headers.
+///
+/// Built once by [`SessionManager::builder`], immutable, cheap to clone and
+/// shared across threads.
+///
+/// # Examples
+///
+/// ```
+/// use http::HeaderMap;
+/// use sealed_session::{Codec, Key, KeyRing, SessionManager};
+///
+/// # fn main() -> Result<(), sealed_session::Error> {
+/// let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
+/// let manager = SessionManager::builder(codec).build()?;
+///
+/// // Request 1: no cookie; the handler counts a visit.
+/// let mut session = manager.load_sync::<u32>(&HeaderMap::new())?;
+/// *session += 1;
+/// let mut response = HeaderMap::new();
+/// manager.save_sync(&mut session, &mut response)?;
+/// let set_cookie = response["set-cookie"].to_str().unwrap_or_default();
+/// let pair = set_cookie.split(';').next().unwrap_or_default();
+///
+/// // Request 2: the browser sends the cookie back.
+/// let mut request = HeaderMap::new();
+/// request.insert("cookie", pair.parse().map_err(|_| sealed_session::ErrorKind::Rejected)?);
+/// let session = manager.load_sync::<u32>(&request)?;
+/// assert_eq!(*session, 1);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SessionManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    codec: Codec,
+    attributes: Attributes,
+    renew_after: Duration,
+    overflow: Overflow,
+    store: Option<Arc<dyn Store>>,
+}
+
+/// Configures a [`SessionManager`]; [`SessionManagerBuilder::build`] checks
+/// the whole configuration.
+#[must_use]
+pub struct SessionManagerBuilder {
+    codec: Codec,
+    attributes: Attributes,
+    renewal_threshold: f64,
+    overflow: Option<Overflow>,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl SessionManagerBuilder {
+    /// The store sessions spill into when they outgrow the cookie. Without
+    /// one, an oversized session is a [`ErrorKind::TooLarge`] error.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// What to do with a session too large for a cookie (default:
+    /// [`Overflow::Store`] with a store, [`Overflow::Error`] without).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = Some(overflow);
+        self
+    }
+
+    /// Renew the idle deadline (and so write a cookie) only once this
+    /// fraction of the idle timeout has passed since the last renewal
+    /// (default 0.5). 0.0 renews on every request.
+    pub fn renewal_threshold(mut self, fraction: f64) -> Self {
+        self.renewal_threshold = fraction;
+        self
+    }
+
+    /// The `Path` attribute (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.attributes.path = path.into();
+        self
+    }
+
+    /// The `Domain` attribute (default none: host-only).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.attributes.domain = Some(domain.into());
+        self
+    }
+
+    /// The `Secure` attribute (default on). Turn it off only for plain-HTTP
+    /// development servers.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.attributes.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` attribute (default on).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.attributes.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute (default [`SameSite::Lax`]).
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.attributes.same_site = same_site;
+        self
+    }
+
+    /// The `Partitioned` attribute (CHIPS; default off; needs `Secure`).
+    pub fn partitioned(mut self, partitioned: bool) -> Self {
+        self.attributes.partitioned = partitioned;
+        self
+    }
+
+    /// Whether cookies carry `Max-Age` up to the session's next deadline
+    /// (default on). Off makes browser-session cookies; the server-side
+    /// timeouts hold either way.
+    pub fn persistent(mut self, persistent: bool) -> Self {
+        self.attributes.persistent = persistent;
+        self
+    }
+
+    /// Checks the configuration and builds the manager.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidCookieAttribute`] for a bad path or domain,
+    /// [`ErrorKind::CookiePrefix`] for a `__Host-` name without `Secure`,
+    /// with a path other than `/` or a domain (or a `__Secure-` name without
+    /// `Secure`), [`ErrorKind::InsecureAttributes`] for `SameSite=None` or
+    /// `Partitioned` without `Secure`, [`ErrorKind::InvalidRenewalThreshold`]
+    /// and [`ErrorKind::OverflowNeedsStore`].
+    pub fn build(self) -> Result<SessionManager, Error> {
+        let a = &self.attributes;
+        let attribute_ok = headers::is_attribute_value(&a.path)
+            && a.domain.as_deref().is_none_or(headers::is_attribute_value);
+        if !attribute_ok {
+            return Err(Error::new(ErrorKind::InvalidCookieAttribute));
+        }
+        let name = self.codec.cookie_name();
+        let host_ok = a.secure && a.path == "/" && a.domain.is_none();
+        if (name.starts_with("__Host-") && !host_ok) || (name.starts_with("__Secure-") && !a.secure)
+        {
+            return Err(Error::new(ErrorKind::CookiePrefix));
+        }
+        if !a.secure && (a.same_site == SameSite::None || a.partitioned) {
+            return Err(Error::new(ErrorKind::InsecureAttributes));
+        }
+        if !(0.0..=1.0).contains(&self.renewal_threshold) {
+            return Err(Error::new(ErrorKind::InvalidRenewalThreshold));
+        }
+        let overflow = self.overflow.unwrap_or(if self.store.is_some() {
+            Overflow::Store
+        } else {
+            Overflow::Error
+        });
+        if overflow == Overflow::Store && self.store.is_none() {
+            return Err(Error::new(ErrorKind::OverflowNeedsStore));
+        }
+        let renew_after = self.codec.idle_timeout().mul_f64(self.renewal_threshold);
+        Ok(SessionManager {
+            inner: Arc::new(Inner {
+                codec: self.codec,
+                attributes: self.attributes,
+                renew_after,
+                overflow,
+                store: self.store,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for SessionManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManagerBuilder")
+            .field("codec", &self.codec)
+            .field("attributes", &self.attributes)
+            .field("renewal_threshold", &self.renewal_threshold)
+            .field("overflow", &self.overflow)
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("codec", &self.inner.codec)
+            .field("attributes", &self.inner.attributes)
+            .field("renew_after", &self.inner.renew_after)
+            .field("overflow", &self.inner.overflow)
+            .field("store", &self.inner.store)
+            .finish()
+    }
+}
+
+impl SessionManager {
+    /// A builder over `codec` with secure defaults: `HttpOnly; Secure;
+    /// SameSite=Lax; Path=/`, `Max-Age` from the timeouts, renewal after
+    /// half the idle timeout, no store.
+    pub fn builder(codec: Codec) -> SessionManagerBuilder {
+        SessionManagerBuilder {
+            codec,
+            attributes: Attributes::default(),
+            renewal_threshold: DEFAULT_RENEWAL_THRESHOLD,
+            overflow: None,
+            store: None,
+        }
+    }
+
+    /// The codec.
+    pub fn codec(&self) -> &Codec {
+        &self.inner.codec
+    }
+
+    /// The store, if any.
+    pub fn store(&self) -> Option<&Arc<dyn Store>> {
+        self.inner.store.as_ref()
+    }
+
+    /// Loads the session named by the request's cookies, at the current time.
+    ///
+    /// Every `Cookie` header and every pair with the session's name is tried
+    /// in order (bounded: see [`MAX_COOKIE_HEADER_BYTES`](crate::MAX_COOKIE_HEADER_BYTES));
+    /// the first that opens wins. When none does, the session is fresh and
+    /// [`Session::fresh_reason`] says why.
+    ///
+    /// # Errors
+    ///
+    /// Only infrastructure failures: [`ErrorKind::Store`] when the store
+    /// cannot be read.
+    pub async fn load<T>(&self, headers: &HeaderMap) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default,
+    {
+        self.load_at(headers, SystemTime::now()).await
+    }
+
+    /// As [`SessionManager::load`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::load`].
+    pub async fn load_at<T>(
+        &self,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default,
+    {
+        let codec = &self.inner.codec;
+        let mut reason = FreshReason::NoCookie;
+        let mut worse = |r: FreshReason| {
+            if r.rank() > reason.rank() {
+                reason = r;
+            }
+        };
+        for value in headers::candidates(headers, codec.cookie_name()).iter() {
+            let (env, with) = match codec.open_envelope::<T>(value, now) {
+                Ok(opened) => opened,
+                Err(e) => {
+                    worse(reason_for(&e));
+                    continue;
+                }
+            };
+            let times = Times::from_secs(env.issued_at, env.renewed_at);
+            let cookie_size = codec.cookie_name().len() + 1 + value.len();
+            let (data, origin, with) = match env.body {
+                Body::Inline(data) => (data, Origin::Cookie, with),
+                Body::Stored(id) => {
+                    let id = StoreId::from_bytes(id);
+                    let Some(store) = &self.inner.store else {
+                        worse(FreshReason::MissingFromStore);
+                        continue;
+                    };
+                    let Some(bytes) = store.load(&id).await? else {
+                        worse(FreshReason::MissingFromStore);
+                        continue;
+                    };
+                    match codec.open_store_value::<T>(id.as_bytes(), bytes, now) {
+                        Ok((stored, stored_with)) => match stored.body {
+                            Body::Inline(data) => {
+                                let with = if stored_with.is_primary() {
+                                    with
+                                } else {
+                                    stored_with
+                                };
+                                (data, Origin::Store(id), with)
+                            }
+                            Body::Stored(_) => {
+                                worse(FreshReason::Rejected);
+                                continue;
+                            }
+                        },
+                        Err(e) => {
+                            worse(reason_for(&e));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let mut session = Session::with_origin(data, origin, Some(times), Some(with), None);
+            session.cookie_size = Some(cookie_size);
+            return Ok(session);
+        }
+        Ok(Session::fresh(reason))
+    }
+
+    /// Loads a session from synchronous code, with no async runtime. For
+    /// managers without a store (cookie-only sessions).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::StoreNeedsAsync`] when the manager has a store.
+    pub fn load_sync<T>(&self, headers: &HeaderMap) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default,
+    {
+        self.load_sync_at(headers, SystemTime::now())
+    }
+
+    /// As [`SessionManager::load_sync`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::load_sync`].
+    pub fn load_sync_at<T>(&self, headers: &HeaderMap, now: SystemTime) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default,
+    {
+        self.without_store(self.load_at(headers, now))
+    }
+
+    /// Writes the session to the response headers at the current time, if
+    /// anything needs writing.
+    ///
+    /// A `Set-Cookie` (marked sensitive) is appended only when the session
+    /// changed, was regenerated or destroyed, passed the renewal threshold,
+    /// was opened with a non-primary key, or moved between cookie and store.
+    /// A session too large for the cookie goes to the store (the store write
+    /// completes before the pointer cookie is emitted) or, without one, fails
+    /// with [`ErrorKind::TooLarge`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TooLarge`] (no store), [`ErrorKind::Serialize`],
+    /// [`ErrorKind::Store`]. On error no cookie is appended.
+    pub async fn save<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize,
+    {
+        self.save_at(session, headers, SystemTime::now()).await
+    }
+
+    /// As [`SessionManager::save`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::save`].
+    pub async fn save_at<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+        now: SystemTime,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize,
+    {
+        let codec = &self.inner.codec;
+        let old_id = session.store_id();
+        if session.destroyed {
+            if let Some(id) = old_id {
+                self.require_store()?.delete(&id).await?;
+            }
+            headers::append_set_cookie(
+                headers,
+                codec.cookie_name(),
+                "",
+                &self.inner.attributes,
+                Some(0),
+            )?;
+            session.origin = Origin::New;
+            session.times = None;
+            session.changed = false;
+            session.regenerate = false;
+            session.reseal = false;
+            session.cookie_size = None;
+            return Ok(Saved::Removed);
+        }
+        if !self.needs_write(session, now) {
+            return Ok(Saved::Unchanged);
+        }
+        let times = match session.times {
+            Some(t) if !session.regenerate => Times {
+                issued_at: t.issued_at,
+                renewed_at: now,
+            },
+            _ => Times::new(now),
+        };
+        let inline = envelope(times, Body::Inline(session.data()));
+        let saved = match codec.seal_envelope(&inline) {
+            Ok(cookie) => {
+                if let Some(id) = old_id {
+                    self.require_store()?.delete(&id).await?;
+                }
+                self.emit(headers, cookie.value(), times, now)?;
+                session.origin = Origin::Cookie;
+                Saved::Cookie {
+                    size: cookie.size(),
+                }
+            }
+            Err(e)
+                if matches!(e.kind(), ErrorKind::TooLarge { .. })
+                    && self.inner.overflow == Overflow::Store =>
+            {
+                let store = self.require_store()?;
+                let expires_at = self.deadline(times);
+                let keep = old_id.filter(|_| !session.regenerate);
+                let (id, stored_bytes) = match keep {
+                    Some(id) => {
+                        let value = codec.seal_store_value(id.as_bytes(), &inline)?;
+                        store.save(&id, &value, expires_at).await?;
+                        (id, value.len())
+                    }
+                    None => {
+                        self.create_entry(store.as_ref(), &inline, expires_at)
+                            .await?
+                    }
+                };
+                if let Some(old) = old_id.filter(|old| *old != id) {
+                    store.delete(&old).await?;
+                }
+                let pointer =
+                    codec.seal_envelope(&envelope::<()>(times, Body::Stored(id.to_bytes())))?;
+                self.emit(headers, pointer.value(), times, now)?;
+                session.origin = Origin::Store(id);
+                Saved::Store {
+                    size: pointer.size(),
+                    stored_bytes,
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        session.times = Some(times);
+        session.changed = false;
+        session.regenerate = false;
+        session.reseal = false;
+        session.fresh_reason = None;
+        session.cookie_size = match saved {
+            Saved::Cookie { size } | Saved::Store { size, .. } => Some(size),
+            Saved::Unchanged | Saved::Removed => session.cookie_size,
+        };
+        Ok(saved)
+    }
+
+    /// Saves from synchronous code, with no async runtime. For managers
+    /// without a store (cookie-only sessions).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::StoreNeedsAsync`] when the manager has a store; otherwise
+    /// as [`SessionManager::save`].
+    pub fn save_sync<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize,
+    {
+        self.save_sync_at(session, headers, SystemTime::now())
+    }
+
+    /// As [`SessionManager::save_sync`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::save_sync`].
+    pub fn save_sync_at<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+        now: SystemTime,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize,
+    {
+        self.without_store(self.save_at(session, headers, now))
+    }
+
+    fn needs_write<T>(&self, session: &Session<T>, now: SystemTime) -> bool {
+        if session.is_new() {
+            return session.changed;
+        }
+        let renew = session.times.is_some_and(|t| {
+            now.duration_since(t.renewed_at)
+                .is_ok_and(|elapsed| elapsed >= self.inner.renew_after)
+        });
+        session.changed || session.regenerate || session.reseal || renew
+    }
+
+    /// When the session expires: the earlier of its idle and absolute
+    /// deadlines.
+    fn deadline(&self, times: Times) -> SystemTime {
+        let codec = &self.inner.codec;
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 4);
+        let idle = times
+            .renewed_at
+            .checked_add(codec.idle_timeout())
+            .unwrap_or(far);
+        let absolute = times
+            .issued_at
+            .checked_add(codec.absolute_timeout())
+            .unwrap_or(far);
+        idle.min(absolute)
+    }
+
+    fn emit(
+        &self,
+        headers: &mut HeaderMap,
+        value: &str,
+        times: Times,
+        now: SystemTime,
+    ) -> Result<(), Error> {
+        let max_age = self
+            .inner
+            .attributes
+            .persistent
+            .then(|| to_secs(self.deadline(times)).saturating_sub(to_secs(now)));
+        headers::append_set_cookie(
+            headers,
+            self.inner.codec.cookie_name(),
+            value,
+            &self.inner.attributes,
+            max_age,
+        )
+    }
+
+    /// Seals `inline` under a fresh random id and creates its entry,
+    /// retrying on the (astronomically unlikely) collision.
+    async fn create_entry<T: Serialize>(
+        &self,
+        store: &dyn Store,
+        inline: &crate::envelope::Envelope<&T>,
+        expires_at: SystemTime,
+    ) -> Result<(StoreId, usize), Error> {
+        for _ in 0..CREATE_ATTEMPTS {
+            let id = StoreId::generate();
+            let value = self.inner.codec.seal_store_value(id.as_bytes(), inline)?;
+            if store.create(&id, &value, expires_at).await? {
+                return Ok((id, value.len()));
+            }
+        }
+        Err(Error::store(IdsExhausted))
+    }
+
+    fn require_store(&self) -> Result<&Arc<dyn Store>, Error> {
+        self.inner
+            .store
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::OverflowNeedsStore))
+    }
+
+    /// Runs a load or save future to completion without a runtime. Without
+    /// a store it never waits on anything, so one poll finishes it.
+    fn without_store<F: Future<Output = Result<R, Error>>, R>(
+        &self,
+        future: F,
+    ) -> Result<R, Error> {
+        if self.inner.store.is_some() {
+            return Err(Error::new(ErrorKind::StoreNeedsAsync));
+        }
+        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(Error::new(ErrorKind::StoreNeedsAsync)),
+        }
+    }
+}
+
+fn reason_for(error: &Error) -> FreshReason {
+    match error.kind() {
+        ErrorKind::Expired => FreshReason::Expired,
+        ErrorKind::Undecodable => FreshReason::Undecodable,
+        _ => FreshReason::Rejected,
+    }
+}
+
+/// The store answered "taken" for every fresh random id.
+#[derive(Debug)]
+struct IdsExhausted;
+
+impl fmt::Display for IdsExhausted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "store reported {CREATE_ATTEMPTS} fresh random 128-bit ids as taken"
+        )
+    }
+}
+
+impl std::error::Error for IdsExhausted {}

@@ -1,0 +1,227 @@
+//! The session a handler reads and changes.
+
+use std::ops::{Deref, DerefMut};
+
+use crate::envelope::Times;
+use crate::seal::OpenedWith;
+use crate::store::StoreId;
+
+/// Why a request got a fresh, empty session instead of the one its cookie
+/// named. For logging; the handler carries on with the fresh session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FreshReason {
+    /// The request had no cookie with the session's name.
+    NoCookie,
+    /// A cookie was present but did not authenticate: tampered, truncated,
+    /// sealed for another cookie name, or sealed by a key the ring no longer
+    /// holds.
+    Rejected,
+    /// The cookie authenticated, but its idle or absolute timeout passed.
+    Expired,
+    /// The cookie authenticated, but its payload is not the session type (the
+    /// type changed since it was sealed).
+    Undecodable,
+    /// The cookie pointed to a store entry that is gone (expired, evicted or
+    /// deleted), or the manager has no store.
+    MissingFromStore,
+}
+
+impl FreshReason {
+    /// Which of two reasons to report when several cookies failed: the one
+    /// that says most about what the client sent.
+    pub(crate) fn rank(self) -> u8 {
+        match self {
+            Self::NoCookie => 0,
+            Self::Rejected => 1,
+            Self::MissingFromStore => 2,
+            Self::Undecodable => 3,
+            Self::Expired => 4,
+        }
+    }
+}
+
+/// Where a session lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// Nowhere yet: a new session, or one that was destroyed.
+    None,
+    /// Entirely in the cookie.
+    Cookie,
+    /// In the store; the cookie holds a sealed pointer.
+    Store,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    New,
+    Cookie,
+    Store(StoreId),
+}
+
+/// A session over a value of type `T`.
+///
+/// Reading (through `Deref`, [`Session::data`]) never marks the session
+/// changed; mutable access (through `DerefMut`, [`Session::data_mut`],
+/// [`Session::set`]) does, and a changed session is written on save. A new
+/// session that is never changed sets no cookie.
+///
+/// Obtained from [`SessionManager::load`](crate::SessionManager::load) and
+/// its variants.
+#[derive(Debug, Clone)]
+pub struct Session<T> {
+    data: T,
+    pub(crate) changed: bool,
+    pub(crate) origin: Origin,
+    pub(crate) times: Option<Times>,
+    pub(crate) opened_with: Option<OpenedWith>,
+    pub(crate) fresh_reason: Option<FreshReason>,
+    pub(crate) regenerate: bool,
+    pub(crate) destroyed: bool,
+    pub(crate) cookie_size: Option<usize>,
+    /// Opened with a non-primary key and not yet re-sealed.
+    pub(crate) reseal: bool,
+}
+
+impl<T: Default> Session<T> {
+    /// A fresh, empty session and why it is fresh.
+    pub(crate) fn fresh(reason: FreshReason) -> Self {
+        Self::with_origin(T::default(), Origin::New, None, None, Some(reason))
+    }
+}
+
+impl<T> Session<T> {
+    pub(crate) fn with_origin(
+        data: T,
+        origin: Origin,
+        times: Option<Times>,
+        opened_with: Option<OpenedWith>,
+        fresh_reason: Option<FreshReason>,
+    ) -> Self {
+        Self {
+            data,
+            changed: false,
+            origin,
+            times,
+            opened_with,
+            fresh_reason,
+            regenerate: false,
+            destroyed: false,
+            cookie_size: None,
+            reseal: opened_with.is_some_and(|w| !w.is_primary()),
+        }
+    }
+
+    /// The session value.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// The session value, for changing; marks the session changed.
+    pub fn data_mut(&mut self) -> &mut T {
+        self.changed = true;
+        &mut self.data
+    }
+
+    /// Replaces the session value; marks the session changed.
+    pub fn set(&mut self, data: T) {
+        self.changed = true;
+        self.data = data;
+    }
+
+    /// Marks the session changed without touching it, so the next save
+    /// writes it (for interior mutability the session cannot see).
+    pub fn mark_changed(&mut self) {
+        self.changed = true;
+    }
+
+    /// Whether the session will be written because it changed.
+    pub fn is_changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Whether the session did not come from a valid cookie.
+    pub fn is_new(&self) -> bool {
+        self.origin == Origin::New
+    }
+
+    /// Why the session is fresh, or `None` when it came from a valid cookie.
+    pub fn fresh_reason(&self) -> Option<FreshReason> {
+        self.fresh_reason
+    }
+
+    /// Which key opened the session's cookie, or `None` for a new session.
+    /// A non-primary key means the response re-seals it with the primary.
+    pub fn opened_with(&self) -> Option<OpenedWith> {
+        self.opened_with
+    }
+
+    /// When the session was issued and last renewed; `None` until it is
+    /// first saved.
+    pub fn times(&self) -> Option<Times> {
+        self.times
+    }
+
+    /// Where the session lives now (after the last load or save).
+    pub fn location(&self) -> Location {
+        match self.origin {
+            Origin::New => Location::None,
+            Origin::Cookie => Location::Cookie,
+            Origin::Store(_) => Location::Store,
+        }
+    }
+
+    /// The store id, when the session lives in the store.
+    pub fn store_id(&self) -> Option<StoreId> {
+        match self.origin {
+            Origin::Store(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Bytes of `name=value` of the cookie last emitted for this session by
+    /// save, or `None` before any.
+    pub fn cookie_size(&self) -> Option<usize> {
+        self.cookie_size
+    }
+
+    /// Asks for a new identity on the next save, keeping the data: a new
+    /// issued-at time (restarting the absolute timeout), a new store id when
+    /// stored (the old entry is deleted), and a new cookie either way. Call it
+    /// after login, against session fixation.
+    pub fn regenerate(&mut self) {
+        self.regenerate = true;
+    }
+
+    /// Ends the session: the next save emits a removal cookie and deletes any
+    /// store entry.
+    pub fn destroy(&mut self) {
+        self.destroyed = true;
+    }
+
+    /// Whether [`Session::destroy`] was called.
+    pub fn is_destroyed(&self) -> bool {
+        self.destroyed
+    }
+
+    /// The session value, owned.
+    pub fn into_inner(self) -> T {
+        self.data
+    }
+}
+
+impl<T> Deref for Session<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T> DerefMut for Session<T> {
+    /// Marks the session changed.
+    fn deref_mut(&mut self) -> &mut T {
+        self.data_mut()
+    }
+}
