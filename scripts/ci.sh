@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Every check CI runs, in order. Humans run this too: `scripts/ci.sh`.
+#
+# Tests that need a server or a browser are #[ignore]d with the reason; set
+# CI_INCLUDE_IGNORED=1 after starting them (`.ci/run` does: see
+# scripts/services.sh) to run those as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,14 +15,26 @@ cargo fmt --all --check
 step "cargo clippy (all targets, all features)"
 cargo clippy --all-targets --all-features -- -D warnings
 
+step "cargo check (each feature alone)"
+cargo check --no-default-features
+for feature in $(sed -n '/^\[features\]/,/^\[/p' Cargo.toml | grep -oE '^[a-z][a-z0-9-]*' | grep -v '^default$'); do
+    echo "  --features $feature"
+    cargo check --quiet --no-default-features --features "$feature"
+done
+
 step "cargo test (default features)"
 cargo test
 
-step "cargo test (all features)"
-cargo test --all-features
+if [ "${CI_INCLUDE_IGNORED:-0}" = 1 ]; then
+    step "cargo test (all features, including ignored: servers and browser)"
+    cargo test --all-features -- --include-ignored
+else
+    step "cargo test (all features; ignored tests need CI_INCLUDE_IGNORED=1 and servers)"
+    cargo test --all-features
+fi
 
 step "cargo doc"
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --all-features
 
 step "cargo bench --no-run"
-cargo bench --no-run
+cargo bench --all-features --no-run
