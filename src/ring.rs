@@ -68,7 +68,8 @@ impl KeyRing {
         I: IntoIterator<Item = Key>,
     {
         let mut entries: Vec<Entry> = Vec::new();
-        for key in keys {
+        let mut keys = keys.into_iter();
+        for key in keys.by_ref() {
             let id = key.id();
             if entries.iter().any(|e| e.id == id) {
                 return Err(Error::new(ErrorKind::DuplicateKeyId));
@@ -79,8 +80,9 @@ impl KeyRing {
                 cipher: Cipher::new(key.algorithm(), &key.aead_key()),
             });
             if entries.len() > MAX_KEYS {
+                // Report every key given, not just the first one too many.
                 return Err(Error::new(ErrorKind::TooManyKeys {
-                    count: entries.len(),
+                    count: entries.len() + keys.count(),
                 }));
             }
         }
