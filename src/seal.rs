@@ -79,7 +79,7 @@ pub(crate) fn seal_in_place(
     let (head, rest) = buf.split_at_mut(prefix);
     let (header_dst, nonce) = head.split_at_mut(HEADER_BYTES);
     header_dst.copy_from_slice(&header);
-    rand::rng().fill_bytes(nonce);
+    fill_nonce(nonce);
     let (body, tag_dst) = rest.split_at_mut(plaintext_len);
     let tag = key
         .cipher
@@ -87,6 +87,50 @@ pub(crate) fn seal_in_place(
         .map_err(|_| serialize_error())?;
     tag_dst.copy_from_slice(&tag);
     Ok(total)
+}
+
+/// Fills a fresh nonce from rand's thread-local CSPRNG.
+///
+/// In this crate's own unit tests only, a nonce fixed by [`fix_nonce`] is
+/// used instead, so frozen test vectors can be sealed to exact strings.
+fn fill_nonce(nonce: &mut [u8]) {
+    #[cfg(test)]
+    if let Some(fixed) = FIXED_NONCE.with(std::cell::Cell::get) {
+        nonce
+            .iter_mut()
+            .zip(fixed)
+            .for_each(|(dst, src)| *dst = src);
+        return;
+    }
+    rand::rng().fill_bytes(nonce);
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The nonce seals on this thread use instead of random ones (the first
+    /// 12 bytes for AES-256-GCM).
+    static FIXED_NONCE: std::cell::Cell<Option<[u8; 24]>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes seals on this thread use `nonce` (its first 12 bytes for
+/// AES-256-GCM) until the returned guard is dropped. Unit tests only: the
+/// library never seals with anything but a random nonce.
+#[cfg(test)]
+#[must_use = "the nonce is fixed only while the guard lives"]
+pub(crate) fn fix_nonce(nonce: [u8; 24]) -> FixedNonce {
+    FIXED_NONCE.with(|fixed| fixed.set(Some(nonce)));
+    FixedNonce(())
+}
+
+/// Restores random nonces on this thread when dropped.
+#[cfg(test)]
+pub(crate) struct FixedNonce(());
+
+#[cfg(test)]
+impl Drop for FixedNonce {
+    fn drop(&mut self) {
+        FIXED_NONCE.with(|fixed| fixed.set(None));
+    }
 }
 
 fn serialize_error() -> Error {

@@ -1,0 +1,116 @@
+//! Frozen test vectors, sealed: with the nonce fixed, sealing each vector's
+//! payload gives exactly its cookie string (`tests/vectors.rs` opens them
+//! through the public API). Also the one decode failure only a key holder
+//! can produce: an authentic value with trailing bytes after the envelope.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::envelope::{Body, Envelope};
+use crate::{Algorithm, Codec, ErrorKind, Key, KeyRing, Times, seal, wire};
+
+include!("../tests/vectors/v1.rs");
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    assert_eq!(s.len() % 2, 0, "odd-length hex {s:?}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn codec_for(v: &Vector) -> Codec {
+    let algorithm: Algorithm = v.algorithm.parse().unwrap();
+    let key = Key::from_base64(v.key).unwrap().with_algorithm(algorithm);
+    assert_eq!(key.id().to_string(), v.key_id, "key id of {}", v.algorithm);
+    let ring = KeyRing::new([key]).unwrap();
+    Codec::builder(ring)
+        .cookie_name(v.cookie_name)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn seals_every_frozen_vector_to_its_exact_string() {
+    for v in VECTORS {
+        let codec = codec_for(v);
+        let nonce = hex(v.nonce);
+        assert_eq!(nonce.len(), codec.ring().primary_algorithm().nonce_len());
+        let mut fixed = [0u8; 24];
+        fixed[..nonce.len()].copy_from_slice(&nonce);
+        let times = Times {
+            issued_at: at(v.issued_at),
+            renewed_at: at(v.renewed_at),
+        };
+        let sealed = {
+            let _fixed = seal::fix_nonce(fixed);
+            codec.seal_with_times(&v.payload, times).unwrap()
+        };
+        assert_eq!(sealed.value(), v.cookie, "vector for {}", v.algorithm);
+        assert_eq!(sealed.size(), v.cookie_name.len() + 1 + v.cookie.len());
+
+        // The guard is gone: the next seal has a random nonce again.
+        let random = codec.seal_with_times(&v.payload, times).unwrap();
+        assert_ne!(random.value(), v.cookie);
+    }
+}
+
+#[test]
+fn rejects_trailing_bytes_after_an_authentic_envelope_as_undecodable() {
+    let payload = &VECTORS[0].payload;
+    let now = at(1_700_000_000);
+    for algorithm in Algorithm::ALL {
+        let ring = KeyRing::new([Key::generate().with_algorithm(algorithm)]).unwrap();
+        let codec = Codec::builder(ring.clone()).build().unwrap();
+        let env = Envelope {
+            issued_at: 1_700_000_000,
+            renewed_at: 1_700_000_000,
+            body: Body::Inline(payload),
+        };
+        let seal_with_trailing = |trailing: &[u8]| {
+            let prefix = wire::prefix_len(algorithm);
+            let mut buf = postcard::to_extend(&env, vec![0u8; prefix]).unwrap();
+            buf.extend_from_slice(trailing);
+            let plaintext_len = buf.len() - prefix;
+            buf.extend_from_slice(&[0u8; 16]);
+            let len = seal::seal_in_place(
+                &ring,
+                codec.cookie_name().as_bytes(),
+                &mut buf,
+                plaintext_len,
+            )
+            .unwrap();
+            URL_SAFE_NO_PAD.encode(&buf[..len])
+        };
+
+        // Control: built this way without trailing bytes, the value opens.
+        let opened = codec
+            .open_at::<Payload>(&seal_with_trailing(&[]), now)
+            .unwrap();
+        assert_eq!(opened.value(), payload);
+
+        for trailing in [&[0u8][..], &[0xff], &[0, 0, 0, 0]] {
+            let err = codec
+                .open_at::<Payload>(&seal_with_trailing(trailing), now)
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::Undecodable,
+                "{algorithm}: {trailing:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Frozen test vectors (wire format version 1), opened through the public
+//! API: every release must open these exact cookie strings to the same
+//! payload, times and key id. The crate's unit tests check that sealing the
+//! same payloads with the same nonces gives the same strings.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sealed_session::{Algorithm, Codec, ErrorKind, FORMAT_VERSION, Key, KeyRing, Times};
+
+include!("vectors/v1.rs");
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    assert_eq!(s.len() % 2, 0, "odd-length hex {s:?}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn key_for(v: &Vector) -> Key {
+    let algorithm: Algorithm = v.algorithm.parse().unwrap();
+    Key::from_base64(v.key).unwrap().with_algorithm(algorithm)
+}
+
+fn codec_for(v: &Vector, ring: KeyRing) -> Codec {
+    Codec::builder(ring)
+        .cookie_name(v.cookie_name)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn there_is_one_vector_per_algorithm() {
+    let mut names: Vec<_> = VECTORS.iter().map(|v| v.algorithm).collect();
+    names.sort_unstable();
+    let mut all: Vec<_> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+    all.sort_unstable();
+    assert_eq!(names, all);
+}
+
+#[test]
+fn opens_every_frozen_vector_to_its_payload_times_and_key_id() {
+    for v in VECTORS {
+        let key = key_for(v);
+        assert_eq!(key.id().to_string(), v.key_id, "{}", v.algorithm);
+        let codec = codec_for(v, KeyRing::new([key]).unwrap());
+        let opened = codec
+            .open_at::<Payload>(v.cookie, at(v.renewed_at + 60))
+            .unwrap_or_else(|e| panic!("{}: {e}", v.algorithm));
+        assert_eq!(opened.value(), &v.payload, "{}", v.algorithm);
+        assert_eq!(
+            opened.times(),
+            Times {
+                issued_at: at(v.issued_at),
+                renewed_at: at(v.renewed_at),
+            }
+        );
+        let with = opened.opened_with();
+        assert_eq!(with.key_id().to_string(), v.key_id);
+        assert_eq!(with.algorithm().name(), v.algorithm);
+        assert!(with.is_primary());
+    }
+}
+
+#[test]
+fn every_frozen_vector_has_the_documented_layout() {
+    for v in VECTORS {
+        let raw = URL_SAFE_NO_PAD.decode(v.cookie).unwrap();
+        let algorithm: Algorithm = v.algorithm.parse().unwrap();
+        let nonce = hex(v.nonce);
+        assert_eq!(nonce.len(), algorithm.nonce_len());
+        assert_eq!(raw[0], FORMAT_VERSION);
+        assert_eq!(raw[1], algorithm.wire_id());
+        assert_eq!(raw[2..6], hex(v.key_id));
+        assert_eq!(raw[6..6 + nonce.len()], nonce);
+        // The size the codec predicts for the payload is the vector's size.
+        let codec = codec_for(v, KeyRing::new([key_for(v)]).unwrap());
+        let size = codec.sealed_size(&v.payload).unwrap();
+        assert_eq!(
+            size,
+            v.cookie_name.len() + 1 + v.cookie.len(),
+            "{}",
+            v.algorithm
+        );
+    }
+}
+
+#[test]
+fn opens_every_frozen_vector_with_its_key_no_longer_primary() {
+    for v in VECTORS {
+        let ring = KeyRing::new([Key::generate(), key_for(v)]).unwrap();
+        let opened = codec_for(v, ring)
+            .open_at::<Payload>(v.cookie, at(v.renewed_at + 60))
+            .unwrap();
+        assert_eq!(opened.value(), &v.payload);
+        assert_eq!(opened.opened_with().key_id().to_string(), v.key_id);
+        assert!(!opened.opened_with().is_primary());
+    }
+}
+
+#[test]
+fn every_frozen_vector_expires_at_its_idle_deadline() {
+    for v in VECTORS {
+        let codec = codec_for(v, KeyRing::new([key_for(v)]).unwrap());
+        let idle = codec.idle_timeout().as_secs();
+        codec
+            .open_at::<Payload>(v.cookie, at(v.renewed_at + idle - 1))
+            .unwrap();
+        let err = codec
+            .open_at::<Payload>(v.cookie, at(v.renewed_at + idle))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Expired, "{}", v.algorithm);
+    }
+}
+
+#[test]
+fn rejects_every_frozen_vector_under_another_cookie_name() {
+    for v in VECTORS {
+        let codec = Codec::builder(KeyRing::new([key_for(v)]).unwrap())
+            .cookie_name(format!("{}x", v.cookie_name))
+            .build()
+            .unwrap();
+        let err = codec
+            .open_at::<Payload>(v.cookie, at(v.renewed_at + 60))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Rejected, "{}", v.algorithm);
+    }
+}
