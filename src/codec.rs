@@ -28,6 +28,12 @@ pub const MAX_COOKIE_NAME_BYTES: usize = 256;
 /// Decoded bytes that fit in [`MAX_COOKIE_BYTES`] characters of base64.
 const MAX_RAW_COOKIE_BYTES: usize = MAX_COOKIE_BYTES / 4 * 3;
 
+/// The stack buffer tried first: most sessions fit in it.
+const SMALL_RAW_BYTES: usize = 512;
+
+/// A plaintext does not fit the stack buffer tried.
+struct Full;
+
 /// Default idle timeout: one day.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -353,47 +359,68 @@ impl Codec {
     }
 
     /// Seals an envelope into a cookie value, on the stack, with the one
-    /// allocation being the returned string.
+    /// allocation being the returned string. Small sessions use a small
+    /// buffer (zero-filling 3 KiB costs more than sealing a small value).
     pub(crate) fn seal_envelope<T: Serialize + ?Sized>(
         &self,
         env: &Envelope<&T>,
     ) -> Result<SealedCookie, Error> {
+        match self.seal_in::<SMALL_RAW_BYTES, T>(env) {
+            Err(Full) => self.seal_in::<MAX_RAW_COOKIE_BYTES, T>(env).map_err(|_| {
+                // Even the largest buffer a cookie can use is too small.
+                match postcard::experimental::serialized_size(env) {
+                    Ok(len) => self.too_large(self.cookie_size(len)),
+                    Err(_) => Error::new(ErrorKind::Serialize),
+                }
+            })?,
+            Ok(sealed) => sealed,
+        }
+    }
+
+    /// Seals into an `N`-byte stack buffer; `Err(Full)` when the plaintext
+    /// does not fit in it.
+    fn seal_in<const N: usize, T: Serialize + ?Sized>(
+        &self,
+        env: &Envelope<&T>,
+    ) -> Result<Result<SealedCookie, Error>, Full> {
         let prefix = wire::prefix_len(self.inner.ring.primary().algorithm);
-        let mut buf = [0u8; MAX_RAW_COOKIE_BYTES];
-        let room = buf
-            .get_mut(prefix..MAX_RAW_COOKIE_BYTES - TAG_BYTES)
-            .ok_or_else(|| Error::new(ErrorKind::Serialize))?;
+        let mut buf = [0u8; N];
+        let Some(room) = buf.get_mut(prefix..N - TAG_BYTES) else {
+            return Err(Full);
+        };
         let plaintext_len = match postcard::to_slice(env, room) {
             Ok(written) => written.len(),
             Err(postcard::Error::SerializeBufferFull) => {
                 room.zeroize();
-                let len = postcard::experimental::serialized_size(env)
-                    .map_err(|_| Error::new(ErrorKind::Serialize))?;
-                return Err(self.too_large(self.cookie_size(len)));
+                return Err(Full);
             }
             Err(_) => {
                 room.zeroize();
-                return Err(Error::new(ErrorKind::Serialize));
+                return Ok(Err(Error::new(ErrorKind::Serialize)));
             }
         };
         let size = self.cookie_size(plaintext_len);
         if size > self.inner.limit {
-            buf.zeroize();
-            return Err(self.too_large(size));
+            if let Some(plaintext) = buf.get_mut(prefix..prefix + plaintext_len) {
+                plaintext.zeroize();
+            }
+            return Ok(Err(self.too_large(size)));
         }
-        let sealed_len = seal::seal_in_place(
+        let sealed = seal::seal_in_place(
             &self.inner.ring,
             self.inner.name.as_bytes(),
             &mut buf,
             plaintext_len,
-        )?;
-        let raw = buf
-            .get(..sealed_len)
-            .ok_or_else(|| Error::new(ErrorKind::Serialize))?;
-        Ok(SealedCookie {
+        )
+        .and_then(|sealed_len| {
+            buf.get(..sealed_len)
+                .ok_or_else(|| Error::new(ErrorKind::Serialize))
+        })
+        .map(|raw| SealedCookie {
             value: wire::encode_base64(raw),
             size,
-        })
+        });
+        Ok(sealed)
     }
 
     fn too_large(&self, size: usize) -> Error {
@@ -413,14 +440,30 @@ impl Codec {
         if self.inner.name.len() + 1 + value.len() > self.inner.limit {
             return Err(Error::new(ErrorKind::Rejected));
         }
-        let mut buf = [0u8; MAX_RAW_COOKIE_BYTES];
+        if value.len() <= wire::encoded_len(SMALL_RAW_BYTES) {
+            self.open_in::<SMALL_RAW_BYTES, T>(value, now)
+        } else {
+            self.open_in::<MAX_RAW_COOKIE_BYTES, T>(value, now)
+        }
+    }
+
+    /// Decodes and opens in an `N`-byte stack buffer, then wipes the bytes
+    /// that held plaintext.
+    fn open_in<const N: usize, T: DeserializeOwned>(
+        &self,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<(Envelope<T>, OpenedWith), Error> {
+        let mut buf = [0u8; N];
         let len =
             wire::decode_base64(value, &mut buf).ok_or_else(|| Error::new(ErrorKind::Rejected))?;
         let raw = buf
             .get_mut(..len)
             .ok_or_else(|| Error::new(ErrorKind::Rejected))?;
         let result = self.open_raw(self.inner.name.as_bytes(), raw, now);
-        buf.zeroize();
+        // A slice, not the array: zeroize wipes arrays byte by byte, which
+        // cost more than the AEAD.
+        raw.zeroize();
         result
     }
 
