@@ -9,6 +9,7 @@ pub mod docs;
 mod envelope;
 mod error;
 mod headers;
+pub mod inspect;
 mod key;
 mod manager;
 mod map;
