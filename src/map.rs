@@ -57,13 +57,15 @@ impl Session<Map> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Undecodable`] when the stored value is not a `V`.
+    /// [`ErrorKind::Undecodable`] when the stored value is not a `V`,
+    /// including when a `V` decodes from only a prefix of it.
     pub fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
         self.data()
             .0
             .get(key)
-            .map(|bytes| {
-                postcard::from_bytes(bytes).map_err(|_| Error::new(ErrorKind::Undecodable))
+            .map(|bytes| match postcard::take_from_bytes(bytes) {
+                Ok((value, [])) => Ok(value),
+                _ => Err(Error::new(ErrorKind::Undecodable)),
             })
             .transpose()
     }

@@ -1,0 +1,154 @@
+//! A full request cycle through the session manager (tracker issue 3): load
+//! from the request's `Cookie` header, change the session, save to the
+//! response's `Set-Cookie`.
+//!
+//! - `small_inline_sync`: a ~90-byte session held entirely in the cookie,
+//!   through the sync API with no store and no runtime;
+//! - `10kb_memory_store_async`: a ~10 KB session that lives in the memory
+//!   store behind a pointer cookie, through the async API driven by a
+//!   current-thread tokio runtime's `block_on`.
+//!
+//! Run with `cargo bench --bench session`.
+
+#![allow(
+    clippy::expect_used,
+    reason = "benchmark setup: a failure must abort the run, not be measured"
+)]
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::HeaderMap;
+use http::header::{COOKIE, SET_COOKIE};
+use sealed_session::store::{MemoryStore, Store};
+use sealed_session::{Codec, Key, KeyRing, Saved, Session, SessionManager};
+use serde::{Deserialize, Serialize};
+
+/// A typical small session.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+struct SmallSession {
+    user_id: u64,
+    name: String,
+    role: String,
+    csrf: [u8; 32],
+    visits: u64,
+}
+
+/// A session too large for a cookie: about 10 KB of postcard.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+struct LargeSession {
+    user_id: u64,
+    visits: u64,
+    history: Vec<u8>,
+}
+
+const LARGE_BYTES: usize = 10_000;
+
+fn codec() -> Codec {
+    Codec::builder(KeyRing::new([Key::generate()]).expect("one key"))
+        .build()
+        .expect("default codec")
+}
+
+/// The request headers a browser sends back after `response`.
+fn next_request(response: &HeaderMap) -> HeaderMap {
+    let line = response
+        .get(SET_COOKIE)
+        .expect("a Set-Cookie")
+        .to_str()
+        .expect("ascii");
+    let pair = line.split(';').next().expect("name=value");
+    let mut request = HeaderMap::new();
+    request.insert(COOKIE, pair.parse().expect("a header value"));
+    request
+}
+
+fn small_inline_sync(c: &mut Criterion) {
+    let manager = SessionManager::builder(codec()).build().expect("manager");
+    let mut session: Session<SmallSession> = manager.load_sync(&HeaderMap::new()).expect("fresh");
+    session.set(SmallSession {
+        user_id: 42,
+        name: "alice".to_owned(),
+        role: "admin".to_owned(),
+        csrf: [0x5a; 32],
+        visits: 0,
+    });
+    let mut response = HeaderMap::new();
+    let saved = manager
+        .save_sync(&mut session, &mut response)
+        .expect("first save");
+    eprintln!("small_inline_sync: {saved:?}");
+    let request = next_request(&response);
+
+    c.benchmark_group("cycle")
+        .measurement_time(Duration::from_secs(3))
+        .bench_function("small_inline_sync", |b| {
+            b.iter(|| {
+                let mut session: Session<SmallSession> =
+                    manager.load_sync(black_box(&request)).expect("load");
+                session.visits += 1;
+                let mut response = HeaderMap::new();
+                let saved = manager
+                    .save_sync(&mut session, &mut response)
+                    .expect("save");
+                black_box((saved, response))
+            });
+        });
+}
+
+fn large_memory_store_async(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let manager = SessionManager::builder(codec())
+        .store(store)
+        .build()
+        .expect("manager");
+    let request = runtime.block_on(async {
+        let mut session: Session<LargeSession> =
+            manager.load(&HeaderMap::new()).await.expect("fresh");
+        session.set(LargeSession {
+            user_id: 42,
+            visits: 0,
+            history: (0..LARGE_BYTES)
+                .map(|i| u8::try_from(i % 251).expect("under 256"))
+                .collect(),
+        });
+        let mut response = HeaderMap::new();
+        let saved = manager
+            .save(&mut session, &mut response)
+            .await
+            .expect("first save");
+        assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+        eprintln!("10kb_memory_store_async: {saved:?}");
+        next_request(&response)
+    });
+
+    c.benchmark_group("cycle")
+        .measurement_time(Duration::from_secs(3))
+        .bench_function("10kb_memory_store_async", |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let mut session: Session<LargeSession> =
+                        manager.load(black_box(&request)).await.expect("load");
+                    session.visits += 1;
+                    let mut response = HeaderMap::new();
+                    let saved = manager
+                        .save(&mut session, &mut response)
+                        .await
+                        .expect("save");
+                    black_box((saved, response))
+                })
+            });
+        });
+}
+
+criterion_group!(benches, small_inline_sync, large_memory_store_async);
+criterion_main!(benches);
