@@ -3,6 +3,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod algorithm;
+mod builder;
 mod cipher;
 mod codec;
 pub mod docs;
@@ -33,10 +34,9 @@ pub use crate::headers::{
     MAX_ATTRIBUTE_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES,
     SameSite,
 };
+pub use crate::builder::{DEFAULT_RENEWAL_THRESHOLD, Overflow, SessionManagerBuilder};
 pub use crate::key::{KEY_BYTES, Key, KeyId, MIN_SECRET_BYTES};
-pub use crate::manager::{
-    DEFAULT_RENEWAL_THRESHOLD, Overflow, Saved, SessionManager, SessionManagerBuilder,
-};
+pub use crate::manager::{Saved, SessionManager};
 pub use crate::map::{Map, MapSession};
 pub use crate::ring::{KeyRing, MAX_KEYS};
 pub use crate::seal::OpenedWith;

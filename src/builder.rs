@@ -1,0 +1,182 @@
+//! Configuration of a [`SessionManager`]: the validating builder.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::codec::Codec;
+use crate::error::{Error, ErrorKind};
+use crate::headers::{self, Attributes, SameSite};
+use crate::manager::{Inner, SessionManager};
+use crate::store::Store;
+
+/// Default renewal threshold: renew the idle deadline once half the idle
+/// window has passed.
+pub const DEFAULT_RENEWAL_THRESHOLD: f64 = 0.5;
+
+/// What to do when a session no longer fits in a cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Seal it into the store and put a sealed pointer in the cookie (the
+    /// default when the manager has a store).
+    Store,
+    /// Fail the save with [`ErrorKind::TooLarge`] (the default without a
+    /// store).
+    Error,
+}
+
+/// Configures a [`SessionManager`]; [`SessionManagerBuilder::build`] checks
+/// the whole configuration.
+#[must_use]
+pub struct SessionManagerBuilder {
+    codec: Codec,
+    attributes: Attributes,
+    renewal_threshold: f64,
+    overflow: Option<Overflow>,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl SessionManagerBuilder {
+    /// The store sessions spill into when they outgrow the cookie. Without
+    /// one, an oversized session is a [`ErrorKind::TooLarge`] error.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// What to do with a session too large for a cookie (default:
+    /// [`Overflow::Store`] with a store, [`Overflow::Error`] without).
+    pub fn overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = Some(overflow);
+        self
+    }
+
+    /// Renew the idle deadline (and so write a cookie) only once this
+    /// fraction of the idle timeout has passed since the last renewal
+    /// (default 0.5). 0.0 renews on every request.
+    pub fn renewal_threshold(mut self, fraction: f64) -> Self {
+        self.renewal_threshold = fraction;
+        self
+    }
+
+    /// The `Path` attribute (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.attributes.path = path.into();
+        self
+    }
+
+    /// The `Domain` attribute (default none: host-only).
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.attributes.domain = Some(domain.into());
+        self
+    }
+
+    /// The `Secure` attribute (default on). Turn it off only for plain-HTTP
+    /// development servers.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.attributes.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` attribute (default on).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.attributes.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute (default [`SameSite::Lax`]).
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.attributes.same_site = same_site;
+        self
+    }
+
+    /// The `Partitioned` attribute (CHIPS; default off; needs `Secure`).
+    pub fn partitioned(mut self, partitioned: bool) -> Self {
+        self.attributes.partitioned = partitioned;
+        self
+    }
+
+    /// Whether cookies carry `Max-Age` up to the session's next deadline
+    /// (default on). Off makes browser-session cookies; the server-side
+    /// timeouts hold either way.
+    pub fn persistent(mut self, persistent: bool) -> Self {
+        self.attributes.persistent = persistent;
+        self
+    }
+
+    /// Checks the configuration and builds the manager.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidCookieAttribute`] for a bad path or domain,
+    /// [`ErrorKind::CookiePrefix`] for a `__Host-` name without `Secure`,
+    /// with a path other than `/` or a domain (or a `__Secure-` name without
+    /// `Secure`), [`ErrorKind::InsecureAttributes`] for `SameSite=None` or
+    /// `Partitioned` without `Secure`, [`ErrorKind::InvalidRenewalThreshold`]
+    /// and [`ErrorKind::OverflowNeedsStore`].
+    pub fn build(self) -> Result<SessionManager, Error> {
+        let a = &self.attributes;
+        let attribute_ok = headers::is_attribute_value(&a.path)
+            && a.domain.as_deref().is_none_or(headers::is_attribute_value);
+        if !attribute_ok {
+            return Err(Error::new(ErrorKind::InvalidCookieAttribute));
+        }
+        let name = self.codec.cookie_name();
+        let host_ok = a.secure && a.path == "/" && a.domain.is_none();
+        if (name.starts_with("__Host-") && !host_ok) || (name.starts_with("__Secure-") && !a.secure)
+        {
+            return Err(Error::new(ErrorKind::CookiePrefix));
+        }
+        if !a.secure && (a.same_site == SameSite::None || a.partitioned) {
+            return Err(Error::new(ErrorKind::InsecureAttributes));
+        }
+        if !(0.0..=1.0).contains(&self.renewal_threshold) {
+            return Err(Error::new(ErrorKind::InvalidRenewalThreshold));
+        }
+        let overflow = self.overflow.unwrap_or(if self.store.is_some() {
+            Overflow::Store
+        } else {
+            Overflow::Error
+        });
+        if overflow == Overflow::Store && self.store.is_none() {
+            return Err(Error::new(ErrorKind::OverflowNeedsStore));
+        }
+        let renew_after = self.codec.idle_timeout().mul_f64(self.renewal_threshold);
+        Ok(SessionManager {
+            inner: Arc::new(Inner {
+                codec: self.codec,
+                attributes: self.attributes,
+                renew_after,
+                overflow,
+                store: self.store,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for SessionManagerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManagerBuilder")
+            .field("codec", &self.codec)
+            .field("attributes", &self.attributes)
+            .field("renewal_threshold", &self.renewal_threshold)
+            .field("overflow", &self.overflow)
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+impl SessionManager {
+    /// A builder over `codec` with secure defaults: `HttpOnly; Secure;
+    /// SameSite=Lax; Path=/`, `Max-Age` from the timeouts, renewal after
+    /// half the idle timeout, no store.
+    pub fn builder(codec: Codec) -> SessionManagerBuilder {
+        SessionManagerBuilder {
+            codec,
+            attributes: Attributes::default(),
+            renewal_threshold: DEFAULT_RENEWAL_THRESHOLD,
+            overflow: None,
+            store: None,
+        }
+    }
+}
