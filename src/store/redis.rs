@@ -1,0 +1,432 @@
+//! The Redis store, on the `redis` crate's reconnecting connection manager.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, Cmd, FromRedisValue, Value};
+
+use super::deadline::{DEFAULT_STORE_TIMEOUT, bounded};
+use super::{Store, StoreFuture, StoreId};
+use crate::error::Error;
+
+/// The key prefix a [`RedisStore`] uses unless told otherwise.
+pub const DEFAULT_REDIS_PREFIX: &str = "sealed-session:";
+
+/// Reconnect attempts the connection manager makes per outage before it
+/// reports failure (the next command starts a new round).
+const RECONNECT_ATTEMPTS: usize = 3;
+
+/// A store in Redis (or Valkey), for deployments with more than one server.
+///
+/// Each entry is one string key, `prefix` + the id as 32 lowercase hex
+/// digits, holding the sealed bytes. `save` is `SET key value PX ms`,
+/// `create` is `SET key value NX PX ms`, `load` is `GET`, `delete` is `DEL`
+/// (a deadline already past makes `save` a `DEL`);
+/// expiry is Redis's own (the key's TTL counts from when the command
+/// arrives, on the server's clock), so nothing needs cleaning up. A Redis
+/// with `maxmemory` should use a `volatile-*` or `allkeys-*` eviction policy:
+/// an evicted entry is a session that starts over, never a wrong one.
+///
+/// The connection reconnects by itself after the server goes away. Every
+/// operation, including any wait for a reconnect, is bounded by a time limit
+/// ([`DEFAULT_STORE_TIMEOUT`](super::DEFAULT_STORE_TIMEOUT) unless set with
+/// [`RedisStoreBuilder::timeout`]): past it the operation fails with
+/// [`ErrorKind::Store`](crate::ErrorKind::Store) instead of hanging the
+/// request. Cloning shares the connection.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use sealed_session::store::{RedisStore, Store};
+///
+/// # async fn run() -> Result<(), sealed_session::Error> {
+/// let store = RedisStore::builder("redis://127.0.0.1:6379/")
+///     .prefix("myapp:session:")
+///     .timeout(Duration::from_millis(500))
+///     .connect()
+///     .await?;
+/// let store: Arc<dyn Store> = Arc::new(store);
+/// # let _ = store;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: Connection,
+    prefix: Arc<str>,
+    timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+/// Configures a [`RedisStore`].
+///
+/// Its `Debug` leaves out the URLs, which may hold a password.
+#[must_use]
+#[derive(Clone)]
+pub struct RedisStoreBuilder {
+    target: Target,
+    prefix: String,
+    timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Target {
+    Single(String),
+    #[cfg(feature = "redis-cluster")]
+    Cluster(Vec<String>),
+}
+
+impl RedisStoreBuilder {
+    /// The prefix put before every key (default
+    /// [`DEFAULT_REDIS_PREFIX`]). Give each application sharing a Redis its
+    /// own.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The most one operation may take, including a wait for a reconnect
+    /// (default [`DEFAULT_STORE_TIMEOUT`](super::DEFAULT_STORE_TIMEOUT)).
+    /// Also bounds each connection attempt and each response.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Builds the store and connects now, so a wrong URL or an unreachable
+    /// server shows at start-up.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store) when the URL does not
+    /// parse or the server cannot be reached within the timeout.
+    pub async fn connect(self) -> Result<RedisStore, Error> {
+        let timeout = self.timeout;
+        let connection = match &self.target {
+            Target::Single(url) => {
+                let client = Client::open(url.as_str()).map_err(Error::store)?;
+                let config = self.manager_config();
+                let manager = bounded(
+                    timeout,
+                    "redis connect",
+                    ConnectionManager::new_with_config(client, config),
+                )
+                .await?;
+                Connection::Single(manager)
+            }
+            #[cfg(feature = "redis-cluster")]
+            Target::Cluster(nodes) => {
+                let client = self.cluster_client(nodes)?;
+                let connection = bounded(
+                    timeout,
+                    "redis cluster connect",
+                    client.get_async_connection(),
+                )
+                .await?;
+                Connection::Cluster(connection)
+            }
+        };
+        Ok(self.finish(connection))
+    }
+
+    /// Builds the store without connecting: the first operation connects.
+    /// Lets an application start while Redis is down.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store) when the URL does not
+    /// parse or when called outside a Tokio runtime.
+    pub fn build(self) -> Result<RedisStore, Error> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::store(NoRuntime));
+        }
+        let connection = match &self.target {
+            Target::Single(url) => {
+                let client = Client::open(url.as_str()).map_err(Error::store)?;
+                let manager =
+                    ConnectionManager::new_lazy_with_config(client, self.manager_config())
+                        .map_err(Error::store)?;
+                Connection::Single(manager)
+            }
+            #[cfg(feature = "redis-cluster")]
+            Target::Cluster(nodes) => {
+                let client = self.cluster_client(nodes)?;
+                let config = redis::cluster::ClusterConfig::new()
+                    .set_connection_timeout(self.timeout)
+                    .set_response_timeout(self.timeout);
+                Connection::Cluster(client.get_pending_async_connection_with_config(config))
+            }
+        };
+        Ok(self.finish(connection))
+    }
+
+    fn manager_config(&self) -> ConnectionManagerConfig {
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(RECONNECT_ATTEMPTS)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(self.timeout)
+    }
+
+    #[cfg(feature = "redis-cluster")]
+    fn cluster_client(&self, nodes: &[String]) -> Result<redis::cluster::ClusterClient, Error> {
+        redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+            .connection_timeout(self.timeout)
+            .response_timeout(self.timeout)
+            .build()
+            .map_err(Error::store)
+    }
+
+    fn finish(self, connection: Connection) -> RedisStore {
+        RedisStore {
+            connection,
+            prefix: self.prefix.into(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+impl RedisStore {
+    /// A builder for a store at `url` (`redis://[user:password@]host:port/db`,
+    /// or `rediss://` with the `redis` crate's TLS features enabled).
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder {
+            target: Target::Single(url.into()),
+            prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            timeout: DEFAULT_STORE_TIMEOUT,
+        }
+    }
+
+    /// A builder for a store in a Redis Cluster, given the URLs of some of
+    /// its nodes (the rest are discovered). Keys are routed by hash slot;
+    /// every operation touches one key, so no hash tags are needed.
+    #[cfg(feature = "redis-cluster")]
+    pub fn cluster_builder<I, S>(nodes: I) -> RedisStoreBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisStoreBuilder {
+            target: Target::Cluster(nodes.into_iter().map(Into::into).collect()),
+            prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            timeout: DEFAULT_STORE_TIMEOUT,
+        }
+    }
+
+    /// A store at `url` with the default prefix and timeout, connecting on
+    /// first use. Call it inside a Tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStoreBuilder::build`].
+    pub fn new(url: impl Into<String>) -> Result<Self, Error> {
+        Self::builder(url).build()
+    }
+
+    /// A store at `url` with the default prefix and timeout, connected now.
+    ///
+    /// # Errors
+    ///
+    /// As [`RedisStoreBuilder::connect`].
+    pub async fn connect(url: impl Into<String>) -> Result<Self, Error> {
+        Self::builder(url).connect().await
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The time limit on one operation.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn key(&self, id: &StoreId) -> String {
+        format!("{}{id}", self.prefix)
+    }
+
+    async fn query<T: FromRedisValue>(&self, what: &'static str, cmd: Cmd) -> Result<T, Error> {
+        match &self.connection {
+            Connection::Single(manager) => {
+                let mut manager = manager.clone();
+                bounded(self.timeout, what, cmd.query_async(&mut manager)).await
+            }
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(connection) => {
+                let mut connection = connection.clone();
+                bounded(self.timeout, what, cmd.query_async(&mut connection)).await
+            }
+        }
+    }
+
+    fn set(&self, id: &StoreId, value: &[u8], ttl_ms: u64, nx: bool) -> Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(id)).arg(value);
+        if nx {
+            cmd.arg("NX");
+        }
+        cmd.arg("PX").arg(ttl_ms);
+        cmd
+    }
+
+    fn single_key(&self, command: &str, id: &StoreId) -> Cmd {
+        let mut cmd = redis::cmd(command);
+        cmd.arg(self.key(id));
+        cmd
+    }
+}
+
+/// Milliseconds from `now` to `expires_at`, rounded up; `None` when the
+/// deadline has passed (Redis refuses a zero TTL, and such an entry must
+/// never load).
+fn ttl_millis(expires_at: SystemTime, now: SystemTime) -> Option<u64> {
+    let left = expires_at.duration_since(now).ok()?;
+    let ms = left.as_nanos().div_ceil(1_000_000);
+    (ms > 0).then(|| u64::try_from(ms).unwrap_or(u64::MAX))
+}
+
+impl Store for RedisStore {
+    fn create<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(ttl) = ttl_millis(expires_at, SystemTime::now()) else {
+                // Born expired: nothing to write, but still "taken" when a
+                // live entry holds the id.
+                let taken: bool = self
+                    .query("redis EXISTS", self.single_key("EXISTS", id))
+                    .await?;
+                return Ok(!taken);
+            };
+            let reply: Value = self
+                .query("redis SET NX", self.set(id, value, ttl, true))
+                .await?;
+            Ok(!matches!(reply, Value::Nil))
+        })
+    }
+
+    fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(self.query("redis GET", self.single_key("GET", id)))
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _: Value = match ttl_millis(expires_at, SystemTime::now()) {
+                Some(ttl) => {
+                    self.query("redis SET", self.set(id, value, ttl, false))
+                        .await?
+                }
+                None => self.query("redis DEL", self.single_key("DEL", id)).await?,
+            };
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _: Value = self.query("redis DEL", self.single_key("DEL", id)).await?;
+            Ok(())
+        })
+    }
+}
+
+impl Target {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Single(_) => "single",
+            #[cfg(feature = "redis-cluster")]
+            Self::Cluster(_) => "cluster",
+        }
+    }
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("target", &self.target.kind())
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.connection {
+            Connection::Single(_) => "single",
+            #[cfg(feature = "redis-cluster")]
+            Connection::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisStore")
+            .field("connection", &kind)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `RedisStore::build` was called outside a Tokio runtime.
+#[derive(Debug)]
+struct NoRuntime;
+
+impl fmt::Display for NoRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the redis store must be built inside a tokio runtime")
+    }
+}
+
+impl std::error::Error for NoRuntime {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_rounds_up_and_past_deadlines_have_none() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        assert_eq!(ttl_millis(now, now), None);
+        assert_eq!(ttl_millis(now - Duration::from_secs(5), now), None);
+        assert_eq!(ttl_millis(now + Duration::from_nanos(1), now), Some(1));
+        assert_eq!(
+            ttl_millis(now + Duration::from_millis(1500), now),
+            Some(1500)
+        );
+    }
+
+    #[test]
+    fn debug_leaves_out_the_password() {
+        let builder = RedisStore::builder("redis://user:hunter2@127.0.0.1:1/");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn build_outside_runtime_is_an_error() {
+        let err = RedisStore::new("redis://127.0.0.1:1/").err();
+        assert_eq!(
+            err.map(|e| e.kind()),
+            Some(crate::ErrorKind::Store),
+            "building outside a runtime must fail, not panic"
+        );
+    }
+}

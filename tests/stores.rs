@@ -1,0 +1,469 @@
+//! One conformance suite, run against every store through `Arc<dyn Store>`:
+//! the memory store always; SQLite on a temporary file; Redis and PostgreSQL
+//! against the real servers named by `REDIS_URL` and `DATABASE_URL` (those
+//! tests are ignored unless asked for: `cargo test --all-features --
+//! --include-ignored` after `source scripts/services.sh && start_services`).
+//!
+//! Expiry is tested with an injected clock where the store takes one (memory,
+//! SQLite, PostgreSQL); Redis owns its clock, so its expiry test waits out a
+//! one-second TTL. Each store also gets an end-to-end test through
+//! `SessionManager`: a session over 4 KB spills, reloads, shrinks back into
+//! the cookie, and its entry is deleted.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod store_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+use sealed_session::store::{Store, StoreId};
+use sealed_session::{Location, Saved};
+
+/// A store under test and how its time passes.
+struct Harness {
+    store: Arc<dyn Store>,
+    time: Time,
+    /// Kept alive for the test (a temporary directory, say).
+    _guard: Box<dyn std::any::Any + Send>,
+}
+
+/// How a harness makes time pass.
+enum Time {
+    /// The store reads this clock; a test moves it.
+    Injected(Arc<Mutex<SystemTime>>),
+    /// The server owns time; a test waits.
+    Real,
+}
+
+impl Harness {
+    fn now(&self) -> SystemTime {
+        match &self.time {
+            Time::Injected(clock) => *clock.lock().unwrap(),
+            Time::Real => SystemTime::now(),
+        }
+    }
+}
+
+/// A clock a test moves by hand, starting well after the epoch.
+fn manual_clock() -> (
+    Arc<Mutex<SystemTime>>,
+    impl Fn() -> SystemTime + Send + Sync + 'static,
+) {
+    let clock = Arc::new(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_900_000_000)));
+    let reader = Arc::clone(&clock);
+    (clock, move || *reader.lock().unwrap())
+}
+
+fn hour() -> Duration {
+    Duration::from_secs(3600)
+}
+
+async fn round_trip(h: Harness) {
+    let s = &h.store;
+    let id = StoreId::generate();
+    let until = h.now() + hour();
+    assert_eq!(s.load(&id).await.unwrap(), None, "absent id loads as None");
+    assert!(
+        s.create(&id, b"first", until).await.unwrap(),
+        "create on a fresh id"
+    );
+    assert_eq!(s.load(&id).await.unwrap().as_deref(), Some(&b"first"[..]));
+    s.save(&id, b"second", until).await.unwrap();
+    assert_eq!(s.load(&id).await.unwrap().as_deref(), Some(&b"second"[..]));
+    s.delete(&id).await.unwrap();
+    assert_eq!(s.load(&id).await.unwrap(), None, "deleted id loads as None");
+    s.delete(&id).await.unwrap();
+    // save on an absent id inserts.
+    let other = StoreId::generate();
+    s.save(&other, b"third", until).await.unwrap();
+    assert_eq!(
+        s.load(&other).await.unwrap().as_deref(),
+        Some(&b"third"[..])
+    );
+    assert_eq!(s.load(&id).await.unwrap(), None, "ids do not alias");
+    s.delete(&other).await.unwrap();
+}
+
+async fn create_on_existing_id_is_refused(h: Harness) {
+    let s = &h.store;
+    let id = StoreId::generate();
+    let until = h.now() + hour();
+    assert!(s.create(&id, b"owner", until).await.unwrap());
+    assert!(!s.create(&id, b"intruder", until).await.unwrap());
+    assert_eq!(
+        s.load(&id).await.unwrap().as_deref(),
+        Some(&b"owner"[..]),
+        "a refused create leaves the entry alone"
+    );
+    s.save(&id, b"saved", until).await.unwrap();
+    assert!(!s.create(&id, b"intruder", until).await.unwrap());
+    s.delete(&id).await.unwrap();
+    assert!(
+        s.create(&id, b"again", until).await.unwrap(),
+        "free after delete"
+    );
+    s.delete(&id).await.unwrap();
+}
+
+async fn expiry_is_honoured(h: Harness) {
+    let s = &h.store;
+    let (id, stale, past) = (
+        StoreId::generate(),
+        StoreId::generate(),
+        StoreId::generate(),
+    );
+    match &h.time {
+        Time::Injected(clock) => {
+            let now = h.now();
+            s.save(&id, b"ten seconds", now + Duration::from_secs(10))
+                .await
+                .unwrap();
+            s.create(&stale, b"stale", now + Duration::from_secs(10))
+                .await
+                .unwrap();
+            *clock.lock().unwrap() = now + Duration::from_secs(9);
+            assert!(
+                s.load(&id).await.unwrap().is_some(),
+                "live before its deadline"
+            );
+            *clock.lock().unwrap() = now + Duration::from_secs(10);
+            assert_eq!(s.load(&id).await.unwrap(), None, "gone at its deadline");
+            *clock.lock().unwrap() = now + Duration::from_secs(11);
+            assert_eq!(s.load(&id).await.unwrap(), None, "gone after its deadline");
+        }
+        Time::Real => {
+            let now = SystemTime::now();
+            s.save(&id, b"one second", now + Duration::from_secs(1))
+                .await
+                .unwrap();
+            s.create(&stale, b"stale", now + Duration::from_secs(1))
+                .await
+                .unwrap();
+            assert!(
+                s.load(&id).await.unwrap().is_some(),
+                "live before its deadline"
+            );
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            assert_eq!(s.load(&id).await.unwrap(), None, "gone after its deadline");
+        }
+    }
+    let now = h.now();
+    assert!(
+        s.create(&stale, b"fresh", now + hour()).await.unwrap(),
+        "an expired entry does not block create"
+    );
+    assert_eq!(
+        s.load(&stale).await.unwrap().as_deref(),
+        Some(&b"fresh"[..])
+    );
+    s.save(&past, b"born dead", now - Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.load(&past).await.unwrap(),
+        None,
+        "a past deadline never loads"
+    );
+    for id in [id, stale, past] {
+        s.delete(&id).await.unwrap();
+    }
+}
+
+async fn concurrent_writers_lose_nothing(h: Harness) {
+    const TASKS: usize = 8;
+    const IDS_PER_TASK: usize = 500;
+    let until = h.now() + hour();
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let store = Arc::clone(&h.store);
+        tasks.push(tokio::spawn(async move {
+            let mut written = Vec::with_capacity(IDS_PER_TASK);
+            for i in 0..IDS_PER_TASK {
+                let id = StoreId::generate();
+                let value = format!("task {task} entry {i}").into_bytes();
+                if i % 2 == 0 {
+                    assert!(store.create(&id, &value, until).await.unwrap());
+                } else {
+                    store.save(&id, &value, until).await.unwrap();
+                }
+                written.push((id, value));
+            }
+            written
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    assert_eq!(all.len(), TASKS * IDS_PER_TASK);
+    let mut missing = 0;
+    for (id, value) in &all {
+        match h.store.load(id).await.unwrap() {
+            Some(got) => assert_eq!(&got, value),
+            None => missing += 1,
+        }
+    }
+    assert_eq!(missing, 0, "entries lost under concurrent writers");
+    for (id, _) in &all {
+        h.store.delete(id).await.unwrap();
+    }
+}
+
+async fn large_values_round_trip(h: Harness) {
+    let until = h.now() + hour();
+    for len in [1, 4 * 1024, 64 * 1024, 1024 * 1024] {
+        let id = StoreId::generate();
+        let value = store_support::noise(len);
+        assert!(h.store.create(&id, &value, until).await.unwrap());
+        let got = h
+            .store
+            .load(&id)
+            .await
+            .unwrap()
+            .expect("stored value loads");
+        assert!(got == value, "a {len}-byte value came back changed");
+        let replaced = store_support::noise(len);
+        h.store.save(&id, &replaced, until).await.unwrap();
+        let got = h.store.load(&id).await.unwrap().expect("saved value loads");
+        assert!(
+            got == replaced,
+            "a saved {len}-byte value came back changed"
+        );
+        h.store.delete(&id).await.unwrap();
+    }
+}
+
+/// A session over 4 KB spills into the store, reloads from it, shrinks back
+/// into the cookie, and its entry is deleted.
+async fn manager_spills_and_returns(h: Harness) {
+    let manager = store_support::manager(Arc::clone(&h.store));
+    let big = store_support::noise(6 * 1024);
+
+    let mut session = manager
+        .load_at::<Vec<u8>>(&HeaderMap::new(), h.now())
+        .await
+        .unwrap();
+    session.set(big.clone());
+    let mut response = HeaderMap::new();
+    let saved = manager
+        .save_at(&mut session, &mut response, h.now())
+        .await
+        .unwrap();
+    assert!(matches!(saved, Saved::Store { stored_bytes, .. } if stored_bytes > big.len()));
+    let id = session
+        .store_id()
+        .expect("a spilled session has a store id");
+    let stored = h.store.load(&id).await.unwrap().expect("entry written");
+    assert!(
+        !stored.windows(64).any(|w| big.windows(64).any(|b| b == w)),
+        "the stored value is sealed, not the plaintext"
+    );
+
+    let request = store_support::cookie_from(&response);
+    let mut session = manager.load_at::<Vec<u8>>(&request, h.now()).await.unwrap();
+    assert_eq!(session.location(), Location::Store);
+    assert_eq!(session.store_id(), Some(id));
+    assert!(*session.data() == big, "reloaded from the store unchanged");
+
+    session.set(b"small again".to_vec());
+    let mut response = HeaderMap::new();
+    let saved = manager
+        .save_at(&mut session, &mut response, h.now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(saved, Saved::Cookie { .. }),
+        "shrunk back: {saved:?}"
+    );
+    assert_eq!(h.store.load(&id).await.unwrap(), None, "old entry deleted");
+
+    let request = store_support::cookie_from(&response);
+    let session = manager.load_at::<Vec<u8>>(&request, h.now()).await.unwrap();
+    assert_eq!(session.location(), Location::Cookie);
+    assert_eq!(session.data().as_slice(), b"small again");
+}
+
+/// The whole suite for one store. `$make` is an async expression giving a
+/// fresh [`Harness`]; `$(#[$attr])*` go on every test (an `ignore`).
+macro_rules! conformance {
+    ($name:ident, $make:expr $(, #[$attr:meta])*) => {
+        mod $name {
+            use super::*;
+
+            conformance!(@test $make, round_trip $(, #[$attr])*);
+            conformance!(@test $make, create_on_existing_id_is_refused $(, #[$attr])*);
+            conformance!(@test $make, expiry_is_honoured $(, #[$attr])*);
+            conformance!(@test $make, concurrent_writers_lose_nothing $(, #[$attr])*);
+            conformance!(@test $make, large_values_round_trip $(, #[$attr])*);
+            conformance!(@test $make, manager_spills_and_returns $(, #[$attr])*);
+        }
+    };
+    (@test $make:expr, $check:ident $(, #[$attr:meta])*) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        $(#[$attr])*
+        async fn $check() {
+            super::$check($make).await;
+        }
+    };
+}
+
+#[cfg(feature = "memory")]
+async fn memory() -> Harness {
+    let (clock, read) = manual_clock();
+    let store = sealed_session::store::MemoryStore::new().with_clock(read);
+    Harness {
+        store: Arc::new(store),
+        time: Time::Injected(clock),
+        _guard: Box::new(()),
+    }
+}
+
+#[cfg(feature = "memory")]
+conformance!(memory_store, memory().await);
+
+#[cfg(feature = "sqlx-sqlite")]
+async fn sqlite() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let (clock, read) = manual_clock();
+    let store = sealed_session::store::SqliteStore::connect(&url)
+        .await
+        .unwrap()
+        .with_clock(read);
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    Harness {
+        store: Arc::new(store),
+        time: Time::Injected(clock),
+        _guard: Box::new(dir),
+    }
+}
+
+#[cfg(feature = "sqlx-sqlite")]
+conformance!(sqlite_store, sqlite().await);
+
+#[cfg(feature = "sqlx-postgres")]
+async fn postgres() -> Harness {
+    let url = store_support::server_url("DATABASE_URL");
+    let (clock, read) = manual_clock();
+    let store = sealed_session::store::PostgresStore::connect(&url)
+        .await
+        .unwrap()
+        .with_table_name(store_support::unique("conformance"))
+        .with_clock(read);
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    Harness {
+        store: Arc::new(store),
+        time: Time::Injected(clock),
+        _guard: Box::new(()),
+    }
+}
+
+#[cfg(feature = "sqlx-postgres")]
+conformance!(postgres_store, postgres().await, #[ignore = "needs DATABASE_URL"]);
+
+#[cfg(feature = "redis")]
+async fn redis() -> Harness {
+    let url = store_support::server_url("REDIS_URL");
+    let store = sealed_session::store::RedisStore::builder(url)
+        .prefix(format!("{}:", store_support::unique("conformance")))
+        .connect()
+        .await
+        .unwrap();
+    Harness {
+        store: Arc::new(store),
+        time: Time::Real,
+        _guard: Box::new(()),
+    }
+}
+
+#[cfg(feature = "redis")]
+conformance!(redis_store, redis().await, #[ignore = "needs REDIS_URL"]);
+
+#[cfg(feature = "redis-cluster")]
+async fn redis_cluster() -> Harness {
+    let nodes = store_support::server_url("REDIS_CLUSTER_URLS");
+    let store = sealed_session::store::RedisStore::cluster_builder(nodes.split(','))
+        .prefix(format!("{}:", store_support::unique("conformance")))
+        .connect()
+        .await
+        .unwrap();
+    Harness {
+        store: Arc::new(store),
+        time: Time::Real,
+        _guard: Box::new(()),
+    }
+}
+
+#[cfg(feature = "redis-cluster")]
+conformance!(redis_cluster_store, redis_cluster().await, #[ignore = "needs REDIS_CLUSTER_URLS"]);
+
+/// `delete_expired` removes exactly the rows past their deadline.
+#[cfg(feature = "sqlx-sqlite")]
+#[tokio::test]
+async fn sqlite_delete_expired_counts_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("sweep.db").display());
+    let (clock, read) = manual_clock();
+    let store = sealed_session::store::SqliteStore::connect(&url)
+        .await
+        .unwrap()
+        .with_table_name("Sweep \"test\"")
+        .with_clock(read);
+    store.migrate().await.unwrap();
+    delete_expired_counts_rows(&store, &clock, |s| Box::pin(s.delete_expired())).await;
+}
+
+/// `delete_expired` removes exactly the rows past their deadline.
+#[cfg(feature = "sqlx-postgres")]
+#[tokio::test]
+#[ignore = "needs DATABASE_URL"]
+async fn postgres_delete_expired_counts_rows() {
+    let url = store_support::server_url("DATABASE_URL");
+    let (clock, read) = manual_clock();
+    let store = sealed_session::store::PostgresStore::connect(&url)
+        .await
+        .unwrap()
+        .with_table_name(store_support::unique("Sweep \"test\""))
+        .with_clock(read);
+    store.migrate().await.unwrap();
+    delete_expired_counts_rows(&store, &clock, |s| Box::pin(s.delete_expired())).await;
+}
+
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+async fn delete_expired_counts_rows<S: Store>(
+    store: &S,
+    clock: &Mutex<SystemTime>,
+    sweep: impl for<'a> Fn(
+        &'a S,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<u64, sealed_session::Error>> + 'a>,
+    >,
+) {
+    let now = *clock.lock().unwrap();
+    for i in 0..10u64 {
+        let id = StoreId::generate();
+        store
+            .save(&id, b"x", now + Duration::from_secs(i + 1))
+            .await
+            .unwrap();
+    }
+    assert_eq!(sweep(store).await.unwrap(), 0);
+    *clock.lock().unwrap() = now + Duration::from_secs(4);
+    assert_eq!(
+        sweep(store).await.unwrap(),
+        4,
+        "deadlines 1..=4 s have passed"
+    );
+    assert_eq!(sweep(store).await.unwrap(), 0);
+    *clock.lock().unwrap() = now + Duration::from_secs(100);
+    assert_eq!(sweep(store).await.unwrap(), 6);
+}
