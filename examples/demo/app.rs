@@ -1,0 +1,487 @@
+//! The demo's axum app: pages, handlers and the session manager's
+//! configuration. `main.rs` reads the environment and serves it;
+//! `tests/browser.rs` builds the same router and drives it in Chromium.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use sealed_session::store::Store;
+use sealed_session::tower::{SessionError, SessionHandle, SessionLayer};
+use sealed_session::{Codec, Error, Key, KeyRing, Location, Session, SessionManager};
+use serde::{Deserialize, Serialize};
+
+/// Cart items added or removed per click.
+pub(crate) const ITEMS_PER_CLICK: usize = 10;
+
+/// Cart lines listed on the cart page, newest first.
+const SHOWN_ITEMS: usize = 5;
+
+/// Longest user name the login form accepts, in characters.
+const MAX_USER_NAME_CHARS: usize = 40;
+
+/// What the demo keeps in its session: one typed struct.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct DemoSession {
+    visits: u64,
+    user: Option<String>,
+    cart: Vec<Item>,
+}
+
+/// A cart line: about 100 bytes, so a few clicks outgrow a 4 KB cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Item {
+    sku: u32,
+    description: String,
+}
+
+impl Item {
+    fn new(sku: u32) -> Self {
+        const FINISHES: [&str; 4] = ["walnut", "brushed steel", "matte black", "sea-green"];
+        let finish = FINISHES
+            .get(sku as usize % FINISHES.len())
+            .copied()
+            .unwrap_or("plain");
+        Self {
+            sku,
+            description: format!(
+                "Widget no. {sku:05} in {finish} finish, hand-assembled and tested, packed \
+                 in recycled card; ships in 2 working days"
+            ),
+        }
+    }
+}
+
+/// How the demo is set up; `main.rs` fills it from the environment.
+pub(crate) struct Config {
+    /// Keys, primary first. With two or more, the key page can re-seal a
+    /// session under the second key to show a rotation completing.
+    pub(crate) keys: Vec<Key>,
+    /// Where sessions too large for a cookie go.
+    pub(crate) store: Arc<dyn Store>,
+    /// A name for the store, shown on the pages.
+    pub(crate) store_name: &'static str,
+    /// Whether the cookie is `Secure` (and so may use the `__Host-` prefix).
+    pub(crate) secure: bool,
+}
+
+#[derive(Clone)]
+struct App {
+    manager: SessionManager,
+    /// The same keys with the second one first: seals as a server that has
+    /// not yet promoted the primary key would.
+    retired: Option<SessionManager>,
+    store_name: &'static str,
+}
+
+/// The session cookie's name for a configuration.
+pub(crate) fn cookie_name(secure: bool) -> &'static str {
+    // `__Host-` asks the browser to accept the cookie only with Secure,
+    // Path=/ and no Domain, so a sibling subdomain cannot plant one.
+    if secure { "__Host-session" } else { "session" }
+}
+
+fn manager(keys: Vec<Key>, config: &Config) -> Result<SessionManager, Error> {
+    let codec = Codec::builder(KeyRing::new(keys)?)
+        .cookie_name(cookie_name(config.secure))
+        .idle_timeout(Duration::from_secs(30 * 60))
+        .absolute_timeout(Duration::from_secs(8 * 60 * 60))
+        .build()?;
+    SessionManager::builder(codec)
+        .store(Arc::clone(&config.store))
+        .secure(config.secure)
+        .build()
+}
+
+/// The demo's router: every page, behind the session layer.
+///
+/// # Errors
+///
+/// When the keys or cookie settings are rejected by the builders.
+pub(crate) fn router(config: Config) -> Result<Router, Error> {
+    let main = manager(config.keys.clone(), &config)?;
+    let retired = match config.keys.as_slice() {
+        [first, second, rest @ ..] => {
+            let mut keys = vec![second.clone(), first.clone()];
+            keys.extend(rest.iter().cloned());
+            Some(manager(keys, &config)?)
+        }
+        _ => None,
+    };
+    let app = App {
+        manager: main.clone(),
+        retired,
+        store_name: config.store_name,
+    };
+    Ok(Router::new()
+        .route("/", get(counter))
+        .route("/counter/reset", post(reset_counter))
+        .route("/account", get(account))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/cart", get(cart))
+        .route("/cart/add", post(cart_add))
+        .route("/cart/remove", post(cart_remove))
+        .route("/cart/clear", post(cart_clear))
+        .route("/keys", get(keys))
+        .route("/keys/retired", post(seal_with_retired))
+        .layer(SessionLayer::<DemoSession>::new(main))
+        // Outside the session layer: turns its empty 500/503 into a page.
+        .layer(middleware::map_response(session_failure_page))
+        .with_state(app))
+}
+
+async fn counter(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
+    let mut session = session.lock();
+    session.data_mut().visits += 1;
+    let body = format!(
+        "<h1>Visit counter</h1>\
+         <p class=big>You have visited this page <strong id=visits>{}</strong> time(s).</p>\
+         <p>The count lives in the session. Reload to count again; open the other pages \
+         and come back: it persists because your browser returns the sealed cookie.</p>\
+         <form method=post action=/counter/reset><button>Reset counter</button></form>",
+        session.visits
+    );
+    page(&app, "/", "Counter", &session, &body)
+}
+
+async fn reset_counter(session: SessionHandle<DemoSession>) -> Redirect {
+    session.lock().data_mut().visits = 0;
+    Redirect::to("/")
+}
+
+async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
+    let session = session.lock();
+    let body = match &session.user {
+        Some(user) => format!(
+            "<h1>Account</h1>\
+             <p class=big>Signed in as <strong id=user>{}</strong>.</p>\
+             <p>Signing in called <code>regenerate()</code>: the session got a new \
+             issued-at time, a new cookie and, when stored, a new store id, while its \
+             data (visits, cart) was kept.</p>\
+             <form method=post action=/logout><button>Sign out</button></form>\
+             <p>Signing out calls <code>destroy()</code>: the response removes the cookie \
+             and deletes any store entry.</p>",
+            escape(user)
+        ),
+        None => "<h1>Account</h1>\
+                 <p class=big id=user-none>Not signed in.</p>\
+                 <form method=post action=/login>\
+                 <label>User name <input name=username maxlength=40 required></label> \
+                 <button>Sign in</button></form>\
+                 <p>Any name works; there is no password in this demo.</p>"
+            .to_owned(),
+    };
+    page(&app, "/account", "Account", &session, &body)
+}
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+}
+
+async fn login(session: SessionHandle<DemoSession>, Form(form): Form<Login>) -> Redirect {
+    let name: String = form
+        .username
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_USER_NAME_CHARS)
+        .collect();
+    if !name.is_empty() {
+        let mut session = session.lock();
+        // Against session fixation: whatever identity the session had before
+        // signing in is not the one it has after.
+        session.regenerate();
+        session.data_mut().user = Some(name);
+    }
+    Redirect::to("/account")
+}
+
+async fn logout(session: SessionHandle<DemoSession>) -> Redirect {
+    session.lock().destroy();
+    Redirect::to("/account")
+}
+
+async fn cart(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
+    let session = session.lock();
+    let limit = app.manager.codec().size_limit();
+    let inline = app.manager.codec().sealed_size(session.data()).unwrap_or(0);
+    let mut body = format!(
+        "<h1>Cart</h1>\
+         <p class=big><strong id=items>{}</strong> item(s) in the cart.</p>\
+         <p>Held inline, this session would make a cookie of <strong id=inline-size>{inline}\
+         </strong> bytes of name and value; browsers keep at most {limit}. {}</p>\
+         <div class=row>\
+         <form method=post action=/cart/add><button>Add {ITEMS_PER_CLICK} items</button></form>\
+         <form method=post action=/cart/remove><button>Remove {ITEMS_PER_CLICK} items</button></form>\
+         <form method=post action=/cart/clear><button>Clear cart</button></form></div>",
+        session.cart.len(),
+        if inline > limit {
+            "So it lives in the store, sealed, and the cookie holds a sealed pointer to it."
+        } else {
+            "So it fits in the cookie; past the limit it moves to the store, and back when it shrinks."
+        },
+    );
+    if !session.cart.is_empty() {
+        body.push_str("<table><tr><th>SKU</th><th>Description</th></tr>");
+        for item in session.cart.iter().rev().take(SHOWN_ITEMS) {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                item.sku,
+                escape(&item.description)
+            );
+        }
+        if session.cart.len() > SHOWN_ITEMS {
+            let _ = write!(
+                body,
+                "<tr><td></td><td>… and {} more</td></tr>",
+                session.cart.len() - SHOWN_ITEMS
+            );
+        }
+        body.push_str("</table>");
+    }
+    page(&app, "/cart", "Cart", &session, &body)
+}
+
+async fn cart_add(session: SessionHandle<DemoSession>) -> Redirect {
+    let mut session = session.lock();
+    let cart = &mut session.data_mut().cart;
+    let next = cart.last().map_or(1, |item| item.sku + 1);
+    cart.extend((next..).take(ITEMS_PER_CLICK).map(Item::new));
+    Redirect::to("/cart")
+}
+
+async fn cart_remove(session: SessionHandle<DemoSession>) -> Redirect {
+    let mut session = session.lock();
+    if !session.cart.is_empty() {
+        let cart = &mut session.data_mut().cart;
+        cart.truncate(cart.len().saturating_sub(ITEMS_PER_CLICK));
+    }
+    Redirect::to("/cart")
+}
+
+async fn cart_clear(session: SessionHandle<DemoSession>) -> Redirect {
+    let mut session = session.lock();
+    if !session.cart.is_empty() {
+        session.data_mut().cart.clear();
+    }
+    Redirect::to("/cart")
+}
+
+async fn keys(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
+    let session = session.lock();
+    let ring = app.manager.codec().ring();
+    let mut body = String::from("<h1>Key rotation</h1>");
+    match session.opened_with() {
+        Some(with) => {
+            let _ = write!(
+                body,
+                "<p class=big>This request's cookie was opened with key <strong id=key-id>{}\
+                 </strong> ({}), <strong id=key-role>{}</strong>.</p>",
+                with.key_id(),
+                with.algorithm(),
+                if with.is_primary() {
+                    "the primary key"
+                } else {
+                    "an older key"
+                }
+            );
+            if !with.is_primary() {
+                body.push_str(
+                    "<p>Because it is not the primary key, this response re-sealed the \
+                     session with the primary key. Reload: the next request is opened with \
+                     the primary key.</p>",
+                );
+            }
+        }
+        None => body.push_str(
+            "<p class=big id=key-none>No session cookie came with this request: nothing \
+             was opened.</p>",
+        ),
+    }
+    body.push_str("<h2>The key ring</h2><ol id=ring>");
+    for (i, id) in ring.key_ids().enumerate() {
+        let role = if i == 0 {
+            "primary: seals and opens"
+        } else {
+            "opens only"
+        };
+        let _ = write!(body, "<li><code>{id}</code> ({role})</li>");
+    }
+    body.push_str(
+        "</ol><p>Each cookie names its key by a 4-byte id derived from the key, so \
+         opening picks one key directly, whatever the ring's length. To rotate: add the \
+         new key second on every server; then move it first; drop the old key once the \
+         longest session lifetime has passed. Keys come from <code>SESSION_KEYS</code> \
+         (comma-separated, primary first).</p>",
+    );
+    if app.retired.is_some() {
+        body.push_str(
+            "<form method=post action=/keys/retired><button>Re-seal my session with the \
+             second key</button></form><p>As a server would that still runs the old key \
+             order, mid-rotation. The next page view is opened with that key and re-sealed \
+             with the primary.</p>",
+        );
+    } else {
+        body.push_str("<p>Give two keys in <code>SESSION_KEYS</code> to try a rotation.</p>");
+    }
+    page(&app, "/keys", "Keys", &session, &body)
+}
+
+/// Seals the session's data with the ring's second key first, as a server
+/// midway through a rotation would. Demo only: a stored session's old entry
+/// is left to expire, and should the layer renew this request's session too,
+/// its `Set-Cookie` comes after this one and wins.
+async fn seal_with_retired(
+    State(app): State<App>,
+    session: SessionHandle<DemoSession>,
+) -> Response {
+    let Some(retired) = &app.retired else {
+        return Redirect::to("/keys").into_response();
+    };
+    let data = session.lock().data().clone();
+    let mut headers = HeaderMap::new();
+    let sealed = async {
+        let mut old = retired.load::<DemoSession>(&HeaderMap::new()).await?;
+        old.set(data);
+        retired.save(&mut old, &mut headers).await
+    };
+    match sealed.await {
+        Ok(_) => (headers, Redirect::to("/keys")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Replaces the session layer's empty error responses with a page naming the
+/// cause.
+async fn session_failure_page(response: Response) -> Response {
+    let Some(failure) = response.extensions().get::<SessionError>() else {
+        return response;
+    };
+    let status = response.status();
+    let body = format!(
+        "<!doctype html><title>Session unavailable</title>\
+         <h1>{status}</h1><p>The session could not be {}: {}.</p>",
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            "loaded"
+        } else {
+            "saved"
+        },
+        escape(&failure.to_string())
+    );
+    (status, Html(body)).into_response()
+}
+
+/// Wraps `body` in the page frame: the nav bar and the session panel.
+fn page(
+    app: &App,
+    path: &str,
+    title: &str,
+    session: &Session<DemoSession>,
+    body: &str,
+) -> Html<String> {
+    let mut nav = String::new();
+    for (href, label) in [
+        ("/", "Counter"),
+        ("/account", "Account"),
+        ("/cart", "Cart"),
+        ("/keys", "Keys"),
+    ] {
+        let current = if href == path {
+            " aria-current=page"
+        } else {
+            ""
+        };
+        let _ = write!(nav, "<a href=\"{href}\"{current}>{label}</a>");
+    }
+    let location = match session.location() {
+        Location::Cookie => "Cookie",
+        Location::Store => "Store",
+        _ => "None",
+    };
+    let explain = match session.location() {
+        Location::Cookie => "sealed entirely in the cookie".to_owned(),
+        Location::Store => format!(
+            "sealed in the {} store; the cookie is a pointer",
+            app.store_name
+        ),
+        _ => "a new session: this request brought no valid cookie".to_owned(),
+    };
+    let cookie = session.cookie_size().map_or_else(
+        || "none".to_owned(),
+        |size| format!("{size} bytes of name=value"),
+    );
+    let store_id = session.store_id().map_or_else(
+        || "-".to_owned(),
+        |id| format!("{}…", id.to_string().get(..8).unwrap_or_default()),
+    );
+    let opened = session.opened_with().map_or_else(
+        || "-".to_owned(),
+        |with| {
+            let role = if with.is_primary() {
+                "primary"
+            } else {
+                "older key"
+            };
+            format!("{} ({role})", with.key_id())
+        },
+    );
+    let fresh = session
+        .fresh_reason()
+        .map_or_else(|| "-".to_owned(), |reason| format!("{reason:?}"));
+    let user = session
+        .user
+        .as_deref()
+        .map_or_else(|| "-".to_owned(), escape);
+    Html(format!(
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <title>{title} · sealed-session demo</title><link rel=icon href=\"data:,\">\
+         <style>{STYLE}</style></head><body>\
+         <nav>{nav}</nav>\
+         <aside><h2>Session, as this request found it</h2><dl>\
+         <dt>Lives in</dt><dd><strong id=location>{location}</strong> ({explain})</dd>\
+         <dt>Cookie sent</dt><dd id=cookie-size>{cookie}</dd>\
+         <dt>Store id</dt><dd id=store-id>{store_id}</dd>\
+         <dt>Opened with key</dt><dd id=opened-with>{opened}</dd>\
+         <dt>Fresh because</dt><dd id=fresh-reason>{fresh}</dd>\
+         <dt>Data</dt><dd><span id=s-visits>{}</span> visit(s), \
+         <span id=s-items>{}</span> cart item(s), user <span id=s-user>{user}</span></dd>\
+         </dl></aside><main>{body}</main></body></html>",
+        session.visits,
+        session.cart.len(),
+    ))
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f7f9}\
+nav{background:#1f3a5f;padding:.6em 1.2em}nav a{color:#fff;margin-right:1.4em;text-decoration:none}\
+nav a[aria-current]{font-weight:bold;text-decoration:underline}\
+main,aside{max-width:52em;margin:1em auto;padding:0 1.2em}\
+aside{background:#fff;border:1px solid #ccd;border-radius:6px;padding:.4em 1.2em}\
+aside h2{font-size:.9em;color:#556;margin:.3em 0}\
+dl{display:grid;grid-template-columns:9em 1fr;gap:0 1em;margin:.3em 0}dt{color:#556}dd{margin:0}\
+.big{font-size:1.25em}.row{display:flex;gap:.6em}form{margin:.6em 0}\
+button{font:inherit;padding:.3em .9em}table{border-collapse:collapse;margin-top:1em}\
+td,th{border-bottom:1px solid #dde;padding:.2em .6em;text-align:left;font-size:.9em}";
+
+/// Escapes text for HTML element content and quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
