@@ -30,6 +30,7 @@ mod wire;
 mod vectors_test;
 
 pub use crate::algorithm::Algorithm;
+pub use crate::builder::{DEFAULT_RENEWAL_THRESHOLD, Overflow, SessionManagerBuilder};
 pub use crate::codec::{
     Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, MAX_COOKIE_BYTES,
     MAX_COOKIE_NAME_BYTES, MIN_COOKIE_BYTES, Opened, SealedCookie,
@@ -40,7 +41,6 @@ pub use crate::headers::{
     MAX_ATTRIBUTE_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES,
     SameSite,
 };
-pub use crate::builder::{DEFAULT_RENEWAL_THRESHOLD, Overflow, SessionManagerBuilder};
 pub use crate::key::{KEY_BYTES, Key, KeyId, MIN_SECRET_BYTES};
 pub use crate::manager::{Saved, SessionManager};
 pub use crate::map::{Map, MapSession};
