@@ -172,8 +172,10 @@ stop_services() {
         fi
     done
     if [ -f "$SERVICES_DIR/pg/data/postmaster.pid" ]; then
-        pg_bin=$(_services_pg_bin) &&
-            _services_as_pg "$pg_bin/pg_ctl" -D "$SERVICES_DIR/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1
+        if pg_bin=$(_services_pg_bin); then
+            _services_as_pg "$pg_bin/pg_ctl" -D "$SERVICES_DIR/pg/data" -m fast -w -t 30 stop \
+                >/dev/null 2>&1 || true
+        fi
     fi
     rm -rf "$SERVICES_DIR"
     unset REDIS_URL REDIS_CLUSTER_URLS DATABASE_URL REDIS_SERVER_BIN PG_BIN_DIR
