@@ -1,0 +1,218 @@
+//! Hostile `Cookie` headers: huge, thousands of pairs, many headers,
+//! non-UTF-8. Each gives a fresh session without panicking, and a valid
+//! cookie past the caps is not even looked at (so the work stays bounded:
+//! at most `MAX_COOKIE_HEADER_BYTES` bytes, `MAX_COOKIE_PAIRS` pairs and
+//! `MAX_SESSION_CANDIDATES` opens per request). These tests check results
+//! only; the cost is measured in the benchmarks.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
+use sealed_session::{
+    Codec, FreshReason, Key, KeyRing, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS,
+    MAX_SESSION_CANDIDATES, MapSession, Session, SessionManager,
+};
+
+const MIB: usize = 1024 * 1024;
+const PAIRS: usize = 50_000;
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_750_000_000)
+}
+
+fn manager() -> SessionManager {
+    let key = Key::from_bytes(&[7; 32]).unwrap();
+    let codec = Codec::builder(KeyRing::new([key]).unwrap())
+        .build()
+        .unwrap();
+    SessionManager::builder(codec).build().unwrap()
+}
+
+/// A valid `session=…` pair for `manager`, holding 42.
+fn valid_pair(manager: &SessionManager) -> String {
+    let mut session = manager
+        .load_sync_at::<u64>(&HeaderMap::new(), now())
+        .unwrap();
+    *session = 42;
+    let mut response = HeaderMap::new();
+    manager
+        .save_sync_at(&mut session, &mut response, now())
+        .unwrap();
+    let set_cookie = response[SET_COOKIE].to_str().unwrap();
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// `count` pairs `name=value` (name and value from `pair(i)`), joined by
+/// `; `, padded with a last filler pair to exactly `len` bytes.
+fn header_bytes(count: usize, len: usize, pair: impl Fn(usize) -> String) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    for i in 0..count {
+        if i > 0 {
+            out.extend_from_slice(b"; ");
+        }
+        out.extend_from_slice(pair(i).as_bytes());
+    }
+    assert!(out.len() + 4 <= len, "pairs take {} bytes", out.len());
+    out.extend_from_slice(b"; z=");
+    out.resize(len, b'z');
+    out
+}
+
+fn request(values: impl IntoIterator<Item = Vec<u8>>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for value in values {
+        headers.append(COOKIE, HeaderValue::from_bytes(&value).unwrap());
+    }
+    headers
+}
+
+fn assert_fresh<T: std::fmt::Debug + Default + PartialEq>(
+    session: &Session<T>,
+    reason: FreshReason,
+) {
+    assert!(session.is_new());
+    assert_eq!(session.fresh_reason(), Some(reason));
+    assert_eq!(session.data(), &T::default());
+}
+
+#[test]
+fn valid_pair_opens_among_a_few_other_cookies() {
+    let manager = manager();
+    let header = format!("theme=dark; {}; lang=en", valid_pair(&manager));
+    let session = manager
+        .load_sync_at::<u64>(&request([header.into_bytes()]), now())
+        .unwrap();
+    assert!(!session.is_new());
+    assert_eq!(*session, 42);
+}
+
+#[test]
+fn megabyte_header_with_50000_pairs_gives_a_fresh_session() {
+    let manager = manager();
+    let header = header_bytes(PAIRS, MIB, |i| format!("k{i:05}=v{i:09}"));
+    assert_eq!(header.len(), MIB);
+    let headers = request([header]);
+    let session = manager.load_sync_at::<u64>(&headers, now()).unwrap();
+    assert_fresh(&session, FreshReason::NoCookie);
+    let map: MapSession = manager.load_sync_at(&headers, now()).unwrap();
+    assert!(map.is_new());
+}
+
+#[test]
+fn megabyte_header_of_50000_forged_session_cookies_gives_a_fresh_session() {
+    let manager = manager();
+    let header = header_bytes(PAIRS, MIB, |i| format!("session=AQI{i:07}"));
+    let session = manager
+        .load_sync_at::<u64>(&request([header]), now())
+        .unwrap();
+    assert_fresh(&session, FreshReason::Rejected);
+}
+
+#[test]
+fn valid_cookie_after_50000_pairs_is_not_examined() {
+    let manager = manager();
+    let valid = valid_pair(&manager);
+    let mut header = header_bytes(PAIRS, MIB - valid.len() - 2, |i| format!("k{i:05}=v{i:09}"));
+    header.extend_from_slice(b"; ");
+    header.extend_from_slice(valid.as_bytes());
+    assert_eq!(header.len(), MIB);
+    let session = manager
+        .load_sync_at::<u64>(&request([header]), now())
+        .unwrap();
+    assert_fresh(&session, FreshReason::NoCookie);
+}
+
+#[test]
+fn valid_cookie_past_the_pair_cap_is_not_examined() {
+    // Well inside the byte cap, but after MAX_COOKIE_PAIRS short pairs.
+    let manager = manager();
+    let mut header = (0..MAX_COOKIE_PAIRS)
+        .map(|_| "a=b")
+        .collect::<Vec<_>>()
+        .join(";");
+    header.push(';');
+    header.push_str(&valid_pair(&manager));
+    assert!(header.len() < MAX_COOKIE_HEADER_BYTES);
+    let session = manager
+        .load_sync_at::<u64>(&request([header.into_bytes()]), now())
+        .unwrap();
+    assert_fresh(&session, FreshReason::NoCookie);
+}
+
+#[test]
+fn valid_cookie_after_the_candidate_cap_is_not_opened() {
+    let manager = manager();
+    let forged = ["session=AQIAAAAA"; MAX_SESSION_CANDIDATES].join("; ");
+    let header = format!("{forged}; {}", valid_pair(&manager));
+    let session = manager
+        .load_sync_at::<u64>(&request([header.into_bytes()]), now())
+        .unwrap();
+    assert_fresh(&session, FreshReason::Rejected);
+}
+
+#[test]
+fn valid_cookie_after_many_cookie_headers_is_not_examined() {
+    // 10 000 separate `Cookie` headers (the byte budget is shared across
+    // headers and every header counts at least one pair), then a valid one.
+    let manager = manager();
+    let mut values: Vec<Vec<u8>> = (0..10_000)
+        .map(|i| format!("k{i}=v").into_bytes())
+        .collect();
+    values.push(valid_pair(&manager).into_bytes());
+    let session = manager
+        .load_sync_at::<u64>(&request(values), now())
+        .unwrap();
+    assert_fresh(&session, FreshReason::NoCookie);
+}
+
+#[test]
+fn empty_cookie_headers_count_against_the_pair_cap() {
+    let manager = manager();
+    let mut values: Vec<Vec<u8>> = vec![Vec::new(); MAX_COOKIE_PAIRS];
+    values.push(valid_pair(&manager).into_bytes());
+    let session = manager
+        .load_sync_at::<u64>(&request(values), now())
+        .unwrap();
+    assert_fresh(&session, FreshReason::NoCookie);
+}
+
+#[test]
+fn megabyte_of_non_utf8_bytes_gives_a_fresh_session() {
+    let manager = manager();
+    // obs-text bytes (0x80..=0xFF), which HeaderValue accepts, with pair
+    // separators and the session's name mixed in.
+    let mut header = Vec::with_capacity(MIB);
+    let mut i = 0u32;
+    while header.len() < MIB {
+        header.extend_from_slice(b"session=\xff\xfe");
+        header.push(0x80 | (i % 128) as u8);
+        header.extend_from_slice(b"; \xc3=\x28;");
+        i += 1;
+    }
+    let session = manager
+        .load_sync_at::<u64>(&request([header]), now())
+        .unwrap();
+    // Values that are not UTF-8 are skipped, never decoded.
+    assert_fresh(&session, FreshReason::NoCookie);
+}
+
+#[test]
+fn one_megabyte_session_value_gives_a_fresh_session() {
+    // A single pair whose value is a megabyte of base64url: rejected by the
+    // length check before it is decoded.
+    let manager = manager();
+    let mut header = b"session=".to_vec();
+    header.resize(MIB, b'A');
+    let session = manager
+        .load_sync_at::<u64>(&request([header]), now())
+        .unwrap();
+    assert_fresh(&session, FreshReason::Rejected);
+}
