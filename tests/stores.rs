@@ -349,6 +349,25 @@ async fn sqlite() -> Harness {
 #[cfg(feature = "sqlx-sqlite")]
 conformance!(sqlite_store, sqlite().await);
 
+/// `sqlite::memory:`: one private database shared by the pool's connections.
+#[cfg(feature = "sqlx-sqlite")]
+async fn sqlite_memory() -> Harness {
+    let (clock, read) = manual_clock();
+    let store = sealed_session::store::SqliteStore::connect("sqlite::memory:")
+        .await
+        .unwrap()
+        .with_clock(read);
+    store.migrate().await.unwrap();
+    Harness {
+        store: Arc::new(store),
+        time: Time::Injected(clock),
+        _guard: Box::new(()),
+    }
+}
+
+#[cfg(feature = "sqlx-sqlite")]
+conformance!(sqlite_memory_store, sqlite_memory().await);
+
 #[cfg(feature = "sqlx-postgres")]
 async fn postgres() -> Harness {
     let url = store_support::server_url("DATABASE_URL");
