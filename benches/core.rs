@@ -1,11 +1,25 @@
-//! Seal and open of a small session (tracker issue 2): sealed-session under
-//! each algorithm, the `cookie` crate's `PrivateJar` + `serde_json` (what
-//! axum-extra's `PrivateCookieJar` does), and a bare floor of postcard +
-//! AES-256-GCM with a reused cipher + base64url, side by side in one group
-//! per operation.
+//! The sealed core against the tools people use today, on the same data, in
+//! one run (tracker issues 2 and 7).
 //!
-//! Run with `cargo bench --bench core`. The sealed lengths of each row are
-//! printed to stderr before the timings.
+//! Groups, each named `operation/size` with one row per implementation:
+//! - `seal/{small,medium,large}`, `open/{…}` (a value that opens) and
+//!   `open_rejected/{…}` (the same value with one tag bit flipped):
+//!   sealed-session under each algorithm; the `cookie` crate's `PrivateJar`
+//!   with `serde_json` (what axum-extra's `PrivateCookieJar` does); and a
+//!   bare floor: postcard, AES-256-GCM with a reused cipher, base64url.
+//! - `rotation`: open a value sealed by the 1st and by the 8th key of an
+//!   8-key ring (and, for reference, by a 1-key ring).
+//! - `header`: `SessionManager::load_sync` of the small session from a
+//!   realistic `Cookie` header (15 other cookies before it), from a hostile
+//!   1 MiB header of 50 000 pairs, and from a 1 MiB header of forged
+//!   session cookies; beside the first two, the peer's path (parse every
+//!   pair into a `cookie::CookieJar`, as axum-extra's extractor does, then
+//!   the private jar and JSON).
+//!
+//! The load → modify → save cycle is in `benches/session.rs`.
+//!
+//! Run with `cargo bench --bench core`. The payload and sealed sizes of
+//! every row are printed to stderr before the timings.
 
 #![allow(
     clippy::expect_used,
@@ -17,17 +31,22 @@
     reason = "criterion_group! generates an undocumented pub fn"
 )]
 
+use std::fmt::Debug;
 use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cookie::{Cookie, CookieJar};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, criterion_group, criterion_main};
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
 use rand::RngCore as _;
-use sealed_session::{Algorithm, Codec, Key, KeyRing, Times};
+use sealed_session::{Algorithm, Codec, Key, KeyRing, Session, SessionManager, Times};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The cookie name every row binds or stores under.
@@ -37,11 +56,18 @@ const NAME: &str = "session";
 const FLOOR_NONCE_BYTES: usize = 12;
 const FLOOR_TAG_BYTES: usize = 16;
 
-/// Stack buffer for the floor row; the small session needs under 100 bytes.
-const FLOOR_BUF_BYTES: usize = 256;
+/// The floor's stack buffers: the sizes sealed-session itself uses (512
+/// bytes first, 3 KiB for larger values), so both zero-fill the same.
+const SMALL_BUF: usize = 512;
+const LARGE_BUF: usize = 3072;
+
+/// Measurement per row; with one second of warm-up, the whole run stays
+/// under six minutes.
+const MEASUREMENT: Duration = Duration::from_millis(2500);
+const WARM_UP: Duration = Duration::from_secs(1);
 
 /// A typical small session: about 60 bytes of postcard.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 struct SmallSession {
     user_id: u64,
     name: String,
@@ -50,22 +76,90 @@ struct SmallSession {
     logged_in_at: u64,
 }
 
-impl SmallSession {
-    fn sample() -> Self {
-        // Fixed bytes spread over 0..=255 so the sizes printed are the same
-        // on every run; a real token is random, which JSON prints about as
-        // long.
-        let mut csrf = [0u8; 32];
-        for (i, b) in (0u8..).zip(csrf.iter_mut()) {
-            *b = i.wrapping_mul(97).wrapping_add(13);
-        }
-        Self {
-            user_id: 1_234_567,
-            name: "Alice Liddel".to_owned(),
-            role: "admin".to_owned(),
-            csrf,
-            logged_in_at: 1_760_000_000,
-        }
+/// One line of a shopping cart.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+struct CartItem {
+    sku: String,
+    qty: u32,
+    price_cents: u64,
+}
+
+/// The small session plus a cart of 10 items.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+struct MediumSession {
+    user: SmallSession,
+    cart: Vec<CartItem>,
+}
+
+/// The medium session plus 40 string preference pairs: about 1.5 KB of
+/// postcard.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+struct LargeSession {
+    user: SmallSession,
+    cart: Vec<CartItem>,
+    prefs: Vec<(String, String)>,
+}
+
+fn small() -> SmallSession {
+    // Fixed bytes spread over 0..=255 so the sizes printed are the same on
+    // every run; a real token is random, which JSON prints about as long.
+    let mut csrf = [0u8; 32];
+    for (i, b) in (0u8..).zip(csrf.iter_mut()) {
+        *b = i.wrapping_mul(97).wrapping_add(13);
+    }
+    SmallSession {
+        user_id: 1_234_567,
+        name: "Alice Liddel".to_owned(),
+        role: "admin".to_owned(),
+        csrf,
+        logged_in_at: 1_760_000_000,
+    }
+}
+
+fn cart() -> Vec<CartItem> {
+    (0u32..10)
+        .map(|i| CartItem {
+            sku: format!(
+                "SKU-{:06}-{}",
+                100_000 + i * 7919,
+                ["BLU", "RED", "L"][i as usize % 3]
+            ),
+            qty: 1 + i % 3,
+            price_cents: 1_999 + u64::from(i) * 1_250,
+        })
+        .collect()
+}
+
+fn medium() -> MediumSession {
+    MediumSession {
+        user: small(),
+        cart: cart(),
+    }
+}
+
+fn large() -> LargeSession {
+    const AREAS: [&str; 8] = [
+        "notifications",
+        "dashboard",
+        "editor",
+        "privacy",
+        "display",
+        "search",
+        "billing",
+        "sharing",
+    ];
+    const VALUES: [&str; 5] = ["enabled", "disabled", "compact", "weekly-digest", "en-GB"];
+    LargeSession {
+        user: small(),
+        cart: cart(),
+        prefs: (0..40)
+            .map(|i| {
+                (
+                    format!("{}.option-{i:02}", AREAS[i % AREAS.len()]),
+                    format!("{}-{i}", VALUES[i % VALUES.len()]),
+                )
+            })
+            .collect(),
     }
 }
 
@@ -84,26 +178,61 @@ fn codec(algorithm: Algorithm) -> Codec {
     Codec::builder(ring).build().expect("codec")
 }
 
+/// The rows: (label, codec) for sealed-session under each algorithm, default
+/// first.
+fn codecs() -> Vec<(&'static str, Codec)> {
+    vec![
+        ("xaes-256-gcm", codec(Algorithm::Xaes256Gcm)),
+        ("aes-256-gcm", codec(Algorithm::Aes256Gcm)),
+        ("xchacha20-poly1305", codec(Algorithm::XChaCha20Poly1305)),
+    ]
+}
+
+const PRIVATE_JAR_ROW: &str = "privatejar+json";
+const FLOOR_ROW: &str = "floor-postcard+aes-256-gcm+b64";
+
+fn seal(codec: &Codec, value: &impl Serialize) -> String {
+    codec
+        .seal_with_times(value, Times::new(issued()))
+        .expect("seals")
+        .into_value()
+}
+
 /// The peer: serde_json, then the cookie crate's private jar. `PrivateJar`
 /// builds its AES-256-GCM cipher object inside every call; that is its real
 /// cost, so it is measured as it is.
-fn private_jar_seal(key: &cookie::Key, session: &SmallSession, out: impl FnOnce(&str)) {
+fn private_jar_seal<T: Serialize>(key: &cookie::Key, session: &T, out: impl FnOnce(&str)) {
     let json = serde_json::to_string(session).expect("json");
     let mut jar = CookieJar::new();
     jar.private_mut(key).add(Cookie::new(NAME, json));
     out(jar.get(NAME).expect("cookie in jar").value());
 }
 
-fn private_jar_open(key: &cookie::Key, jar: &CookieJar) -> SmallSession {
-    let cookie = jar.private(key).get(NAME).expect("private cookie opens");
-    serde_json::from_str(cookie.value()).expect("json decodes")
+fn private_jar_sealed<T: Serialize>(key: &cookie::Key, session: &T) -> String {
+    let mut sealed = String::new();
+    private_jar_seal(key, session, |v| sealed = v.to_owned());
+    sealed
 }
 
-/// The floor: postcard into a stack buffer, a random 96-bit nonce, AES-256-GCM
-/// in place with a cipher built once, base64url. No header, no times, no key
-/// ring; the cookie name is the AAD as in the other rows.
-fn floor_seal(cipher: &Aes256Gcm, session: &SmallSession) -> String {
-    let mut buf = [0u8; FLOOR_BUF_BYTES];
+fn private_jar_open<T: DeserializeOwned>(key: &cookie::Key, jar: &CookieJar) -> Option<T> {
+    let cookie = jar.private(key).get(NAME)?;
+    Some(serde_json::from_str(cookie.value()).expect("json decodes"))
+}
+
+/// A jar holding one original cookie, as a request's jar would after
+/// parsing the `Cookie` header.
+fn jar_with(value: String) -> CookieJar {
+    let mut jar = CookieJar::new();
+    jar.add_original(Cookie::new(NAME, value));
+    jar
+}
+
+/// The floor: postcard into an `N`-byte stack buffer, a random 96-bit
+/// nonce, AES-256-GCM in place with a cipher built once, base64url. No
+/// header, no times, no key ring; the cookie name is the AAD as in the other
+/// rows.
+fn floor_seal<const N: usize, T: Serialize>(cipher: &Aes256Gcm, session: &T) -> String {
+    let mut buf = [0u8; N];
     let (nonce, rest) = buf.split_at_mut(FLOOR_NONCE_BYTES);
     let body_room = rest.len() - FLOOR_TAG_BYTES;
     let plaintext_len = postcard::to_slice(session, &mut rest[..body_room])
@@ -120,169 +249,34 @@ fn floor_seal(cipher: &Aes256Gcm, session: &SmallSession) -> String {
     URL_SAFE_NO_PAD.encode(&buf[..sealed_len])
 }
 
-fn floor_open(cipher: &Aes256Gcm, value: &str) -> SmallSession {
-    let mut buf = [0u8; FLOOR_BUF_BYTES];
+fn floor_open<const N: usize, T: DeserializeOwned>(cipher: &Aes256Gcm, value: &str) -> Option<T> {
+    let mut buf = [0u8; N];
     let len = URL_SAFE_NO_PAD
         .decode_slice(value.as_bytes(), &mut buf)
-        .expect("base64");
+        .ok()?;
     let (nonce, rest) = buf[..len].split_at_mut(FLOOR_NONCE_BYTES);
     let (body, tag) = rest.split_at_mut(rest.len() - FLOOR_TAG_BYTES);
     let nonce = Nonce::try_from(&*nonce).expect("12-byte nonce");
     let tag = Tag::try_from(&*tag).expect("16-byte tag");
     cipher
         .decrypt_inout_detached(&nonce, NAME.as_bytes(), body.into(), &tag)
-        .expect("opens");
-    postcard::from_bytes(body).expect("postcard decodes")
+        .ok()?;
+    Some(postcard::from_bytes(body).expect("postcard decodes"))
 }
 
-/// The rows: (label, codec) for sealed-session under each algorithm, default
-/// first.
-fn codecs() -> Vec<(&'static str, Codec)> {
-    vec![
-        ("xaes-256-gcm", codec(Algorithm::Xaes256Gcm)),
-        ("aes-256-gcm", codec(Algorithm::Aes256Gcm)),
-        ("xchacha20-poly1305", codec(Algorithm::XChaCha20Poly1305)),
-    ]
+/// `value` (base64url without padding) with the last tag bit flipped, still
+/// valid base64, so opening fails at the tag check.
+fn bad_tag_url(value: &str) -> String {
+    let mut raw = URL_SAFE_NO_PAD.decode(value).expect("base64url");
+    *raw.last_mut().expect("not empty") ^= 1;
+    URL_SAFE_NO_PAD.encode(raw)
 }
 
-const PRIVATE_JAR_ROW: &str = "privatejar+json";
-const FLOOR_ROW: &str = "floor-postcard+aes-256-gcm+b64";
-
-/// Prints the payload sizes and each row's sealed length once, before timing.
-fn print_sizes(session: &SmallSession, codecs: &[(&'static str, Codec)]) {
-    let postcard_len = postcard::to_allocvec(session).expect("postcard").len();
-    let json_len = serde_json::to_string(session).expect("json").len();
-    eprintln!("small session: postcard {postcard_len} bytes, serde_json {json_len} bytes");
-
-    let key = cookie::Key::generate();
-    let mut jar_len = 0;
-    private_jar_seal(&key, session, |v| jar_len = v.len());
-    // The same data with the token as a hex string, as many apps keep it in
-    // JSON; shown so the reduction is not only JSON's byte-array syntax.
-    let hex: String = session.csrf.iter().map(|b| format!("{b:02x}")).collect();
-    let hex_json = serde_json::json!({
-        "user_id": session.user_id,
-        "name": session.name,
-        "role": session.role,
-        "csrf": hex,
-        "logged_in_at": session.logged_in_at,
-    })
-    .to_string();
-    let mut hex_jar_len = 0;
-    let mut jar = CookieJar::new();
-    jar.private_mut(&key)
-        .add(Cookie::new(NAME, hex_json.clone()));
-    if let Some(c) = jar.get(NAME) {
-        hex_jar_len = c.value().len();
-    }
-
-    let reduction = |len: usize, peer: usize| 100.0 * (1.0 - len as f64 / peer as f64);
-    eprintln!(
-        "sealed value length (cookie value only; name=value adds {}):",
-        NAME.len() + 1
-    );
-    for (label, codec) in codecs {
-        let sealed = codec
-            .seal_with_times(session, Times::new(issued()))
-            .expect("seals");
-        let len = sealed.value().len();
-        eprintln!(
-            "  {label:<32} {len:>4}  ({:.1}% shorter than {PRIVATE_JAR_ROW}; \
-             {:.1}% shorter than {PRIVATE_JAR_ROW} with a hex token)",
-            reduction(len, jar_len),
-            reduction(len, hex_jar_len),
-        );
-    }
-    eprintln!("  {PRIVATE_JAR_ROW:<32} {jar_len:>4}");
-    eprintln!(
-        "  {:<32} {hex_jar_len:>4}  (json {} bytes, token as 64 hex chars; not benchmarked)",
-        "privatejar+json, hex token",
-        hex_json.len()
-    );
-    let cipher = Aes256Gcm::new(&[7u8; 32].into());
-    let floor_len = floor_seal(&cipher, session).len();
-    eprintln!(
-        "  {FLOOR_ROW:<32} {floor_len:>4}  ({:.1}% shorter than {PRIVATE_JAR_ROW})",
-        reduction(floor_len, jar_len)
-    );
-}
-
-fn bench_seal(c: &mut Criterion) {
-    let session = SmallSession::sample();
-    let codecs = codecs();
-    print_sizes(&session, &codecs);
-
-    let mut group = c.benchmark_group("seal/small");
-    group
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    let times = Times::new(issued());
-    for (label, codec) in &codecs {
-        group.bench_function(*label, |b| {
-            b.iter(|| {
-                codec
-                    .seal_with_times(black_box(&session), black_box(times))
-                    .expect("seals")
-            });
-        });
-    }
-    let key = cookie::Key::generate();
-    group.bench_function(PRIVATE_JAR_ROW, |b| {
-        b.iter(|| {
-            private_jar_seal(&key, black_box(&session), |v| {
-                black_box(v);
-            });
-        });
-    });
-    let cipher = Aes256Gcm::new(&rand_key().into());
-    group.bench_function(FLOOR_ROW, |b| {
-        b.iter(|| floor_seal(&cipher, black_box(&session)));
-    });
-    group.finish();
-}
-
-fn bench_open(c: &mut Criterion) {
-    let session = SmallSession::sample();
-    let mut group = c.benchmark_group("open/small");
-    group
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    let now = opened_now();
-    for (label, codec) in &codecs() {
-        let sealed = codec
-            .seal_with_times(&session, Times::new(issued()))
-            .expect("seals")
-            .into_value();
-        let check = codec.open_at::<SmallSession>(&sealed, now).expect("opens");
-        assert_eq!(check.value(), &session);
-        group.bench_function(*label, |b| {
-            b.iter(|| {
-                codec
-                    .open_at::<SmallSession>(black_box(&sealed), black_box(now))
-                    .expect("opens")
-            });
-        });
-    }
-
-    // The jar is built once, as a request's jar would be after parsing the
-    // Cookie header; each iteration is `private(&key).get` + JSON decode.
-    let key = cookie::Key::generate();
-    let mut sealed = String::new();
-    private_jar_seal(&key, &session, |v| sealed = v.to_owned());
-    let mut jar = CookieJar::new();
-    jar.add_original(Cookie::new(NAME, sealed));
-    assert_eq!(private_jar_open(&key, &jar), session);
-    group.bench_function(PRIVATE_JAR_ROW, |b| {
-        b.iter(|| private_jar_open(&key, black_box(&jar)));
-    });
-
-    let cipher = Aes256Gcm::new(&rand_key().into());
-    let sealed = floor_seal(&cipher, &session);
-    assert_eq!(floor_open(&cipher, &sealed), session);
-    group.bench_function(FLOOR_ROW, |b| {
-        b.iter(|| floor_open(&cipher, black_box(&sealed)));
-    });
-    group.finish();
+/// As [`bad_tag_url`], for the private jar's padded standard base64.
+fn bad_tag_standard(value: &str) -> String {
+    let mut raw = STANDARD.decode(value).expect("base64");
+    *raw.last_mut().expect("not empty") ^= 1;
+    STANDARD.encode(raw)
 }
 
 fn rand_key() -> [u8; 32] {
@@ -291,5 +285,340 @@ fn rand_key() -> [u8; 32] {
     key
 }
 
-criterion_group!(benches, bench_seal, bench_open);
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group.warm_up_time(WARM_UP).measurement_time(MEASUREMENT);
+}
+
+/// Each array of 32 numbers (a token) as 64 hex characters, as many apps
+/// keep a token in JSON.
+fn hex_tokens(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Array(items) if items.len() == 32 && items.iter().all(Value::is_u64) => {
+            let hex: String = items
+                .iter()
+                .map(|b| format!("{:02x}", b.as_u64().unwrap_or_default()))
+                .collect();
+            *value = Value::String(hex);
+        }
+        Value::Array(items) => items.iter_mut().for_each(hex_tokens),
+        Value::Object(fields) => fields.values_mut().for_each(hex_tokens),
+        _ => {}
+    }
+}
+
+/// Prints one size's payload sizes and each row's sealed length.
+fn print_sizes<const N: usize, T: Serialize>(label: &str, session: &T, codecs: &[(&str, Codec)]) {
+    let postcard_len = postcard::to_allocvec(session).expect("postcard").len();
+    let json = serde_json::to_value(session).expect("json");
+    let json_len = json.to_string().len();
+    let mut hex_json = json;
+    hex_tokens(&mut hex_json);
+
+    let key = cookie::Key::generate();
+    let jar_len = private_jar_sealed(&key, session).len();
+    let hex_jar_len = private_jar_sealed(&key, &hex_json).len();
+    let reduction = |len: usize| 100.0 * (1.0 - len as f64 / jar_len as f64);
+    eprintln!(
+        "{label} session: postcard {postcard_len} bytes, serde_json {json_len} bytes \
+         ({} with the token as hex); sealed cookie value lengths \
+         (name=value adds {}):",
+        hex_json.to_string().len(),
+        NAME.len() + 1
+    );
+    for (row, codec) in codecs {
+        let len = seal(codec, session).len();
+        eprintln!(
+            "  {row:<32} {len:>5}  ({:.1}% shorter than {PRIVATE_JAR_ROW}; \
+             {:.1}% shorter than {PRIVATE_JAR_ROW} with a hex token)",
+            reduction(len),
+            100.0 * (1.0 - len as f64 / hex_jar_len as f64),
+        );
+    }
+    eprintln!("  {PRIVATE_JAR_ROW:<32} {jar_len:>5}");
+    eprintln!(
+        "  {:<32} {hex_jar_len:>5}  (not benchmarked)",
+        "privatejar+json, hex token"
+    );
+    let cipher = Aes256Gcm::new(&[7u8; 32].into());
+    let floor_len = floor_seal::<N, T>(&cipher, session).len();
+    eprintln!(
+        "  {FLOOR_ROW:<32} {floor_len:>5}  ({:.1}% shorter than {PRIVATE_JAR_ROW})",
+        reduction(floor_len)
+    );
+}
+
+/// `seal/<size>`, `open/<size>` and `open_rejected/<size>` for one session,
+/// with an `N`-byte buffer for the floor row.
+fn size_groups<const N: usize, T>(c: &mut Criterion, size: &str, session: &T)
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
+    let codecs = codecs();
+    let jar_key = cookie::Key::generate();
+    let cipher = Aes256Gcm::new(&rand_key().into());
+    let times = Times::new(issued());
+    let now = opened_now();
+
+    let mut group = c.benchmark_group(format!("seal/{size}"));
+    configure(&mut group);
+    for (label, codec) in &codecs {
+        group.bench_function(*label, |b| {
+            b.iter(|| {
+                codec
+                    .seal_with_times(black_box(session), black_box(times))
+                    .expect("seals")
+            });
+        });
+    }
+    group.bench_function(PRIVATE_JAR_ROW, |b| {
+        b.iter(|| {
+            private_jar_seal(&jar_key, black_box(session), |v| {
+                black_box(v);
+            });
+        });
+    });
+    group.bench_function(FLOOR_ROW, |b| {
+        b.iter(|| floor_seal::<N, T>(&cipher, black_box(session)));
+    });
+    group.finish();
+
+    // The jar is built once, as a request's jar would be after parsing the
+    // Cookie header; each iteration is `private(&key).get` + JSON decode.
+    let jar_sealed = private_jar_sealed(&jar_key, session);
+    let floor_sealed = floor_seal::<N, T>(&cipher, session);
+    for accepted in [true, false] {
+        let group_name = if accepted { "open" } else { "open_rejected" };
+        let mut group = c.benchmark_group(format!("{group_name}/{size}"));
+        configure(&mut group);
+        for (label, codec) in &codecs {
+            let sealed = seal(codec, session);
+            let sealed = if accepted {
+                sealed
+            } else {
+                bad_tag_url(&sealed)
+            };
+            let check = codec.open_at::<T>(&sealed, now).map(|o| o.into_value());
+            assert_eq!(check.as_ref().ok(), accepted.then_some(session));
+            group.bench_function(*label, |b| {
+                b.iter(|| codec.open_at::<T>(black_box(&sealed), black_box(now)));
+            });
+        }
+        let jar = jar_with(if accepted {
+            jar_sealed.clone()
+        } else {
+            bad_tag_standard(&jar_sealed)
+        });
+        let check = private_jar_open::<T>(&jar_key, &jar);
+        assert_eq!(check.as_ref(), accepted.then_some(session));
+        group.bench_function(PRIVATE_JAR_ROW, |b| {
+            b.iter(|| private_jar_open::<T>(&jar_key, black_box(&jar)));
+        });
+        let sealed = if accepted {
+            floor_sealed.clone()
+        } else {
+            bad_tag_url(&floor_sealed)
+        };
+        let check = floor_open::<N, T>(&cipher, &sealed);
+        assert_eq!(check.as_ref(), accepted.then_some(session));
+        group.bench_function(FLOOR_ROW, |b| {
+            b.iter(|| floor_open::<N, T>(&cipher, black_box(&sealed)));
+        });
+        group.finish();
+    }
+}
+
+fn bench_sizes(c: &mut Criterion) {
+    let (small, medium, large) = (small(), medium(), large());
+    let codecs = codecs();
+    print_sizes::<SMALL_BUF, _>("small", &small, &codecs);
+    print_sizes::<SMALL_BUF, _>("medium", &medium, &codecs);
+    print_sizes::<LARGE_BUF, _>("large", &large, &codecs);
+
+    size_groups::<SMALL_BUF, _>(c, "small", &small);
+    size_groups::<SMALL_BUF, _>(c, "medium", &medium);
+    size_groups::<LARGE_BUF, _>(c, "large", &large);
+}
+
+/// Opening with the 1st and the 8th key of an 8-key ring: a key id picks the
+/// key, so the depth should not matter.
+fn bench_rotation(c: &mut Criterion) {
+    let keys: Vec<Key> = (0..8).map(|_| Key::generate()).collect();
+    let ring = Codec::builder(KeyRing::new(keys.clone()).expect("8 keys"))
+        .build()
+        .expect("codec");
+    let sealer = |key: &Key| {
+        Codec::builder(KeyRing::new([key.clone()]).expect("ring"))
+            .build()
+            .expect("codec")
+    };
+    let session = small();
+    let now = opened_now();
+    let mut group = c.benchmark_group("rotation");
+    configure(&mut group);
+    for (label, opener, sealed_by) in [
+        ("key_1_of_1", sealer(&keys[0]), &keys[0]),
+        ("key_1_of_8", ring.clone(), &keys[0]),
+        ("key_8_of_8", ring, &keys[7]),
+    ] {
+        let sealed = seal(&sealer(sealed_by), &session);
+        let opened = opener.open_at::<SmallSession>(&sealed, now).expect("opens");
+        assert_eq!(opened.value(), &session);
+        assert_eq!(opened.opened_with().key_id(), sealed_by.id());
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                opener
+                    .open_at::<SmallSession>(black_box(&sealed), black_box(now))
+                    .expect("opens")
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Fifteen cookies a typical site sends besides its session: analytics,
+/// consent, CSRF and preferences.
+const OTHER_COOKIES: [&str; 15] = [
+    "_ga=GA1.1.1894623511.1759871234",
+    "_ga_8XK2M4QZ1B=GS1.1.1759871234.7.1.1759873012.0.0.0",
+    "_gid=GA1.2.1012345678.1759871234",
+    "_gcl_au=1.1.2103456789.1759871234",
+    "_fbp=fb.1.1759871234567.1234567890123456",
+    "ajs_anonymous_id=5f0c8a4e-8d1b-4c2e-9f3a-7b6d5e4c3b2a",
+    "_hjSessionUser_3123456=eyJpZCI6ImY3ZDI5YjM4LTFhMmMtNTNlYi1hZWU2LTJmYjQ3YzYxNmQxMSIsImNyZWF0ZWQiOjE3NTk4NzEyMzQ1NjcsImV4aXN0aW5nIjp0cnVlfQ==",
+    "OptanonConsent=isGpcEnabled=0&datestamp=Tue+Oct+07+2025&version=202409.1.0&groups=C0001%3A1%2CC0002%3A1%2CC0003%3A0%2CC0004%3A0",
+    "OptanonAlertBoxClosed=2025-10-07T21:07:14.123Z",
+    "csrftoken=Xq3vT9mLw2PzR8kYc4NbH7jDf6GsA1Ue",
+    "theme=dark",
+    "lang=en-GB",
+    "tz=Europe%2FLondon",
+    "intercom-id-h7k2m9p4=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+    "__stripe_mid=2f4e6a8c-1b3d-4f5a-9c7e-0d2b4f6a8c1e3d5f7a",
+];
+
+fn cookie_header(value: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(COOKIE, HeaderValue::from_str(value).expect("header value"));
+    headers
+}
+
+/// The peer's load: every pair parsed into a `cookie::CookieJar`, as
+/// axum-extra's `CookieJar::from_headers` does (it uses `parse_encoded`,
+/// which also percent-decodes; plain `parse` here is slightly cheaper), then
+/// the private jar and JSON.
+fn private_jar_load(key: &cookie::Key, headers: &HeaderMap) -> Option<SmallSession> {
+    let mut jar = CookieJar::new();
+    headers
+        .get_all(COOKIE)
+        .into_iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| Cookie::parse(pair.to_owned()).ok())
+        .for_each(|cookie| jar.add_original(cookie));
+    private_jar_open(key, &jar)
+}
+
+const MIB: usize = 1024 * 1024;
+
+/// Pairs of hostile header: enough to put 50 000 into 1 MiB.
+const HOSTILE_PAIRS: usize = 50_000;
+
+/// `HOSTILE_PAIRS` distinct `name=value` pairs joined by `; `, the last
+/// value padded so the header is exactly 1 MiB.
+fn hostile_header() -> String {
+    let mut header = (0..HOSTILE_PAIRS)
+        .map(|i| format!("c{i:05}=v{i:010}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let pad = MIB.checked_sub(header.len()).expect("pairs fit in 1 MiB");
+    header.extend(std::iter::repeat_n('x', pad));
+    header
+}
+
+/// `pair` repeated, joined by `; `, while the header stays within 1 MiB.
+fn repeated_header(pair: &str) -> (String, usize) {
+    let count = (MIB + 2) / (pair.len() + 2);
+    (vec![pair; count].join("; "), count)
+}
+
+fn bench_header(c: &mut Criterion) {
+    let manager = SessionManager::builder(codec(Algorithm::Xaes256Gcm))
+        .build()
+        .expect("manager");
+    let session = small();
+    let mut fresh: Session<SmallSession> =
+        manager.load_sync(&HeaderMap::new()).expect("fresh session");
+    fresh.set(session.clone());
+    let mut response = HeaderMap::new();
+    manager.save_sync(&mut fresh, &mut response).expect("saves");
+    let line = response[SET_COOKIE].to_str().expect("ascii");
+    let session_pair = line.split(';').next().expect("name=value").to_owned();
+    let session_value = session_pair
+        .strip_prefix("session=")
+        .expect("named session");
+
+    let jar_key = cookie::Key::generate();
+    let jar_pair = format!("{NAME}={}", private_jar_sealed(&jar_key, &session));
+    let realistic = |pair: &str| {
+        let mut header = OTHER_COOKIES.join("; ");
+        header.push_str("; ");
+        header.push_str(pair);
+        cookie_header(&header)
+    };
+    let ours_realistic = realistic(&session_pair);
+    let jar_realistic = realistic(&jar_pair);
+
+    let hostile = cookie_header(&hostile_header());
+    let forged_pair = format!("{NAME}={}", bad_tag_url(session_value));
+    let (forged, forged_pairs) = repeated_header(&forged_pair);
+    let forged = cookie_header(&forged);
+    eprintln!(
+        "header: realistic {} bytes ({} cookies) / {} bytes for {PRIVATE_JAR_ROW}; \
+         hostile {} bytes ({HOSTILE_PAIRS} pairs); forged {} bytes \
+         ({forged_pairs} forged session cookies)",
+        ours_realistic[COOKIE].len(),
+        OTHER_COOKIES.len() + 1,
+        jar_realistic[COOKIE].len(),
+        hostile[COOKIE].len(),
+        forged[COOKIE].len(),
+    );
+
+    let load = |headers: &HeaderMap| {
+        manager
+            .load_sync::<SmallSession>(black_box(headers))
+            .expect("loads")
+    };
+    assert_eq!(load(&ours_realistic).data(), &session);
+    assert!(load(&hostile).is_new());
+    assert!(load(&forged).is_new());
+    assert_eq!(
+        private_jar_load(&jar_key, &jar_realistic).as_ref(),
+        Some(&session)
+    );
+    assert_eq!(private_jar_load(&jar_key, &hostile), None);
+
+    let mut group = c.benchmark_group("header");
+    configure(&mut group);
+    group.bench_function("realistic_16_cookies", |b| {
+        b.iter(|| load(&ours_realistic));
+    });
+    group.bench_function(format!("{PRIVATE_JAR_ROW}/realistic_16_cookies"), |b| {
+        b.iter(|| private_jar_load(&jar_key, black_box(&jar_realistic)));
+    });
+    group.bench_function("hostile_1mib_50000_pairs", |b| {
+        b.iter(|| load(&hostile));
+    });
+    group.bench_function("hostile_1mib_forged_sessions", |b| {
+        b.iter(|| load(&forged));
+    });
+    // Milliseconds per iteration: flat sampling with few samples keeps the
+    // row to its measurement time.
+    group.sampling_mode(SamplingMode::Flat).sample_size(10);
+    group.bench_function(format!("{PRIVATE_JAR_ROW}/hostile_1mib_50000_pairs"), |b| {
+        b.iter(|| private_jar_load(&jar_key, black_box(&hostile)));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_sizes, bench_rotation, bench_header);
 criterion_main!(benches);

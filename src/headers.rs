@@ -1,8 +1,6 @@
 //! The `http` glue: reading `Cookie` headers with bounded work and writing
 //! `Set-Cookie`.
 
-use std::fmt::Write as _;
-
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
@@ -148,6 +146,9 @@ impl<'h> Candidates<'h> {
 }
 
 /// Appends `Set-Cookie: name=value; attributes`, marked sensitive.
+///
+/// The line is built in a `String` of exactly its length, which becomes
+/// the header value's buffer without a copy: one allocation.
 pub(crate) fn append_set_cookie(
     headers: &mut HeaderMap,
     name: &str,
@@ -155,39 +156,94 @@ pub(crate) fn append_set_cookie(
     attributes: &Attributes,
     max_age_secs: Option<u64>,
 ) -> Result<(), Error> {
-    let mut line = String::with_capacity(name.len() + value.len() + 96);
-    line.push_str(name);
-    line.push('=');
-    line.push_str(value);
-    if let Some(max_age) = max_age_secs {
-        let _ = write!(line, "; Max-Age={max_age}");
-        if max_age == 0 {
-            line.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
-        }
-    }
-    line.push_str("; Path=");
-    line.push_str(&attributes.path);
-    if let Some(domain) = &attributes.domain {
-        line.push_str("; Domain=");
-        line.push_str(domain);
-    }
-    if attributes.http_only {
-        line.push_str("; HttpOnly");
-    }
-    if attributes.secure {
-        line.push_str("; Secure");
-    }
-    line.push_str("; SameSite=");
-    line.push_str(attributes.same_site.as_str());
-    if attributes.partitioned {
-        line.push_str("; Partitioned");
-    }
+    let mut digits = [0u8; U64_DIGITS];
+    let max_age = max_age_secs.map(|secs| decimal(secs, &mut digits));
+    let parts = [
+        Some(name),
+        Some("="),
+        Some(value),
+        max_age.map(|_| "; Max-Age="),
+        max_age,
+        (max_age_secs == Some(0)).then_some(EXPIRED),
+        Some("; Path="),
+        Some(attributes.path.as_str()),
+        attributes.domain.as_ref().map(|_| "; Domain="),
+        attributes.domain.as_deref(),
+        attributes.http_only.then_some("; HttpOnly"),
+        attributes.secure.then_some("; Secure"),
+        Some("; SameSite="),
+        Some(attributes.same_site.as_str()),
+        attributes.partitioned.then_some("; Partitioned"),
+    ];
+    let parts = parts.iter().flatten();
+    let mut line = String::with_capacity(parts.clone().map(|p| p.len()).sum());
+    parts.for_each(|part| line.push_str(part));
     // Every part was validated at build time (token name, base64url value,
     // attribute values of visible ASCII), so this does not fail; if it did,
     // the caller gets an error rather than a silently missing cookie.
+    // `TryFrom<String>` takes the buffer over (its length equals its
+    // capacity, so `bytes` needs no second block); `from_str` would copy.
     let mut value =
-        HeaderValue::from_str(&line).map_err(|_| Error::new(ErrorKind::InvalidCookieAttribute))?;
+        HeaderValue::try_from(line).map_err(|_| Error::new(ErrorKind::InvalidCookieAttribute))?;
     value.set_sensitive(true);
     headers.append(SET_COOKIE, value);
     Ok(())
+}
+
+/// `Expires` for a removal cookie, beside `Max-Age=0` for older clients.
+const EXPIRED: &str = "; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+
+/// Decimal digits of `u64::MAX`.
+const U64_DIGITS: usize = 20;
+
+/// `n` in decimal, written to the end of `buf`, without allocating.
+fn decimal(mut n: u64, buf: &mut [u8; U64_DIGITS]) -> &str {
+    let mut start = U64_DIGITS;
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        start -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written, so this is never the empty default.
+    std::str::from_utf8(buf.get(start..).unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn decimal_writes_every_digit() {
+        let mut buf = [0u8; U64_DIGITS];
+        for n in [0, 7, 10, 86_400, 1_209_600, u64::MAX] {
+            assert_eq!(decimal(n, &mut buf), n.to_string());
+        }
+    }
+
+    #[test]
+    fn set_cookie_line_holds_every_attribute_in_order() {
+        let attributes = Attributes {
+            domain: Some("example.com".to_owned()),
+            partitioned: true,
+            ..Attributes::default()
+        };
+        let mut headers = HeaderMap::new();
+        append_set_cookie(&mut headers, "id", "abc", &attributes, Some(0)).unwrap();
+        append_set_cookie(&mut headers, "id", "abc", &Attributes::default(), None).unwrap();
+        let lines: Vec<_> = headers.get_all(SET_COOKIE).iter().collect();
+        assert_eq!(
+            lines,
+            [
+                "id=abc; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; \
+                 Domain=example.com; HttpOnly; Secure; SameSite=Lax; Partitioned",
+                "id=abc; Path=/; HttpOnly; Secure; SameSite=Lax",
+            ]
+        );
+        assert!(lines.iter().all(|v| v.is_sensitive()));
+    }
 }
