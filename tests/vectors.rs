@@ -10,25 +10,11 @@
     clippy::panic
 )]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealed_session::{Algorithm, Codec, ErrorKind, FORMAT_VERSION, Key, KeyRing, Times};
 
 include!("vectors/v1.rs");
-
-fn at(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    assert_eq!(s.len() % 2, 0, "odd-length hex {s:?}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
 
 fn key_for(v: &Vector) -> Key {
     let algorithm: Algorithm = v.algorithm.parse().unwrap();

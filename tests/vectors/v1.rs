@@ -104,3 +104,15 @@ const VECTORS: &[Vector] = &[
         cookie: "AQOtxqFpwMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbXsZBYytmybn5NzaplxhKgvdeFO_VujadnSvO3owXybPqUUPnI1a9V9l_21UKwukIqgXw",
     },
 ];
+
+fn at(secs: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    assert_eq!(s.len() % 2, 0, "odd-length hex {s:?}");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
