@@ -304,8 +304,9 @@ impl Codec {
         self.seal_envelope(&envelope(times, Body::Inline(value)))
     }
 
-    /// Bytes of `name=value` that sealing `value` would make, without
-    /// sealing it.
+    /// Bytes of `name=value` that sealing `value` now would make, without
+    /// sealing it. (The times are varints: a value sealed with times far
+    /// from now, before 1978 or after 3058, may differ by a byte.)
     ///
     /// # Errors
     ///
