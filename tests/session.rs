@@ -28,6 +28,7 @@ use sealed_session::{
     MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES, MapSession, Overflow,
     SameSite, Saved, Session, SessionManager,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------
@@ -155,6 +156,31 @@ impl Stored {
     async fn entry(&self, id: StoreId) -> Option<Vec<u8>> {
         self.store.load(&id).await.unwrap()
     }
+
+    /// Loads the session `request` carries, with the clock moved to
+    /// `at(secs)`.
+    async fn load<T: DeserializeOwned + Default>(
+        &self,
+        request: &HeaderMap,
+        secs: u64,
+    ) -> Session<T> {
+        load_at(&self.manager, request, self.at(secs)).await
+    }
+
+    /// Saves `session` with the clock moved to `at(secs)`: what was saved
+    /// and the response's headers.
+    async fn save<T: Serialize>(&self, session: &mut Session<T>, secs: u64) -> (Saved, HeaderMap) {
+        save_at(&self.manager, session, self.at(secs)).await
+    }
+
+    /// A new session set to `blob(len)` and saved at `at(0)` (6 000 bytes
+    /// spill to the store): the session and the response's headers.
+    async fn spill(&self, len: usize) -> (Session<Blob>, HeaderMap) {
+        let mut session: Session<Blob> = self.load(&HeaderMap::new(), 0).await;
+        session.set(blob(len));
+        let (_, response) = self.save(&mut session, 0).await;
+        (session, response)
+    }
 }
 
 /// A store that fails on demand: a memory store behind an `AtomicBool`.
@@ -165,6 +191,11 @@ struct FlakyStore {
 }
 
 impl FlakyStore {
+    /// Makes every later call fail (`true`) or pass through (`false`).
+    fn set_down(&self, down: bool) {
+        self.fail.store(down, Ordering::SeqCst);
+    }
+
     fn check(&self) -> Result<(), Error> {
         if self.fail.load(Ordering::SeqCst) {
             Err(Error::store(io::Error::other("injected store failure")))
@@ -271,15 +302,64 @@ fn next_request(response: &HeaderMap) -> HeaderMap {
     cookie_header(pair_of(&only_set_cookie(response)))
 }
 
+// ---------------------------------------------------------------------------
+// Load and save, unwrapped, each save into a fresh response
+// ---------------------------------------------------------------------------
+
+/// The session `request` carries, loaded at `now` without a runtime.
+fn load_sync_at<T: DeserializeOwned + Default>(
+    manager: &SessionManager,
+    request: &HeaderMap,
+    now: SystemTime,
+) -> Session<T> {
+    manager.load_sync_at(request, now).unwrap()
+}
+
+/// Saves `session` at `now` without a runtime: what was saved and the
+/// response's headers.
+fn save_sync_at<T: Serialize>(
+    manager: &SessionManager,
+    session: &mut Session<T>,
+    now: SystemTime,
+) -> (Saved, HeaderMap) {
+    let mut response = HeaderMap::new();
+    let saved = manager.save_sync_at(session, &mut response, now).unwrap();
+    (saved, response)
+}
+
+/// The session `request` carries, loaded at `now`.
+async fn load_at<T: DeserializeOwned + Default>(
+    manager: &SessionManager,
+    request: &HeaderMap,
+    now: SystemTime,
+) -> Session<T> {
+    manager.load_at(request, now).await.unwrap()
+}
+
+/// Saves `session` at `now`: what was saved and the response's headers.
+async fn save_at<T: Serialize>(
+    manager: &SessionManager,
+    session: &mut Session<T>,
+    now: SystemTime,
+) -> (Saved, HeaderMap) {
+    let mut response = HeaderMap::new();
+    let saved = manager.save_at(session, &mut response, now).await.unwrap();
+    (saved, response)
+}
+
 /// The cookie value a session's save emitted, sealed at `t0`.
 fn sealed_cart(manager: &SessionManager, cart: Cart, now: SystemTime) -> String {
-    let mut session: Session<Cart> = manager.load_sync_at(&HeaderMap::new(), now).unwrap();
+    let mut session: Session<Cart> = load_sync_at(manager, &HeaderMap::new(), now);
     session.set(cart);
-    let mut response = HeaderMap::new();
-    manager
-        .save_sync_at(&mut session, &mut response, now)
-        .unwrap();
+    let (_, response) = save_sync_at(manager, &mut session, now);
     pair_of(&only_set_cookie(&response)).to_owned()
+}
+
+/// Request headers with one `Cookie` header: the `filler` pairs, then
+/// `cookie`.
+fn cookie_after(mut filler: Vec<String>, cookie: &str) -> HeaderMap {
+    filler.push(cookie.to_owned());
+    cookie_header(&filler.join("; "))
 }
 
 /// Flips one character in the middle of a cookie's value.
@@ -386,16 +466,11 @@ async fn a_full_request_response_cycle_sets_a_cookie_only_once_written_and_reads
 fn a_read_only_request_emits_no_set_cookie() {
     let manager = manager();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(5))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(5));
     assert_eq!(session.user, Some(7));
     assert_eq!(session.data().items.len(), 2);
     assert!(!session.is_changed());
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(5))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(5));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
 }
@@ -403,12 +478,9 @@ fn a_read_only_request_emits_no_set_cookie() {
 #[test]
 fn a_new_session_that_is_never_written_sets_no_cookie_even_when_regenerated() {
     let manager = manager();
-    let mut session: Session<Cart> = manager.load_sync_at(&HeaderMap::new(), at(0)).unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &HeaderMap::new(), at(0));
     session.regenerate();
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(0))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(0));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
 }
@@ -420,26 +492,16 @@ fn renewal_happens_only_past_the_threshold_and_keeps_data_and_issued_at() {
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
 
     // Just before the threshold: nothing.
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(1799))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(1799));
     assert_eq!(session.times().unwrap().renewed_at, at(0));
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(1799))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(1799));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
 
     // Just after: a cookie with the same data, issued-at kept, renewed now.
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(1801))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(1801));
     assert!(!session.is_changed());
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(1801))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(1801));
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
     let line = only_set_cookie(&response);
     assert_ne!(pair_of(&line), cookie, "a new cookie");
@@ -453,55 +515,32 @@ fn renewal_happens_only_past_the_threshold_and_keeps_data_and_issued_at() {
     assert_eq!(opened.times().renewed_at, at(1801));
 
     // The renewed cookie outlives the original's idle deadline.
-    let renewed: Session<Cart> = manager
-        .load_sync_at(&next_request(&response), at(3600 + 60))
-        .unwrap();
+    let renewed: Session<Cart> = load_sync_at(&manager, &next_request(&response), at(3600 + 60));
     assert_eq!(*renewed, Cart::sample());
-    let original: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(3600 + 60))
-        .unwrap();
+    let original: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(3600 + 60));
     assert_eq!(original.fresh_reason(), Some(FreshReason::Expired));
 }
 
 #[tokio::test]
 async fn renewing_a_stored_session_extends_its_store_entry() {
     let fx = Stored::new();
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&HeaderMap::new(), fx.at(0))
-        .await
-        .unwrap();
-    session.set(blob(6000));
-    let mut response = HeaderMap::new();
-    fx.manager
-        .save_at(&mut session, &mut response, fx.at(0))
-        .await
-        .unwrap();
+    let (session, response) = fx.spill(6000).await;
     let id = session.store_id().unwrap();
     let first = next_request(&response);
 
     // Past the threshold, untouched: the pointer cookie and the entry are
     // both renewed, under the same id.
-    let mut session: Session<Blob> = fx.manager.load_at(&first, fx.at(1801)).await.unwrap();
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(1801))
-        .await
-        .unwrap();
+    let mut session: Session<Blob> = fx.load(&first, 1801).await;
+    let (saved, response) = fx.save(&mut session, 1801).await;
     assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
     assert_eq!(session.store_id(), Some(id));
     assert_eq!(max_age_of(&only_set_cookie(&response)), IDLE.as_secs());
 
     // After the first deadline, the renewed cookie still finds its data.
-    let session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(3600 + 60))
-        .await
-        .unwrap();
+    let session: Session<Blob> = fx.load(&next_request(&response), 3600 + 60).await;
     assert_eq!(session.fresh_reason(), None);
     assert_eq!(*session, blob(6000));
-    let session: Session<Blob> = fx.manager.load_at(&first, fx.at(3600 + 60)).await.unwrap();
+    let session: Session<Blob> = fx.load(&first, 3600 + 60).await;
     assert_eq!(session.fresh_reason(), Some(FreshReason::Expired));
 
     // And after the renewed deadline the entry is gone from the store.
@@ -516,13 +555,8 @@ fn a_renewal_threshold_of_zero_renews_on_every_request() {
         .build()
         .unwrap();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(1))
-        .unwrap();
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(1))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(1));
+    let (saved, _) = save_sync_at(&manager, &mut session, at(1));
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
 }
 
@@ -546,17 +580,12 @@ fn a_cookie_sealed_under_an_old_key_is_resealed_with_the_primary() {
     );
 
     // A read-only request on the rotated server still writes a cookie.
-    let mut session: Session<Cart> = rotated
-        .load_sync_at(&cookie_header(&cookie), at(10))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&rotated, &cookie_header(&cookie), at(10));
     let with = session.opened_with().unwrap();
     assert_eq!(with.key_id(), a.id());
     assert!(!with.is_primary());
     assert!(!session.is_changed());
-    let mut response = HeaderMap::new();
-    let saved = rotated
-        .save_sync_at(&mut session, &mut response, at(10))
-        .unwrap();
+    let (saved, response) = save_sync_at(&rotated, &mut session, at(10));
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
 
     // The new cookie opens with a ring holding only B.
@@ -571,14 +600,9 @@ fn a_cookie_sealed_under_an_old_key_is_resealed_with_the_primary() {
     );
 
     // And the next request, now under the primary, writes nothing.
-    let mut session: Session<Cart> = rotated
-        .load_sync_at(&next_request(&response), at(20))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&rotated, &next_request(&response), at(20));
     assert!(session.opened_with().unwrap().is_primary());
-    let mut response = HeaderMap::new();
-    let saved = rotated
-        .save_sync_at(&mut session, &mut response, at(20))
-        .unwrap();
+    let (saved, response) = save_sync_at(&rotated, &mut session, at(20));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
 }
@@ -600,33 +624,20 @@ async fn a_stored_session_sealed_under_an_old_key_is_resealed_in_the_store_too()
     let rotated = manager_for(vec![b.clone(), a.clone()]);
     let only_b = manager_for(vec![b.clone()]);
 
-    let mut session: Session<Blob> = old.load_at(&HeaderMap::new(), clock.at(0)).await.unwrap();
+    let mut session: Session<Blob> = load_at(&old, &HeaderMap::new(), clock.at(0)).await;
     session.set(blob(6000));
-    let mut response = HeaderMap::new();
-    let saved = old
-        .save_at(&mut session, &mut response, clock.at(0))
-        .await
-        .unwrap();
+    let (saved, response) = save_at(&old, &mut session, clock.at(0)).await;
     assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
     let id = session.store_id().unwrap();
 
-    let mut session: Session<Blob> = rotated
-        .load_at(&next_request(&response), clock.at(10))
-        .await
-        .unwrap();
+    let mut session: Session<Blob> =
+        load_at(&rotated, &next_request(&response), clock.at(10)).await;
     assert_eq!(session.opened_with().unwrap().key_id(), a.id());
-    let mut response = HeaderMap::new();
-    let saved = rotated
-        .save_at(&mut session, &mut response, clock.at(10))
-        .await
-        .unwrap();
+    let (saved, response) = save_at(&rotated, &mut session, clock.at(10)).await;
     assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
     assert_eq!(session.store_id(), Some(id), "same entry, re-sealed");
 
-    let session: Session<Blob> = only_b
-        .load_at(&next_request(&response), clock.at(20))
-        .await
-        .unwrap();
+    let session: Session<Blob> = load_at(&only_b, &next_request(&response), clock.at(20)).await;
     assert_eq!(session.fresh_reason(), None);
     assert_eq!(*session, blob(6000));
     assert_eq!(session.opened_with().unwrap().key_id(), b.id());
@@ -641,16 +652,10 @@ async fn the_idle_timeout_gives_a_fresh_expired_session() {
     let manager = manager();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
 
-    let session: Session<Cart> = manager
-        .load_at(&cookie_header(&cookie), at(3599))
-        .await
-        .unwrap();
+    let session: Session<Cart> = load_at(&manager, &cookie_header(&cookie), at(3599)).await;
     assert_eq!(*session, Cart::sample(), "valid one second before");
 
-    let session: Session<Cart> = manager
-        .load_at(&cookie_header(&cookie), at(3600))
-        .await
-        .unwrap();
+    let session: Session<Cart> = load_at(&manager, &cookie_header(&cookie), at(3600)).await;
     assert!(session.is_new());
     assert_eq!(session.fresh_reason(), Some(FreshReason::Expired));
     assert_eq!(*session, Cart::default());
@@ -665,17 +670,10 @@ async fn the_absolute_timeout_expires_a_session_that_kept_renewing() {
     let step = 50 * 60;
     let mut t = step;
     while t < ABSOLUTE.as_secs() {
-        let mut session: Session<Cart> = manager
-            .load_at(&cookie_header(&cookie), at(t))
-            .await
-            .unwrap();
+        let mut session: Session<Cart> = load_at(&manager, &cookie_header(&cookie), at(t)).await;
         assert_eq!(session.fresh_reason(), None, "valid at {t}");
         assert_eq!(session.times().unwrap().issued_at, at(0));
-        let mut response = HeaderMap::new();
-        manager
-            .save_at(&mut session, &mut response, at(t))
-            .await
-            .unwrap();
+        let (_, response) = save_at(&manager, &mut session, at(t)).await;
         let line = only_set_cookie(&response);
         // Max-Age is the earlier of the two deadlines.
         let left = ABSOLUTE.as_secs() - t;
@@ -685,10 +683,7 @@ async fn the_absolute_timeout_expires_a_session_that_kept_renewing() {
     }
     // t = 30 000 s: renewed at 27 000 (idle deadline 30 600), but issued
     // 30 000 s ago, past the 28 800 s absolute timeout.
-    let session: Session<Cart> = manager
-        .load_at(&cookie_header(&cookie), at(t))
-        .await
-        .unwrap();
+    let session: Session<Cart> = load_at(&manager, &cookie_header(&cookie), at(t)).await;
     assert_eq!(session.fresh_reason(), Some(FreshReason::Expired));
 }
 
@@ -696,17 +691,13 @@ async fn the_absolute_timeout_expires_a_session_that_kept_renewing() {
 fn a_tampered_cookie_gives_a_fresh_rejected_session() {
     let manager = manager();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&tamper(&cookie)), at(1))
-        .unwrap();
+    let mut session: Session<Cart> =
+        load_sync_at(&manager, &cookie_header(&tamper(&cookie)), at(1));
     assert!(session.is_new());
     assert_eq!(session.fresh_reason(), Some(FreshReason::Rejected));
     assert_eq!(*session, Cart::default());
     // The fresh session, untouched, writes nothing.
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(1))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(1));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
 }
@@ -715,9 +706,7 @@ fn a_tampered_cookie_gives_a_fresh_rejected_session() {
 fn a_cookie_from_another_key_gives_a_fresh_rejected_session() {
     let other = manager();
     let cookie = sealed_cart(&other, Cart::sample(), at(0));
-    let session: Session<Cart> = manager()
-        .load_sync_at(&cookie_header(&cookie), at(1))
-        .unwrap();
+    let session: Session<Cart> = load_sync_at(&manager(), &cookie_header(&cookie), at(1));
     assert_eq!(session.fresh_reason(), Some(FreshReason::Rejected));
 }
 
@@ -725,9 +714,7 @@ fn a_cookie_from_another_key_gives_a_fresh_rejected_session() {
 fn a_cookie_of_another_session_type_gives_a_fresh_undecodable_session() {
     let manager = manager();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
-    let session: Session<Counter> = manager
-        .load_sync_at(&cookie_header(&cookie), at(1))
-        .unwrap();
+    let session: Session<Counter> = load_sync_at(&manager, &cookie_header(&cookie), at(1));
     assert!(session.is_new());
     assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
     assert_eq!(*session, Counter::default());
@@ -741,7 +728,7 @@ fn no_cookie_gives_a_fresh_session_with_no_cookie_as_the_reason() {
         cookie_header("theme=dark; lang=en"),
         cookie_header("sessionx=abc; xsession=abc"),
     ] {
-        let session: Session<Cart> = manager.load_sync_at(&headers, at(0)).unwrap();
+        let session: Session<Cart> = load_sync_at(&manager, &headers, at(0));
         assert!(session.is_new());
         assert_eq!(session.fresh_reason(), Some(FreshReason::NoCookie));
         assert_eq!(session.location(), Location::None);
@@ -754,7 +741,7 @@ fn when_every_candidate_fails_the_most_telling_reason_is_reported() {
     let manager = manager();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
     let headers = cookie_header(&format!("session=garbage; {cookie}"));
-    let session: Session<Cart> = manager.load_sync_at(&headers, at(3600)).unwrap();
+    let session: Session<Cart> = load_sync_at(&manager, &headers, at(3600));
     assert_eq!(session.fresh_reason(), Some(FreshReason::Expired));
 }
 
@@ -766,7 +753,7 @@ fn of_several_cookies_with_the_session_name_the_valid_one_wins() {
         "session=garbage; theme=dark; {}; {cookie}",
         tamper(&cookie)
     ));
-    let session: Session<Cart> = manager.load_sync_at(&headers, at(1)).unwrap();
+    let session: Session<Cart> = load_sync_at(&manager, &headers, at(1));
     assert_eq!(session.fresh_reason(), None);
     assert_eq!(*session, Cart::sample());
 
@@ -776,9 +763,11 @@ fn of_several_cookies_with_the_session_name_the_valid_one_wins() {
         items: Vec::new(),
     };
     let second = sealed_cart(&manager, other.clone(), at(0));
-    let session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&format!("{second}; {cookie}")), at(1))
-        .unwrap();
+    let session: Session<Cart> = load_sync_at(
+        &manager,
+        &cookie_header(&format!("{second}; {cookie}")),
+        at(1),
+    );
     assert_eq!(*session, other);
 }
 
@@ -793,7 +782,7 @@ fn every_cookie_header_is_searched() {
     );
     headers.append(COOKIE, HeaderValue::from_static("lang=en"));
     headers.append(COOKIE, HeaderValue::from_str(&cookie).unwrap());
-    let session: Session<Cart> = manager.load_sync_at(&headers, at(1)).unwrap();
+    let session: Session<Cart> = load_sync_at(&manager, &headers, at(1));
     assert_eq!(session.fresh_reason(), None);
     assert_eq!(*session, Cart::sample());
 }
@@ -801,32 +790,16 @@ fn every_cookie_header_is_searched() {
 #[tokio::test]
 async fn a_pointer_to_a_missing_store_entry_gives_a_fresh_session() {
     let fx = Stored::new();
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&HeaderMap::new(), fx.at(0))
-        .await
-        .unwrap();
-    session.set(blob(6000));
-    let mut response = HeaderMap::new();
-    fx.manager
-        .save_at(&mut session, &mut response, fx.at(0))
-        .await
-        .unwrap();
+    let (session, response) = fx.spill(6000).await;
     fx.store.delete(&session.store_id().unwrap()).await.unwrap();
-    let session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(1))
-        .await
-        .unwrap();
+    let session: Session<Blob> = fx.load(&next_request(&response), 1).await;
     assert_eq!(session.fresh_reason(), Some(FreshReason::MissingFromStore));
 
     // A cookie-only manager with the same keys cannot follow the pointer.
     let no_store = SessionManager::builder(fx.manager.codec().clone())
         .build()
         .unwrap();
-    let session: Session<Blob> = no_store
-        .load_sync_at(&next_request(&response), fx.at(1))
-        .unwrap();
+    let session: Session<Blob> = load_sync_at(&no_store, &next_request(&response), fx.at(1));
     assert_eq!(session.fresh_reason(), Some(FreshReason::MissingFromStore));
 }
 
@@ -842,15 +815,10 @@ fn destroy_emits_a_removal_cookie_with_the_same_name_path_and_domain() {
         .build()
         .unwrap();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(1))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(1));
     session.destroy();
     assert!(session.is_destroyed());
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(1))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(1));
     assert_eq!(saved, Saved::Removed);
     assert!(response.get(SET_COOKIE).unwrap().is_sensitive());
     let line = only_set_cookie(&response);
@@ -865,33 +833,14 @@ fn destroy_emits_a_removal_cookie_with_the_same_name_path_and_domain() {
 #[tokio::test]
 async fn destroy_deletes_the_store_entry() {
     let fx = Stored::new();
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&HeaderMap::new(), fx.at(0))
-        .await
-        .unwrap();
-    session.set(blob(6000));
-    let mut response = HeaderMap::new();
-    fx.manager
-        .save_at(&mut session, &mut response, fx.at(0))
-        .await
-        .unwrap();
+    let (session, response) = fx.spill(6000).await;
     let id = session.store_id().unwrap();
     assert!(fx.entry(id).await.is_some());
 
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(1))
-        .await
-        .unwrap();
+    let mut session: Session<Blob> = fx.load(&next_request(&response), 1).await;
     assert_eq!(session.store_id(), Some(id));
     session.destroy();
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(1))
-        .await
-        .unwrap();
+    let (saved, response) = fx.save(&mut session, 1).await;
     assert_eq!(saved, Saved::Removed);
     let line = only_set_cookie(&response);
     assert_eq!(pair_of(&line), "session=");
@@ -905,21 +854,14 @@ async fn destroy_deletes_the_store_entry() {
 fn regenerate_keeps_the_data_and_resets_issued_at_for_a_cookie_session() {
     let manager = manager();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(100))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(100));
     session.regenerate();
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(100))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(100));
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
     assert_eq!(session.times().unwrap().issued_at, at(100));
     let line = only_set_cookie(&response);
     assert_ne!(pair_of(&line), cookie);
-    let session: Session<Cart> = manager
-        .load_sync_at(&next_request(&response), at(101))
-        .unwrap();
+    let session: Session<Cart> = load_sync_at(&manager, &next_request(&response), at(101));
     assert_eq!(*session, Cart::sample());
     assert_eq!(session.times().unwrap().issued_at, at(100));
 }
@@ -927,31 +869,12 @@ fn regenerate_keeps_the_data_and_resets_issued_at_for_a_cookie_session() {
 #[tokio::test]
 async fn regenerate_issues_a_new_store_id_deletes_the_old_entry_and_keeps_the_data() {
     let fx = Stored::new();
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&HeaderMap::new(), fx.at(0))
-        .await
-        .unwrap();
-    session.set(blob(6000));
-    let mut response = HeaderMap::new();
-    fx.manager
-        .save_at(&mut session, &mut response, fx.at(0))
-        .await
-        .unwrap();
+    let (session, response) = fx.spill(6000).await;
     let old_id = session.store_id().unwrap();
 
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(100))
-        .await
-        .unwrap();
+    let mut session: Session<Blob> = fx.load(&next_request(&response), 100).await;
     session.regenerate();
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(100))
-        .await
-        .unwrap();
+    let (saved, response) = fx.save(&mut session, 100).await;
     assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
     let new_id = session.store_id().unwrap();
     assert_ne!(new_id, old_id);
@@ -959,11 +882,7 @@ async fn regenerate_issues_a_new_store_id_deletes_the_old_entry_and_keeps_the_da
     assert!(fx.entry(new_id).await.is_some());
     assert_eq!(session.times().unwrap().issued_at, at(100));
 
-    let session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(101))
-        .await
-        .unwrap();
+    let session: Session<Blob> = fx.load(&next_request(&response), 101).await;
     assert_eq!(*session, blob(6000), "data kept");
     assert_eq!(session.store_id(), Some(new_id));
     assert_eq!(session.times().unwrap().issued_at, at(100));
@@ -978,34 +897,16 @@ async fn a_growing_session_spills_to_the_store_and_comes_back_when_it_shrinks() 
     let fx = Stored::new();
 
     // Small: inline.
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&HeaderMap::new(), fx.at(0))
-        .await
-        .unwrap();
+    let mut session: Session<Blob> = fx.load(&HeaderMap::new(), 0).await;
     session.set(blob(100));
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(0))
-        .await
-        .unwrap();
+    let (saved, response) = fx.save(&mut session, 0).await;
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
     assert_eq!(fx.store.entry_count(), 0);
 
     // Grown past 4096: a pointer cookie under the limit.
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(1))
-        .await
-        .unwrap();
+    let mut session: Session<Blob> = fx.load(&next_request(&response), 1).await;
     session.set(blob(5000));
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(1))
-        .await
-        .unwrap();
+    let (saved, response) = fx.save(&mut session, 1).await;
     let Saved::Store { size, stored_bytes } = saved else {
         panic!("expected a store entry, got {saved:?}");
     };
@@ -1019,11 +920,7 @@ async fn a_growing_session_spills_to_the_store_and_comes_back_when_it_shrinks() 
     assert_eq!(fx.entry(id).await.unwrap().len(), stored_bytes);
 
     // The data round-trips through the store on the next request.
-    let mut session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(2))
-        .await
-        .unwrap();
+    let mut session: Session<Blob> = fx.load(&next_request(&response), 2).await;
     assert_eq!(session.fresh_reason(), None);
     assert_eq!(*session, blob(5000));
     assert_eq!(session.location(), Location::Store);
@@ -1031,23 +928,14 @@ async fn a_growing_session_spills_to_the_store_and_comes_back_when_it_shrinks() 
 
     // Shrunk: back inline, the store entry deleted.
     session.set(blob(100));
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(2))
-        .await
-        .unwrap();
+    let (saved, response) = fx.save(&mut session, 2).await;
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
     assert!(pair_of(&only_set_cookie(&response)).len() <= MAX_COOKIE_BYTES);
     assert_eq!(session.location(), Location::Cookie);
     assert_eq!(session.store_id(), None);
     assert_eq!(fx.entry(id).await, None, "store entry deleted");
 
-    let session: Session<Blob> = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(3))
-        .await
-        .unwrap();
+    let session: Session<Blob> = fx.load(&next_request(&response), 3).await;
     assert_eq!(*session, blob(100));
     assert_eq!(session.location(), Location::Cookie);
 }
@@ -1055,28 +943,15 @@ async fn a_growing_session_spills_to_the_store_and_comes_back_when_it_shrinks() 
 #[tokio::test]
 async fn a_map_session_spills_to_the_store_and_comes_back_when_it_shrinks() {
     let fx = Stored::new();
-    let mut session: MapSession = fx
-        .manager
-        .load_at(&HeaderMap::new(), fx.at(0))
-        .await
-        .unwrap();
+    let mut session: MapSession = fx.load(&HeaderMap::new(), 0).await;
     session.insert("user", &7u64).unwrap();
     session.insert("big", &vec![0x5au8; 6000]).unwrap();
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(0))
-        .await
-        .unwrap();
+    let (saved, response) = fx.save(&mut session, 0).await;
     assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
     assert!(pair_of(&only_set_cookie(&response)).len() <= MAX_COOKIE_BYTES);
     let id = session.store_id().unwrap();
 
-    let mut session: MapSession = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(1))
-        .await
-        .unwrap();
+    let mut session: MapSession = fx.load(&next_request(&response), 1).await;
     assert_eq!(session.location(), Location::Store);
     assert_eq!(session.get::<u64>("user").unwrap(), Some(7));
     assert_eq!(
@@ -1085,20 +960,11 @@ async fn a_map_session_spills_to_the_store_and_comes_back_when_it_shrinks() {
     );
 
     assert!(session.remove("big"));
-    let mut response = HeaderMap::new();
-    let saved = fx
-        .manager
-        .save_at(&mut session, &mut response, fx.at(1))
-        .await
-        .unwrap();
+    let (saved, response) = fx.save(&mut session, 1).await;
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
     assert_eq!(fx.entry(id).await, None, "store entry deleted");
 
-    let session: MapSession = fx
-        .manager
-        .load_at(&next_request(&response), fx.at(2))
-        .await
-        .unwrap();
+    let session: MapSession = fx.load(&next_request(&response), 2).await;
     assert_eq!(session.location(), Location::Cookie);
     assert_eq!(session.get::<u64>("user").unwrap(), Some(7));
     assert!(!session.data().contains_key("big"));
@@ -1117,19 +983,14 @@ async fn sweep_sizes(fx: &Stored, limit: usize) {
     let (mut inline_saves, mut stored_saves) = (0, 0);
     for (t, len) in (1u64..).zip(sizes) {
         last = t;
-        let mut session: Session<Blob> = fx.manager.load_at(&request, fx.at(t)).await.unwrap();
+        let mut session: Session<Blob> = fx.load(&request, t).await;
         if t > 1 {
             assert_eq!(session.fresh_reason(), None, "at {len}");
         }
         assert_eq!(session.store_id(), previous);
         session.set(blob(len));
         let inline = fx.manager.codec().sealed_size(session.data()).unwrap();
-        let mut response = HeaderMap::new();
-        let saved = fx
-            .manager
-            .save_at(&mut session, &mut response, fx.at(t))
-            .await
-            .unwrap();
+        let (saved, response) = fx.save(&mut session, t).await;
         let line = only_set_cookie(&response);
         let emitted = pair_of(&line).len();
         assert!(emitted <= limit, "{emitted} > {limit} at {len}");
@@ -1158,7 +1019,7 @@ async fn sweep_sizes(fx: &Stored, limit: usize) {
         inline_saves > 10 && stored_saves > 10,
         "{inline_saves} {stored_saves}"
     );
-    let session: Session<Blob> = fx.manager.load_at(&request, fx.at(last + 1)).await.unwrap();
+    let session: Session<Blob> = fx.load(&request, last + 1).await;
     assert_eq!(*session, blob(0));
     assert_eq!(fx.store.entry_count(), 0, "no entry left behind");
 }
@@ -1182,7 +1043,7 @@ async fn a_lowered_size_limit_is_honoured_both_ways() {
 #[tokio::test]
 async fn without_a_store_an_oversized_session_is_too_large_and_sets_nothing() {
     let manager = manager();
-    let mut session: Session<Blob> = manager.load_at(&HeaderMap::new(), at(0)).await.unwrap();
+    let mut session: Session<Blob> = load_at(&manager, &HeaderMap::new(), at(0)).await;
     session.set(blob(5000));
     let mut response = HeaderMap::new();
     let err = manager
@@ -1241,7 +1102,7 @@ fn assert_store_error(err: &Error) {
 #[tokio::test]
 async fn a_failed_store_write_returns_an_error_and_sets_no_cookie() {
     let (store, manager) = flaky();
-    store.fail.store(true, Ordering::SeqCst);
+    store.set_down(true);
 
     // A new oversized session.
     let mut session: Session<Blob> = manager.load(&HeaderMap::new()).await.unwrap();
@@ -1253,14 +1114,14 @@ async fn a_failed_store_write_returns_an_error_and_sets_no_cookie() {
     assert_eq!(session.location(), Location::None);
 
     // A stored session that changes while the store is down.
-    store.fail.store(false, Ordering::SeqCst);
+    store.set_down(false);
     let mut response = HeaderMap::new();
     manager.save(&mut session, &mut response).await.unwrap();
     let id = session.store_id().unwrap();
     let request = next_request(&response);
     let mut session: Session<Blob> = manager.load(&request).await.unwrap();
     session.set(blob(7000));
-    store.fail.store(true, Ordering::SeqCst);
+    store.set_down(true);
     let mut response = HeaderMap::new();
     let err = manager.save(&mut session, &mut response).await.unwrap_err();
     assert_store_error(&err);
@@ -1272,7 +1133,7 @@ async fn a_failed_store_write_returns_an_error_and_sets_no_cookie() {
     let err = manager.save(&mut session, &mut response).await.unwrap_err();
     assert_store_error(&err);
     assert!(response.is_empty());
-    store.fail.store(false, Ordering::SeqCst);
+    store.set_down(false);
     let session: Session<Blob> = manager.load(&request).await.unwrap();
     assert_eq!(*session, blob(6000));
     assert_eq!(session.store_id(), Some(id));
@@ -1287,7 +1148,7 @@ async fn loading_a_pointer_while_the_store_is_down_is_an_error_not_a_fresh_sessi
     manager.save(&mut session, &mut response).await.unwrap();
     let request = next_request(&response);
 
-    store.fail.store(true, Ordering::SeqCst);
+    store.set_down(true);
     let err = manager.load::<Blob>(&request).await.unwrap_err();
     assert_store_error(&err);
 
@@ -1413,14 +1274,13 @@ fn a_session_cookie_past_the_pair_limit_is_not_examined() {
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
     let pairs = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>();
 
-    let mut within = pairs(MAX_COOKIE_PAIRS - 1);
-    within.push(cookie.clone());
-    let session = load_cart(&manager, &cookie_header(&within.join("; ")));
+    let within = cookie_after(pairs(MAX_COOKIE_PAIRS - 1), &cookie);
+    let session = load_cart(&manager, &within);
     assert_eq!(*session, Cart::sample());
 
-    let mut past = pairs(MAX_COOKIE_PAIRS);
-    past.push(cookie);
-    let session = load_cart(&manager, &cookie_header(&past.join("; ")));
+    let past = cookie_after(pairs(MAX_COOKIE_PAIRS), &cookie);
+    let session = load_cart(&manager, &past);
+
     assert_eq!(session.fresh_reason(), Some(FreshReason::NoCookie));
 }
 
@@ -1430,14 +1290,13 @@ fn at_most_a_few_cookies_with_the_session_name_are_tried() {
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
     let forged = |n: usize| vec!["session=garbage".to_owned(); n];
 
-    let mut within = forged(MAX_SESSION_CANDIDATES - 1);
-    within.push(cookie.clone());
-    let session = load_cart(&manager, &cookie_header(&within.join("; ")));
+    let within = cookie_after(forged(MAX_SESSION_CANDIDATES - 1), &cookie);
+    let session = load_cart(&manager, &within);
     assert_eq!(*session, Cart::sample());
 
-    let mut past = forged(MAX_SESSION_CANDIDATES);
-    past.push(cookie);
-    let session = load_cart(&manager, &cookie_header(&past.join("; ")));
+    let past = cookie_after(forged(MAX_SESSION_CANDIDATES), &cookie);
+    let session = load_cart(&manager, &past);
+
     assert_eq!(session.fresh_reason(), Some(FreshReason::Rejected));
 }
 
@@ -1577,14 +1436,9 @@ fn configured_attributes_appear_in_set_cookie() {
         .build()
         .unwrap();
     let cookie = sealed_cart(&manager, Cart::sample(), at(0));
-    let mut session: Session<Cart> = manager
-        .load_sync_at(&cookie_header(&cookie), at(1))
-        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(1));
     session.mark_changed();
-    let mut response = HeaderMap::new();
-    manager
-        .save_sync_at(&mut session, &mut response, at(1))
-        .unwrap();
+    let (_, response) = save_sync_at(&manager, &mut session, at(1));
     let line = only_set_cookie(&response);
     let attributes = attributes_of(&line);
     assert!(attributes.contains(&"SameSite=Strict"), "{line}");
@@ -1604,7 +1458,7 @@ fn configured_attributes_appear_in_set_cookie() {
 #[test]
 fn a_map_session_gets_inserts_removes_and_clears() {
     let manager = manager();
-    let mut session: MapSession = manager.load_sync_at(&HeaderMap::new(), at(0)).unwrap();
+    let mut session: MapSession = load_sync_at(&manager, &HeaderMap::new(), at(0));
     assert_eq!(session.get::<u64>("user").unwrap(), None);
     assert!(!session.is_changed(), "reading does not mark changed");
 
@@ -1624,14 +1478,11 @@ fn a_map_session_gets_inserts_removes_and_clears() {
         ["name", "roles", "user"]
     );
 
-    let mut response = HeaderMap::new();
-    manager
-        .save_sync_at(&mut session, &mut response, at(0))
-        .unwrap();
+    let (_, response) = save_sync_at(&manager, &mut session, at(0));
     let request = next_request(&response);
 
     // Reading and re-inserting identical values: no change, no cookie.
-    let mut session: MapSession = manager.load_sync_at(&request, at(1)).unwrap();
+    let mut session: MapSession = load_sync_at(&manager, &request, at(1));
     assert_eq!(session.get::<u64>("user").unwrap(), Some(42));
     assert!(!session.is_changed());
     session.insert("user", &42u64).unwrap();
@@ -1645,10 +1496,7 @@ fn a_map_session_gets_inserts_removes_and_clears() {
         !session.is_changed(),
         "removing a missing key changes nothing"
     );
-    let mut response = HeaderMap::new();
-    let saved = manager
-        .save_sync_at(&mut session, &mut response, at(1))
-        .unwrap();
+    let (saved, response) = save_sync_at(&manager, &mut session, at(1));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
 
@@ -1657,26 +1505,21 @@ fn a_map_session_gets_inserts_removes_and_clears() {
     assert!(session.is_changed());
 
     // Remove, then clear.
-    let mut session: MapSession = manager.load_sync_at(&request, at(1)).unwrap();
+    let mut session: MapSession = load_sync_at(&manager, &request, at(1));
     assert!(session.remove("user"));
     assert!(session.is_changed());
     assert_eq!(session.get::<u64>("user").unwrap(), None);
-    let mut response = HeaderMap::new();
-    manager
-        .save_sync_at(&mut session, &mut response, at(1))
-        .unwrap();
-    let session: MapSession = manager
-        .load_sync_at(&next_request(&response), at(2))
-        .unwrap();
+    let (_, response) = save_sync_at(&manager, &mut session, at(1));
+    let session: MapSession = load_sync_at(&manager, &next_request(&response), at(2));
     assert!(!session.data().contains_key("user"));
     assert!(session.data().contains_key("name"));
 
-    let mut session: MapSession = manager.load_sync_at(&request, at(1)).unwrap();
+    let mut session: MapSession = load_sync_at(&manager, &request, at(1));
     session.clear();
     assert!(session.is_changed());
     assert!(session.data().is_empty());
 
-    let mut empty: MapSession = manager.load_sync_at(&HeaderMap::new(), at(0)).unwrap();
+    let mut empty: MapSession = load_sync_at(&manager, &HeaderMap::new(), at(0));
     empty.clear();
     assert!(!empty.is_changed(), "clearing an empty map changes nothing");
 }
@@ -1684,7 +1527,7 @@ fn a_map_session_gets_inserts_removes_and_clears() {
 #[test]
 fn a_map_value_of_the_wrong_type_is_undecodable() {
     let manager = manager();
-    let mut session: MapSession = manager.load_sync_at(&HeaderMap::new(), at(0)).unwrap();
+    let mut session: MapSession = load_sync_at(&manager, &HeaderMap::new(), at(0));
     session.insert("user", &42u64).unwrap();
     session.insert("name", "alice").unwrap();
     fn kind<V: std::fmt::Debug>(r: Result<Option<V>, Error>) -> ErrorKind {
