@@ -44,6 +44,29 @@ enum Time {
 }
 
 impl Harness {
+    /// A store that reads `clock`; `guard` lives as long as the harness.
+    fn injected(
+        store: impl Store + 'static,
+        clock: Arc<Mutex<SystemTime>>,
+        guard: impl std::any::Any + Send,
+    ) -> Self {
+        Self {
+            store: Arc::new(store),
+            time: Time::Injected(clock),
+            _guard: Box::new(guard),
+        }
+    }
+
+    /// A store on a server that owns its clock.
+    #[cfg(feature = "redis")]
+    fn real(store: impl Store + 'static) -> Self {
+        Self {
+            store: Arc::new(store),
+            time: Time::Real,
+            _guard: Box::new(()),
+        }
+    }
+
     fn now(&self) -> SystemTime {
         match &self.time {
             Time::Injected(clock) => *clock.lock().unwrap(),
@@ -60,6 +83,11 @@ fn manual_clock() -> (
     let clock = Arc::new(Mutex::new(UNIX_EPOCH + Duration::from_secs(1_900_000_000)));
     let reader = Arc::clone(&clock);
     (clock, move || *reader.lock().unwrap())
+}
+
+/// Moves a manual clock `secs` seconds past `from`.
+fn set_clock(clock: &Mutex<SystemTime>, from: SystemTime, secs: u64) {
+    *clock.lock().unwrap() = from + Duration::from_secs(secs);
 }
 
 fn hour() -> Duration {
@@ -129,14 +157,14 @@ async fn expiry_is_honoured(h: Harness) {
             s.create(&stale, b"stale", now + Duration::from_secs(10))
                 .await
                 .unwrap();
-            *clock.lock().unwrap() = now + Duration::from_secs(9);
+            set_clock(clock, now, 9);
             assert!(
                 s.load(&id).await.unwrap().is_some(),
                 "live before its deadline"
             );
-            *clock.lock().unwrap() = now + Duration::from_secs(10);
+            set_clock(clock, now, 10);
             assert_eq!(s.load(&id).await.unwrap(), None, "gone at its deadline");
-            *clock.lock().unwrap() = now + Duration::from_secs(11);
+            set_clock(clock, now, 11);
             assert_eq!(s.load(&id).await.unwrap(), None, "gone after its deadline");
         }
         Time::Real => {
@@ -279,6 +307,7 @@ async fn manager_spills_and_returns(h: Harness) {
         .save_at(&mut session, &mut response, h.now())
         .await
         .unwrap();
+
     assert!(
         matches!(saved, Saved::Cookie { .. }),
         "shrunk back: {saved:?}"
@@ -319,20 +348,22 @@ macro_rules! conformance {
 async fn memory() -> Harness {
     let (clock, read) = manual_clock();
     let store = sealed_session::store::MemoryStore::new().with_clock(read);
-    Harness {
-        store: Arc::new(store),
-        time: Time::Injected(clock),
-        _guard: Box::new(()),
-    }
+    Harness::injected(store, clock, ())
 }
 
 #[cfg(feature = "memory")]
 conformance!(memory_store, memory().await);
 
+/// The URL of a SQLite database file `name` in `dir`.
+#[cfg(feature = "sqlx-sqlite")]
+fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
+    format!("sqlite://{}", dir.path().join(name).display())
+}
+
 #[cfg(feature = "sqlx-sqlite")]
 async fn sqlite() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sessions.db").display());
+    let url = sqlite_url(&dir, "sessions.db");
     let (clock, read) = manual_clock();
     let store = sealed_session::store::SqliteStore::connect(&url)
         .await
@@ -340,11 +371,7 @@ async fn sqlite() -> Harness {
         .with_clock(read);
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
-    Harness {
-        store: Arc::new(store),
-        time: Time::Injected(clock),
-        _guard: Box::new(dir),
-    }
+    Harness::injected(store, clock, dir)
 }
 
 #[cfg(feature = "sqlx-sqlite")]
@@ -359,50 +386,55 @@ async fn sqlite_memory() -> Harness {
         .unwrap()
         .with_clock(read);
     store.migrate().await.unwrap();
-    Harness {
-        store: Arc::new(store),
-        time: Time::Injected(clock),
-        _guard: Box::new(()),
-    }
+    Harness::injected(store, clock, ())
 }
 
 #[cfg(feature = "sqlx-sqlite")]
 conformance!(sqlite_memory_store, sqlite_memory().await);
 
+/// A PostgreSQL store on `DATABASE_URL`, in a table named `prefix` plus a
+/// suffix no other run uses, on the manual clock `read`.
 #[cfg(feature = "sqlx-postgres")]
-async fn postgres() -> Harness {
+async fn postgres_store(
+    prefix: &str,
+    read: impl Fn() -> SystemTime + Send + Sync + 'static,
+) -> sealed_session::store::PostgresStore {
     let url = store_support::server_url("DATABASE_URL");
-    let (clock, read) = manual_clock();
-    let store = sealed_session::store::PostgresStore::connect(&url)
+    sealed_session::store::PostgresStore::connect(&url)
         .await
         .unwrap()
-        .with_table_name(store_support::unique("conformance"))
-        .with_clock(read);
+        .with_table_name(store_support::unique(prefix))
+        .with_clock(read)
+}
+
+#[cfg(feature = "sqlx-postgres")]
+async fn postgres() -> Harness {
+    let (clock, read) = manual_clock();
+    let store = postgres_store("conformance", read).await;
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
-    Harness {
-        store: Arc::new(store),
-        time: Time::Injected(clock),
-        _guard: Box::new(()),
-    }
+    Harness::injected(store, clock, ())
 }
 
 #[cfg(feature = "sqlx-postgres")]
 conformance!(postgres_store, postgres().await, #[ignore = "needs DATABASE_URL"]);
 
+/// A harness over the Redis store `builder` connects to, its keys under a
+/// prefix no other run uses.
 #[cfg(feature = "redis")]
-async fn redis() -> Harness {
-    let url = store_support::server_url("REDIS_URL");
-    let store = sealed_session::store::RedisStore::builder(url)
+async fn redis_harness(builder: sealed_session::store::RedisStoreBuilder) -> Harness {
+    let store = builder
         .prefix(format!("{}:", store_support::unique("conformance")))
         .connect()
         .await
         .unwrap();
-    Harness {
-        store: Arc::new(store),
-        time: Time::Real,
-        _guard: Box::new(()),
-    }
+    Harness::real(store)
+}
+
+#[cfg(feature = "redis")]
+async fn redis() -> Harness {
+    let url = store_support::server_url("REDIS_URL");
+    redis_harness(sealed_session::store::RedisStore::builder(url)).await
 }
 
 #[cfg(feature = "redis")]
@@ -411,16 +443,10 @@ conformance!(redis_store, redis().await, #[ignore = "needs REDIS_URL"]);
 #[cfg(feature = "redis-cluster")]
 async fn redis_cluster() -> Harness {
     let nodes = store_support::server_url("REDIS_CLUSTER_URLS");
-    let store = sealed_session::store::RedisStore::cluster_builder(nodes.split(','))
-        .prefix(format!("{}:", store_support::unique("conformance")))
-        .connect()
-        .await
-        .unwrap();
-    Harness {
-        store: Arc::new(store),
-        time: Time::Real,
-        _guard: Box::new(()),
-    }
+    redis_harness(sealed_session::store::RedisStore::cluster_builder(
+        nodes.split(','),
+    ))
+    .await
 }
 
 #[cfg(feature = "redis-cluster")]
@@ -431,7 +457,7 @@ conformance!(redis_cluster_store, redis_cluster().await, #[ignore = "needs REDIS
 #[tokio::test]
 async fn sqlite_delete_expired_counts_rows() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sweep.db").display());
+    let url = sqlite_url(&dir, "sweep.db");
     let (clock, read) = manual_clock();
     let store = sealed_session::store::SqliteStore::connect(&url)
         .await
@@ -447,14 +473,10 @@ async fn sqlite_delete_expired_counts_rows() {
 #[tokio::test]
 #[ignore = "needs DATABASE_URL"]
 async fn postgres_delete_expired_counts_rows() {
-    let url = store_support::server_url("DATABASE_URL");
     let (clock, read) = manual_clock();
-    let store = sealed_session::store::PostgresStore::connect(&url)
-        .await
-        .unwrap()
-        .with_table_name(store_support::unique("Sweep \"test\""))
-        .with_clock(read);
+    let store = postgres_store("Sweep \"test\"", read).await;
     store.migrate().await.unwrap();
+
     delete_expired_counts_rows(&store, &clock, |s| Box::pin(s.delete_expired())).await;
 }
 
@@ -477,13 +499,14 @@ async fn delete_expired_counts_rows<S: Store>(
             .unwrap();
     }
     assert_eq!(sweep(store).await.unwrap(), 0);
-    *clock.lock().unwrap() = now + Duration::from_secs(4);
+    set_clock(clock, now, 4);
     assert_eq!(
         sweep(store).await.unwrap(),
         4,
         "deadlines 1..=4 s have passed"
     );
     assert_eq!(sweep(store).await.unwrap(), 0);
-    *clock.lock().unwrap() = now + Duration::from_secs(100);
+    set_clock(clock, now, 100);
+
     assert_eq!(sweep(store).await.unwrap(), 6);
 }
