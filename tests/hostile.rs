@@ -38,9 +38,7 @@ fn manager() -> SessionManager {
 
 /// A valid `session=…` pair for `manager`, holding 42.
 fn valid_pair(manager: &SessionManager) -> String {
-    let mut session = manager
-        .load_sync_at::<u64>(&HeaderMap::new(), now())
-        .unwrap();
+    let mut session = load(manager, &HeaderMap::new());
     *session = 42;
     let mut response = HeaderMap::new();
     manager
@@ -74,6 +72,11 @@ fn request(values: impl IntoIterator<Item = Vec<u8>>) -> HeaderMap {
     headers
 }
 
+/// The `u64` session `headers` carry, loaded at `now()`.
+fn load(manager: &SessionManager, headers: &HeaderMap) -> Session<u64> {
+    manager.load_sync_at(headers, now()).unwrap()
+}
+
 fn assert_fresh<T: std::fmt::Debug + Default + PartialEq>(
     session: &Session<T>,
     reason: FreshReason,
@@ -87,9 +90,7 @@ fn assert_fresh<T: std::fmt::Debug + Default + PartialEq>(
 fn valid_pair_opens_among_a_few_other_cookies() {
     let manager = manager();
     let header = format!("theme=dark; {}; lang=en", valid_pair(&manager));
-    let session = manager
-        .load_sync_at::<u64>(&request([header.into_bytes()]), now())
-        .unwrap();
+    let session = load(&manager, &request([header.into_bytes()]));
     assert!(!session.is_new());
     assert_eq!(*session, 42);
 }
@@ -100,7 +101,7 @@ fn megabyte_header_with_50000_pairs_gives_a_fresh_session() {
     let header = header_bytes(PAIRS, MIB, |i| format!("k{i:05}=v{i:09}"));
     assert_eq!(header.len(), MIB);
     let headers = request([header]);
-    let session = manager.load_sync_at::<u64>(&headers, now()).unwrap();
+    let session = load(&manager, &headers);
     assert_fresh(&session, FreshReason::NoCookie);
     let map: MapSession = manager.load_sync_at(&headers, now()).unwrap();
     assert!(map.is_new());
@@ -110,9 +111,7 @@ fn megabyte_header_with_50000_pairs_gives_a_fresh_session() {
 fn megabyte_header_of_50000_forged_session_cookies_gives_a_fresh_session() {
     let manager = manager();
     let header = header_bytes(PAIRS, MIB, |i| format!("session=AQI{i:07}"));
-    let session = manager
-        .load_sync_at::<u64>(&request([header]), now())
-        .unwrap();
+    let session = load(&manager, &request([header]));
     assert_fresh(&session, FreshReason::Rejected);
 }
 
@@ -124,9 +123,7 @@ fn valid_cookie_after_50000_pairs_is_not_examined() {
     header.extend_from_slice(b"; ");
     header.extend_from_slice(valid.as_bytes());
     assert_eq!(header.len(), MIB);
-    let session = manager
-        .load_sync_at::<u64>(&request([header]), now())
-        .unwrap();
+    let session = load(&manager, &request([header]));
     assert_fresh(&session, FreshReason::NoCookie);
 }
 
@@ -141,9 +138,7 @@ fn valid_cookie_past_the_pair_cap_is_not_examined() {
     header.push(';');
     header.push_str(&valid_pair(&manager));
     assert!(header.len() < MAX_COOKIE_HEADER_BYTES);
-    let session = manager
-        .load_sync_at::<u64>(&request([header.into_bytes()]), now())
-        .unwrap();
+    let session = load(&manager, &request([header.into_bytes()]));
     assert_fresh(&session, FreshReason::NoCookie);
 }
 
@@ -152,9 +147,7 @@ fn valid_cookie_after_the_candidate_cap_is_not_opened() {
     let manager = manager();
     let forged = ["session=AQIAAAAA"; MAX_SESSION_CANDIDATES].join("; ");
     let header = format!("{forged}; {}", valid_pair(&manager));
-    let session = manager
-        .load_sync_at::<u64>(&request([header.into_bytes()]), now())
-        .unwrap();
+    let session = load(&manager, &request([header.into_bytes()]));
     assert_fresh(&session, FreshReason::Rejected);
 }
 
@@ -167,9 +160,7 @@ fn valid_cookie_after_many_cookie_headers_is_not_examined() {
         .map(|i| format!("k{i}=v").into_bytes())
         .collect();
     values.push(valid_pair(&manager).into_bytes());
-    let session = manager
-        .load_sync_at::<u64>(&request(values), now())
-        .unwrap();
+    let session = load(&manager, &request(values));
     assert_fresh(&session, FreshReason::NoCookie);
 }
 
@@ -178,9 +169,7 @@ fn empty_cookie_headers_count_against_the_pair_cap() {
     let manager = manager();
     let mut values: Vec<Vec<u8>> = vec![Vec::new(); MAX_COOKIE_PAIRS];
     values.push(valid_pair(&manager).into_bytes());
-    let session = manager
-        .load_sync_at::<u64>(&request(values), now())
-        .unwrap();
+    let session = load(&manager, &request(values));
     assert_fresh(&session, FreshReason::NoCookie);
 }
 
@@ -197,9 +186,7 @@ fn megabyte_of_non_utf8_bytes_gives_a_fresh_session() {
         header.extend_from_slice(b"; \xc3=\x28;");
         i += 1;
     }
-    let session = manager
-        .load_sync_at::<u64>(&request([header]), now())
-        .unwrap();
+    let session = load(&manager, &request([header]));
     // Values that are not UTF-8 are skipped, never decoded.
     assert_fresh(&session, FreshReason::NoCookie);
 }
@@ -211,8 +198,6 @@ fn one_megabyte_session_value_gives_a_fresh_session() {
     let manager = manager();
     let mut header = b"session=".to_vec();
     header.resize(MIB, b'A');
-    let session = manager
-        .load_sync_at::<u64>(&request([header]), now())
-        .unwrap();
+    let session = load(&manager, &request([header]));
     assert_fresh(&session, FreshReason::Rejected);
 }
