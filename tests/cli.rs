@@ -107,6 +107,17 @@ fn seal(keys: &str, extra: &[&str]) -> String {
     value
 }
 
+/// Runs `inspect` with `args` and `keys` in `SESSION_KEYS`.
+fn inspect(args: &[&str], keys: &str) -> Output {
+    run(&[&["inspect"][..], args].concat(), Some(keys))
+}
+
+/// Runs `inspect` on `value` under an idle and an absolute timeout, in
+/// seconds.
+fn inspect_with_timeouts(idle: &str, absolute: &str, value: &str, keys: &str) -> Output {
+    inspect(&["--idle", idle, "--absolute", absolute, value], keys)
+}
+
 fn codec(keys: &str) -> Codec {
     Codec::builder(KeyRing::from_key_strings(keys).unwrap())
         .build()
@@ -148,7 +159,7 @@ fn seal_then_inspect_shows_key_primary_inline_and_size() {
         ],
     );
 
-    let output = success(run(&["inspect", &value], Some(&keys)));
+    let output = success(inspect(&[&value], &keys));
     assert_eq!(field(&output, "key id").unwrap(), key.id().to_string());
     assert_eq!(field(&output, "algorithm").unwrap(), "aes-256-gcm");
     assert_eq!(field(&output, "key in ring").unwrap(), "yes");
@@ -181,11 +192,11 @@ fn seal_then_inspect_shows_key_primary_inline_and_size() {
         )
     );
 
-    let hex = success(run(&["inspect", "--hex", &value], Some(&keys)));
+    let hex = success(inspect(&["--hex", &value], &keys));
     let hex_expected: String = expected.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(field(&hex, "payload").unwrap(), hex_expected);
 
-    let json = success(run(&["inspect", "--json-type", "map", &value], Some(&keys)));
+    let json = success(inspect(&["--json-type", "map", &value], &keys));
     assert_eq!(
         field(&json, "payload").unwrap(),
         r#"{"n":"2a","user":"05616c696365"}"#
@@ -221,11 +232,8 @@ fn a_map_session_reads_what_seal_wrote() {
 fn seal_binds_the_cookie_name() {
     let keys = Key::generate().to_key_string();
     let value = seal(&keys, &["--cookie-name", "__Host-sid"]);
-    success(run(
-        &["inspect", "--cookie-name", "__Host-sid", &value],
-        Some(&keys),
-    ));
-    let other = run(&["inspect", &value], Some(&keys));
+    success(inspect(&["--cookie-name", "__Host-sid", &value], &keys));
+    let other = inspect(&[&value], &keys);
     assert_eq!(other.status.code(), Some(1));
     assert_eq!(stderr(&other).trim(), "rejected");
 }
@@ -235,7 +243,7 @@ fn a_key_rotated_out_of_primary_shows_primary_no() {
     let (old, new) = (Key::generate(), Key::generate());
     let value = seal(&old.to_key_string(), &[]);
     let ring = format!("{},{}", new.to_key_string(), old.to_key_string());
-    let output = success(run(&["inspect", &value], Some(&ring)));
+    let output = success(inspect(&[&value], &ring));
     assert_eq!(field(&output, "key id").unwrap(), old.id().to_string());
     assert_eq!(field(&output, "key in ring").unwrap(), "yes");
     assert_eq!(field(&output, "primary").unwrap(), "no");
@@ -245,7 +253,7 @@ fn a_key_rotated_out_of_primary_shows_primary_no() {
 fn a_key_dropped_from_the_ring_is_rejected_and_named_from_the_header() {
     let (old, new) = (Key::generate(), Key::generate());
     let value = seal(&old.to_key_string(), &[]);
-    let output = run(&["inspect", &value], Some(&new.to_key_string()));
+    let output = inspect(&[&value], &new.to_key_string());
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(stderr(&output).trim(), "rejected");
     assert_eq!(
@@ -265,7 +273,7 @@ fn a_tampered_value_is_rejected_with_exit_code_1() {
     bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).unwrap();
     for candidate in [tampered.as_str(), &value[..value.len() - 1], "garbage", ""] {
-        let output = run(&["inspect", "--hex", candidate], Some(&keys));
+        let output = inspect(&["--hex", candidate], &keys);
         assert_eq!(output.status.code(), Some(1), "{candidate}");
         assert_eq!(stderr(&output).trim(), "rejected");
         assert_eq!(field(&output, "payload"), None);
@@ -279,13 +287,10 @@ fn expired_shows_under_a_short_idle_timeout_and_an_old_issued_at() {
     let issued = (now_secs() - 100).to_string();
     let value = seal(&keys, &["--issued-at", &issued]);
 
-    let live = success(run(&["inspect", &value], Some(&keys)));
+    let live = success(inspect(&[&value], &keys));
     assert_eq!(field(&live, "expired").unwrap(), "no");
 
-    let idle = success(run(
-        &["inspect", "--idle", "10", "--absolute", "1000", &value],
-        Some(&keys),
-    ));
+    let idle = success(inspect_with_timeouts("10", "1000", &value, &keys));
     assert_eq!(
         field(&idle, "expired").unwrap(),
         "yes (idle deadline passed)"
@@ -294,10 +299,7 @@ fn expired_shows_under_a_short_idle_timeout_and_an_old_issued_at() {
     let expected = issued.parse::<u64>().unwrap() + 10;
     assert!(deadline.ends_with(&format!("Z ({expected})")), "{deadline}");
 
-    let absolute = success(run(
-        &["inspect", "--idle", "50", "--absolute", "50", &value],
-        Some(&keys),
-    ));
+    let absolute = success(inspect_with_timeouts("50", "50", &value, &keys));
     assert_eq!(
         field(&absolute, "expired").unwrap(),
         "yes (idle and absolute deadlines passed)"
@@ -306,10 +308,7 @@ fn expired_shows_under_a_short_idle_timeout_and_an_old_issued_at() {
     // Renewed recently but issued long ago: only the absolute deadline.
     let renewed = (now_secs() - 5).to_string();
     let value = seal(&keys, &["--issued-at", &issued, "--renewed-at", &renewed]);
-    let output = success(run(
-        &["inspect", "--idle", "60", "--absolute", "90", &value],
-        Some(&keys),
-    ));
+    let output = success(inspect_with_timeouts("60", "90", &value, &keys));
     assert_eq!(
         field(&output, "expired").unwrap(),
         "yes (absolute deadline passed)"
@@ -344,12 +343,12 @@ fn json_types_decode_primitives_and_refuse_the_wrong_type() {
         ),
     ];
     for (ty, value, json) in &cases {
-        let output = success(run(&["inspect", "--json-type", ty, value], Some(&keys)));
+        let output = success(inspect(&["--json-type", ty, value], &keys));
         assert_eq!(field(&output, "payload").unwrap(), *json);
     }
     // "hello" is not a u64 (trailing bytes), and not a map.
     for ty in ["u64", "map"] {
-        let output = run(&["inspect", "--json-type", ty, &cases[0].1], Some(&keys));
+        let output = inspect(&["--json-type", ty, &cases[0].1], &keys);
         assert_eq!(output.status.code(), Some(1));
         assert_eq!(
             stderr(&output).trim(),
@@ -383,11 +382,11 @@ fn a_store_pointer_shows_its_store_id() {
         (value, session.store_id().unwrap())
     });
 
-    let output = success(run(&["inspect", &value], Some(&keys)));
+    let output = success(inspect(&[&value], &keys));
     assert_eq!(field(&output, "location").unwrap(), "store");
     assert_eq!(field(&output, "store id").unwrap(), id.to_string());
     assert_eq!(field(&output, "payload bytes"), None);
-    let hex = run(&["inspect", "--hex", &value], Some(&keys));
+    let hex = inspect(&["--hex", &value], &keys);
     assert_eq!(hex.status.code(), Some(1));
     assert!(stderr(&hex).contains("in the store"));
 }
@@ -486,7 +485,7 @@ fn inspect_agrees_with_the_library_on_times() {
         .seal_with_times(&map, Times::new(issued))
         .unwrap()
         .into_value();
-    let output = success(run(&["inspect", &value], Some(&keys)));
+    let output = success(inspect(&[&value], &keys));
     assert_eq!(
         field(&output, "issued at").unwrap(),
         "2023-11-14T22:13:20Z (1700000000)"
