@@ -68,6 +68,14 @@ fn later() -> SystemTime {
     t0() + Duration::from_secs(60)
 }
 
+/// `value` sealed by `codec` as issued at `t0()`.
+fn seal_t0(codec: &Codec, value: &Session) -> String {
+    codec
+        .seal_with_times(value, Times::new(t0()))
+        .unwrap()
+        .into_value()
+}
+
 /// One edit of a sequence of `T`.
 #[derive(Debug, Clone)]
 enum Edit<T> {
@@ -141,10 +149,7 @@ proptest! {
         codec in codec(),
         edits in edits(any::<char>()),
     ) {
-        let sealed = codec
-            .seal_with_times(&value, Times::new(t0()))
-            .unwrap()
-            .into_value();
+        let sealed = seal_t0(codec, &value);
         let mut chars: Vec<char> = sealed.chars().collect();
         apply(&mut chars, &edits, flip_char);
         let edited: String = chars.into_iter().collect();
@@ -162,10 +167,8 @@ proptest! {
         codec in codec(),
         edits in edits(any::<u8>()),
     ) {
-        let sealed = codec
-            .seal_with_times(&value, Times::new(t0()))
-            .unwrap()
-            .into_value();
+        let sealed = seal_t0(codec, &value);
+
         let raw = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
         let mut edited = raw.clone();
         apply(&mut edited, &edits, |b, bit| b ^ (1 << bit));
