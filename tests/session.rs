@@ -362,6 +362,14 @@ fn cookie_after(mut filler: Vec<String>, cookie: &str) -> HeaderMap {
     cookie_header(&filler.join("; "))
 }
 
+/// A cookie-only manager and the `name=value` of a cookie it sealed for
+/// `Cart::sample()` at `at(0)`.
+fn manager_and_cookie() -> (SessionManager, String) {
+    let manager = manager();
+    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    (manager, cookie)
+}
+
 /// Flips one character in the middle of a cookie's value.
 fn tamper(pair: &str) -> String {
     let mut bytes = pair.as_bytes().to_vec();
@@ -464,8 +472,7 @@ async fn a_full_request_response_cycle_sets_a_cookie_only_once_written_and_reads
 
 #[test]
 fn a_read_only_request_emits_no_set_cookie() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(5));
     assert_eq!(session.user, Some(7));
     assert_eq!(session.data().items.len(), 2);
@@ -488,8 +495,7 @@ fn a_new_session_that_is_never_written_sets_no_cookie_even_when_regenerated() {
 #[test]
 fn renewal_happens_only_past_the_threshold_and_keeps_data_and_issued_at() {
     // Idle 1 h, default threshold 0.5: renew once 30 min have passed.
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
 
     // Just before the threshold: nothing.
     let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(1799));
@@ -649,8 +655,7 @@ async fn a_stored_session_sealed_under_an_old_key_is_resealed_in_the_store_too()
 
 #[tokio::test]
 async fn the_idle_timeout_gives_a_fresh_expired_session() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
 
     let session: Session<Cart> = load_at(&manager, &cookie_header(&cookie), at(3599)).await;
     assert_eq!(*session, Cart::sample(), "valid one second before");
@@ -689,8 +694,7 @@ async fn the_absolute_timeout_expires_a_session_that_kept_renewing() {
 
 #[test]
 fn a_tampered_cookie_gives_a_fresh_rejected_session() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let mut session: Session<Cart> =
         load_sync_at(&manager, &cookie_header(&tamper(&cookie)), at(1));
     assert!(session.is_new());
@@ -712,8 +716,7 @@ fn a_cookie_from_another_key_gives_a_fresh_rejected_session() {
 
 #[test]
 fn a_cookie_of_another_session_type_gives_a_fresh_undecodable_session() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let session: Session<Counter> = load_sync_at(&manager, &cookie_header(&cookie), at(1));
     assert!(session.is_new());
     assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
@@ -738,8 +741,7 @@ fn no_cookie_gives_a_fresh_session_with_no_cookie_as_the_reason() {
 
 #[test]
 fn when_every_candidate_fails_the_most_telling_reason_is_reported() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let headers = cookie_header(&format!("session=garbage; {cookie}"));
     let session: Session<Cart> = load_sync_at(&manager, &headers, at(3600));
     assert_eq!(session.fresh_reason(), Some(FreshReason::Expired));
@@ -747,8 +749,7 @@ fn when_every_candidate_fails_the_most_telling_reason_is_reported() {
 
 #[test]
 fn of_several_cookies_with_the_session_name_the_valid_one_wins() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let headers = cookie_header(&format!(
         "session=garbage; theme=dark; {}; {cookie}",
         tamper(&cookie)
@@ -773,8 +774,7 @@ fn of_several_cookies_with_the_session_name_the_valid_one_wins() {
 
 #[test]
 fn every_cookie_header_is_searched() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let mut headers = HeaderMap::new();
     headers.append(
         COOKIE,
@@ -852,8 +852,7 @@ async fn destroy_deletes_the_store_entry() {
 
 #[test]
 fn regenerate_keeps_the_data_and_resets_issued_at_for_a_cookie_session() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(100));
     session.regenerate();
     let (saved, response) = save_sync_at(&manager, &mut session, at(100));
@@ -1172,6 +1171,19 @@ fn load_cart(manager: &SessionManager, headers: &HeaderMap) -> Session<Cart> {
     manager.load_sync_at(headers, at(1)).unwrap()
 }
 
+/// The sessions loaded from `cookie` placed after `cap - 1` and after `cap`
+/// `filler` pairs: just within a cap and just past it.
+fn within_and_past(
+    manager: &SessionManager,
+    cookie: &str,
+    cap: usize,
+    filler: impl Fn(usize) -> Vec<String>,
+) -> (Session<Cart>, Session<Cart>) {
+    let within = load_cart(manager, &cookie_after(filler(cap - 1), cookie));
+    let past = load_cart(manager, &cookie_after(filler(cap), cookie));
+    (within, past)
+}
+
 #[test]
 fn a_one_mebibyte_cookie_header_gives_a_fresh_session() {
     let manager = manager();
@@ -1246,8 +1258,7 @@ fn degenerate_pairs_give_a_fresh_session() {
 
 #[test]
 fn a_session_cookie_past_the_first_64_kib_is_not_examined() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
 
     // Before the padding: found.
     let pad = format!("pad={}", "x".repeat(MAX_COOKIE_HEADER_BYTES));
@@ -1270,34 +1281,22 @@ fn a_session_cookie_past_the_first_64_kib_is_not_examined() {
 
 #[test]
 fn a_session_cookie_past_the_pair_limit_is_not_examined() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let pairs = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>();
 
-    let within = cookie_after(pairs(MAX_COOKIE_PAIRS - 1), &cookie);
-    let session = load_cart(&manager, &within);
-    assert_eq!(*session, Cart::sample());
-
-    let past = cookie_after(pairs(MAX_COOKIE_PAIRS), &cookie);
-    let session = load_cart(&manager, &past);
-
-    assert_eq!(session.fresh_reason(), Some(FreshReason::NoCookie));
+    let (within, past) = within_and_past(&manager, &cookie, MAX_COOKIE_PAIRS, pairs);
+    assert_eq!(*within, Cart::sample());
+    assert_eq!(past.fresh_reason(), Some(FreshReason::NoCookie));
 }
 
 #[test]
 fn at_most_a_few_cookies_with_the_session_name_are_tried() {
-    let manager = manager();
-    let cookie = sealed_cart(&manager, Cart::sample(), at(0));
+    let (manager, cookie) = manager_and_cookie();
     let forged = |n: usize| vec!["session=garbage".to_owned(); n];
 
-    let within = cookie_after(forged(MAX_SESSION_CANDIDATES - 1), &cookie);
-    let session = load_cart(&manager, &within);
-    assert_eq!(*session, Cart::sample());
-
-    let past = cookie_after(forged(MAX_SESSION_CANDIDATES), &cookie);
-    let session = load_cart(&manager, &past);
-
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Rejected));
+    let (within, past) = within_and_past(&manager, &cookie, MAX_SESSION_CANDIDATES, forged);
+    assert_eq!(*within, Cart::sample());
+    assert_eq!(past.fresh_reason(), Some(FreshReason::Rejected));
 }
 
 // ---------------------------------------------------------------------------
