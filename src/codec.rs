@@ -438,30 +438,43 @@ impl Codec {
         value: &str,
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
+        self.with_opened_cookie(value, |plaintext, with| {
+            Ok((self.decode_checked(plaintext, now)?, with))
+        })
+    }
+
+    /// The decode pipeline up to the AEAD, in its documented order: length
+    /// cap, base64url into a stack buffer, open in place. `f` sees the
+    /// plaintext and which key opened it; the plaintext is wiped afterwards.
+    pub(crate) fn with_opened_cookie<R>(
+        &self,
+        value: &str,
+        f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         if self.inner.name.len() + 1 + value.len() > self.inner.limit {
             return Err(Error::new(ErrorKind::Rejected));
         }
         if value.len() <= wire::encoded_len(SMALL_RAW_BYTES) {
-            self.open_in::<SMALL_RAW_BYTES, T>(value, now)
+            self.with_opened_in::<SMALL_RAW_BYTES, R>(value, f)
         } else {
-            self.open_in::<MAX_RAW_COOKIE_BYTES, T>(value, now)
+            self.with_opened_in::<MAX_RAW_COOKIE_BYTES, R>(value, f)
         }
     }
 
-    /// Decodes and opens in an `N`-byte stack buffer, then wipes the bytes
-    /// that held plaintext.
-    fn open_in<const N: usize, T: DeserializeOwned>(
+    /// [`Codec::with_opened_cookie`] in an `N`-byte stack buffer.
+    fn with_opened_in<const N: usize, R>(
         &self,
         value: &str,
-        now: SystemTime,
-    ) -> Result<(Envelope<T>, OpenedWith), Error> {
+        f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let mut buf = [0u8; N];
         let len =
             wire::decode_base64(value, &mut buf).ok_or_else(|| Error::new(ErrorKind::Rejected))?;
         let raw = buf
             .get_mut(..len)
             .ok_or_else(|| Error::new(ErrorKind::Rejected))?;
-        let result = self.open_raw(self.inner.name.as_bytes(), raw, now);
+        let result = seal::open_in_place(&self.inner.ring, self.inner.name.as_bytes(), raw)
+            .and_then(|(plaintext, with)| f(plaintext, with));
         // A slice, not the array: zeroize wipes arrays byte by byte, which
         // cost more than the AEAD.
         raw.zeroize();
@@ -478,7 +491,15 @@ impl Codec {
         let mut context = [0u8; MAX_CONTEXT_BYTES];
         let context = store_context(&self.inner.name, id, &mut context)?;
         let prefix = wire::prefix_len(self.inner.ring.primary().algorithm);
-        let mut buf = vec![0u8; prefix];
+        let plaintext_len = postcard::experimental::serialized_size(env)
+            .map_err(|_| Error::new(ErrorKind::Serialize))?;
+        // Sized up front so serializing never reallocates and leaves a copy
+        // of plaintext in freed memory.
+        let mut buf = Vec::with_capacity(wire::sealed_len(
+            self.inner.ring.primary().algorithm,
+            plaintext_len,
+        ));
+        buf.resize(prefix, 0);
         buf = postcard::to_extend(env, buf).map_err(|_| Error::new(ErrorKind::Serialize))?;
         let plaintext_len = buf.len() - prefix;
         buf.extend_from_slice(&[0u8; TAG_BYTES]);
@@ -500,35 +521,37 @@ impl Codec {
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
         let mut context = [0u8; MAX_CONTEXT_BYTES];
         let context = store_context(&self.inner.name, id, &mut context)?;
-        let result = self.open_raw(context, &mut raw, now);
+        let result = seal::open_in_place(&self.inner.ring, context, &mut raw)
+            .and_then(|(plaintext, with)| Ok((self.decode_checked(plaintext, now)?, with)));
         raw.zeroize();
         result
     }
 
-    fn open_raw<T: DeserializeOwned>(
+    /// Postcard of the envelope with no trailing bytes, then the timeouts.
+    fn decode_checked<T: DeserializeOwned>(
         &self,
-        context: &[u8],
-        raw: &mut [u8],
+        plaintext: &[u8],
         now: SystemTime,
-    ) -> Result<(Envelope<T>, OpenedWith), Error> {
-        let (plaintext, with) = seal::open_in_place(&self.inner.ring, context, raw)?;
+    ) -> Result<Envelope<T>, Error> {
         let env = match postcard::take_from_bytes::<Envelope<T>>(plaintext) {
             Ok((env, [])) => env,
             _ => return Err(Error::new(ErrorKind::Undecodable)),
         };
-        self.check_times(env.issued_at, env.renewed_at, now)?;
-        Ok((env, with))
-    }
-
-    /// The idle and absolute deadlines, checked against authenticated times.
-    fn check_times(&self, issued_at: u64, renewed_at: u64, now: SystemTime) -> Result<(), Error> {
+        let (idle_deadline, absolute_deadline) = self.deadlines(env.issued_at, env.renewed_at);
         let now = to_secs(now);
-        let idle_deadline = renewed_at.saturating_add(self.inner.idle.as_secs());
-        let absolute_deadline = issued_at.saturating_add(self.inner.absolute.as_secs());
         if now >= idle_deadline || now >= absolute_deadline {
             return Err(Error::new(ErrorKind::Expired));
         }
-        Ok(())
+        Ok(env)
+    }
+
+    /// The idle and absolute deadlines, in seconds since the Unix epoch, of
+    /// a session with these authenticated times.
+    pub(crate) fn deadlines(&self, issued_at: u64, renewed_at: u64) -> (u64, u64) {
+        (
+            renewed_at.saturating_add(self.inner.idle.as_secs()),
+            issued_at.saturating_add(self.inner.absolute.as_secs()),
+        )
     }
 }
 

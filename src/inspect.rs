@@ -44,19 +44,16 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
-use zeroize::{Zeroize as _, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
-use crate::codec::{Codec, MAX_COOKIE_BYTES};
+use crate::codec::Codec;
 use crate::envelope::{STORE_ID_BYTES, Times, from_secs, to_secs};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyId;
-use crate::seal::{self, OpenedWith};
+use crate::seal::OpenedWith;
 use crate::store::StoreId;
-use crate::wire::{self, FORMAT_VERSION, HEADER_BYTES};
-
-/// Decoded bytes that fit in [`MAX_COOKIE_BYTES`] characters of base64.
-const MAX_RAW_COOKIE_BYTES: usize = MAX_COOKIE_BYTES / 4 * 3;
+use crate::wire::{FORMAT_VERSION, HEADER_BYTES};
 
 /// Base64 characters that encode exactly the six header bytes.
 const HEADER_CHARS: usize = HEADER_BYTES / 3 * 4;
@@ -281,19 +278,16 @@ pub fn inspect(codec: &Codec, value: &str) -> Result<Inspection, Error> {
 /// authenticates but the envelope does not decode (an unknown body tag, or
 /// bytes after a store id).
 pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspection, Error> {
-    let name = codec.cookie_name();
-    let cookie_bytes = name.len() + 1 + value.len();
-    if cookie_bytes > codec.size_limit() {
-        return Err(Error::new(ErrorKind::Rejected));
-    }
-    let mut buf = [0u8; MAX_RAW_COOKIE_BYTES];
-    let result = open_and_decode(codec, value, &mut buf);
-    buf.zeroize();
-    let (opened_with, issued_at, renewed_at, contents) = result?;
+    let cookie_bytes = codec.cookie_name().len() + 1 + value.len();
+    let (opened_with, issued_at, renewed_at, contents) =
+        codec.with_opened_cookie(value, |plaintext, opened_with| {
+            let (issued_at, renewed_at, contents) =
+                decode_envelope(plaintext).ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
+            Ok((opened_with, issued_at, renewed_at, contents))
+        })?;
 
     let now = to_secs(now);
-    let idle = renewed_at.saturating_add(codec.idle_timeout().as_secs());
-    let absolute = issued_at.saturating_add(codec.absolute_timeout().as_secs());
+    let (idle, absolute) = codec.deadlines(issued_at, renewed_at);
     Ok(Inspection {
         opened_with,
         times: Times::from_secs(issued_at, renewed_at),
@@ -304,22 +298,6 @@ pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspect
         contents,
         cookie_bytes,
     })
-}
-
-/// Base64, AEAD open in place, envelope decode. The caller zeroizes `buf`.
-fn open_and_decode(
-    codec: &Codec,
-    value: &str,
-    buf: &mut [u8; MAX_RAW_COOKIE_BYTES],
-) -> Result<(OpenedWith, u64, u64, Contents), Error> {
-    let rejected = || Error::new(ErrorKind::Rejected);
-    let len = wire::decode_base64(value, buf).ok_or_else(rejected)?;
-    let raw = buf.get_mut(..len).ok_or_else(rejected)?;
-    let (plaintext, opened_with) =
-        seal::open_in_place(codec.ring(), codec.cookie_name().as_bytes(), raw)?;
-    let (issued_at, renewed_at, contents) =
-        decode_envelope(plaintext).ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
-    Ok((opened_with, issued_at, renewed_at, contents))
 }
 
 /// The envelope by its documented layout (docs/wire-format.md), with the
@@ -350,6 +328,7 @@ mod tests {
 
     use super::*;
     use crate::cipher::TAG_BYTES;
+    use crate::codec::MAX_COOKIE_BYTES;
     use crate::codec::envelope;
     use crate::envelope::Body;
     use crate::key::Key;
@@ -357,6 +336,7 @@ mod tests {
     use crate::ring::KeyRing;
     use crate::session::FreshReason;
     use crate::session::Session;
+    use crate::{seal, wire};
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct User {
