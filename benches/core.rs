@@ -191,7 +191,7 @@ fn codecs() -> Vec<(&'static str, Codec)> {
 const PRIVATE_JAR_ROW: &str = "privatejar+json";
 const FLOOR_ROW: &str = "floor-postcard+aes-256-gcm+b64";
 
-fn seal(codec: &Codec, value: &impl Serialize) -> String {
+fn seal<T: Serialize + DeserializeOwned + 'static>(codec: &Codec, value: &T) -> String {
     codec
         .seal_with_times(value, Times::new(issued()))
         .expect("seals")
@@ -201,14 +201,21 @@ fn seal(codec: &Codec, value: &impl Serialize) -> String {
 /// The peer: serde_json, then the cookie crate's private jar. `PrivateJar`
 /// builds its AES-256-GCM cipher object inside every call; that is its real
 /// cost, so it is measured as it is.
-fn private_jar_seal<T: Serialize>(key: &cookie::Key, session: &T, out: impl FnOnce(&str)) {
+fn private_jar_seal<T: Serialize + DeserializeOwned + 'static>(
+    key: &cookie::Key,
+    session: &T,
+    out: impl FnOnce(&str),
+) {
     let json = serde_json::to_string(session).expect("json");
     let mut jar = CookieJar::new();
     jar.private_mut(key).add(Cookie::new(NAME, json));
     out(jar.get(NAME).expect("cookie in jar").value());
 }
 
-fn private_jar_sealed<T: Serialize>(key: &cookie::Key, session: &T) -> String {
+fn private_jar_sealed<T: Serialize + DeserializeOwned + 'static>(
+    key: &cookie::Key,
+    session: &T,
+) -> String {
     let mut sealed = String::new();
     private_jar_seal(key, session, |v| sealed = v.to_owned());
     sealed
@@ -308,7 +315,11 @@ fn hex_tokens(value: &mut serde_json::Value) {
 }
 
 /// Prints one size's payload sizes and each row's sealed length.
-fn print_sizes<const N: usize, T: Serialize>(label: &str, session: &T, codecs: &[(&str, Codec)]) {
+fn print_sizes<const N: usize, T: Serialize + DeserializeOwned + 'static>(
+    label: &str,
+    session: &T,
+    codecs: &[(&str, Codec)],
+) {
     let postcard_len = postcard::to_allocvec(session).expect("postcard").len();
     let json = serde_json::to_value(session).expect("json");
     let json_len = json.to_string().len();
@@ -352,7 +363,7 @@ fn print_sizes<const N: usize, T: Serialize>(label: &str, session: &T, codecs: &
 /// with an `N`-byte buffer for the floor row.
 fn size_groups<const N: usize, T>(c: &mut Criterion, size: &str, session: &T)
 where
-    T: Serialize + DeserializeOwned + PartialEq + Debug,
+    T: Serialize + DeserializeOwned + PartialEq + Debug + 'static,
 {
     let codecs = codecs();
     let jar_key = cookie::Key::generate();

@@ -13,6 +13,9 @@ use crate::store::Store;
 /// window has passed.
 pub const DEFAULT_RENEWAL_THRESHOLD: f64 = 0.5;
 
+/// Default most bytes of one sealed session in the store: 1 MiB.
+pub const DEFAULT_MAX_STORED_BYTES: usize = 1024 * 1024;
+
 /// What to do when a session no longer fits in a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -34,6 +37,7 @@ pub struct SessionManagerBuilder {
     renewal_threshold: f64,
     overflow: Option<Overflow>,
     store: Option<Arc<dyn Store>>,
+    max_stored_bytes: usize,
 }
 
 impl SessionManagerBuilder {
@@ -48,6 +52,15 @@ impl SessionManagerBuilder {
     /// [`Overflow::Store`] with a store, [`Overflow::Error`] without).
     pub fn overflow(mut self, overflow: Overflow) -> Self {
         self.overflow = Some(overflow);
+        self
+    }
+
+    /// The most bytes of one sealed session in the store (default
+    /// [`DEFAULT_MAX_STORED_BYTES`], 1 MiB). A cookie bounds a session by
+    /// what the browser keeps; this bounds the ones that spill. A larger
+    /// session fails to save with [`ErrorKind::TooLarge`].
+    pub fn max_stored_bytes(mut self, bytes: usize) -> Self {
+        self.max_stored_bytes = bytes;
         self
     }
 
@@ -149,6 +162,7 @@ impl SessionManagerBuilder {
                 renew_after,
                 overflow,
                 store: self.store,
+                max_stored_bytes: self.max_stored_bytes,
             }),
         })
     }
@@ -162,6 +176,7 @@ impl fmt::Debug for SessionManagerBuilder {
             .field("renewal_threshold", &self.renewal_threshold)
             .field("overflow", &self.overflow)
             .field("store", &self.store)
+            .field("max_stored_bytes", &self.max_stored_bytes)
             .finish()
     }
 }
@@ -177,6 +192,7 @@ impl SessionManager {
             renewal_threshold: DEFAULT_RENEWAL_THRESHOLD,
             overflow: None,
             store: None,
+            max_stored_bytes: DEFAULT_MAX_STORED_BYTES,
         }
     }
 }

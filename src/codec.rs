@@ -1,5 +1,6 @@
 //! The cookie codec: a session value to a sealed cookie value and back.
 
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -9,18 +10,26 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
 use crate::cipher::TAG_BYTES;
-use crate::envelope::{Body, Envelope, STORE_ID_BYTES, Times, to_secs};
+use crate::envelope::{
+    self, Body, Envelope, MAX_POINTER_PLAINTEXT_BYTES, STORE_ID_BYTES, Times, to_secs,
+};
 use crate::error::{Error, ErrorKind};
+use crate::migrate::{Migration, Migrations};
 use crate::ring::KeyRing;
-use crate::seal::{self, MAX_CONTEXT_BYTES, OpenedWith};
+use crate::schema::SchemaId;
+use crate::seal::{self, MAX_CONTEXT_BYTES, OpenedWith, Refusal};
 use crate::wire;
 
 /// The most bytes of `name=value` browsers keep for one cookie (RFC 6265bis;
 /// Chromium and Firefox enforce it), and the default limit.
 pub const MAX_COOKIE_BYTES: usize = 4096;
 
-/// Smallest size limit a codec accepts.
-pub const MIN_COOKIE_BYTES: usize = 64;
+/// The default cookie name. The `__Host-` prefix makes browsers refuse the
+/// cookie unless it is `Secure`, host-only and `Path=/`, so no sibling
+/// subdomain or other path can set a cookie of this name ("cookie
+/// tossing"). Browsers accept `Secure` cookies from `http://localhost`, so
+/// local development works unchanged.
+pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
 
 /// Longest cookie name, in bytes.
 pub const MAX_COOKIE_NAME_BYTES: usize = 256;
@@ -54,7 +63,7 @@ pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 60 
 /// let ring = KeyRing::new([Key::generate()])?;
 /// let codec = Codec::builder(ring).cookie_name("__Host-session").build()?;
 ///
-/// let sealed = codec.seal(&("alice", 42u32))?;
+/// let sealed = codec.seal(&("alice".to_owned(), 42u32))?;
 /// assert!(sealed.size() <= 4096);
 /// let opened = codec.open::<(String, u32)>(sealed.value())?;
 /// assert_eq!(opened.value(), &("alice".to_owned(), 42));
@@ -72,6 +81,10 @@ struct Inner {
     limit: usize,
     idle: Duration,
     absolute: Duration,
+    /// Explicit schema names, by type.
+    schemas: Vec<(TypeId, SchemaId)>,
+    migrations: Migrations,
+    legacy: bool,
 }
 
 /// Configures a [`Codec`]; [`CodecBuilder::build`] checks the whole
@@ -84,14 +97,89 @@ pub struct CodecBuilder {
     limit: usize,
     idle: Duration,
     absolute: Duration,
+    schemas: Vec<(TypeId, SchemaId)>,
+    migrations: Migrations,
+    legacy: bool,
 }
 
 impl CodecBuilder {
-    /// The cookie name (default `session`). It is bound into every sealed
-    /// value, so a value cannot be moved to another cookie. Prefer
-    /// `__Host-session` where the site is served over HTTPS.
+    /// The cookie name (default [`DEFAULT_COOKIE_NAME`], `__Host-session`).
+    /// It is bound into every sealed value, so a value cannot be moved to
+    /// another cookie.
+    ///
+    /// # Security
+    ///
+    /// Keep the `__Host-` prefix unless the cookie must be shared with
+    /// subdomains or limited to a path. Without it, any subdomain (or a page
+    /// under another path) can set cookies of this name for your host: it
+    /// cannot forge a session, but it can place its own valid session first
+    /// (logging the user into the attacker's account) or an old copy of the
+    /// user's own cookie. See the threat model in [`docs`](crate::docs).
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// Names `T`'s schema explicitly: values sealed for `T` carry the id of
+    /// `name` instead of the id of `T`'s serde shape (see [`SchemaId`]).
+    /// Change the name (say `"cart/2"` to `"cart/3"`) when the meaning of a
+    /// type changes without its shape changing; values sealed under the old
+    /// name then no longer open as `T` (declare a [migration](Self::migrate)
+    /// to keep them). Also names old types in migrations.
+    pub fn schema<T: 'static>(mut self, name: &str) -> Self {
+        let id = SchemaId::named(name);
+        let type_id = TypeId::of::<T>();
+        self.schemas.retain(|(t, _)| *t != type_id);
+        self.schemas.push((type_id, id));
+        self
+    }
+
+    /// Declares how a session sealed for `Old` becomes a `New`: a value of
+    /// `Old`'s schema opens as an `Old`, is converted by `f` (and by further
+    /// migrations from `New`, when one is declared, until it is the type
+    /// being opened) and is sealed again under the new schema on the next
+    /// save. Chains are followed: declare `V1 → V2` and `V2 → V3`, and a
+    /// `V1` cookie opens as a `V3`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use sealed_session::{Codec, Key, KeyRing};
+    ///
+    /// #[derive(Serialize, Deserialize)]
+    /// struct V1 { user_id: u64 }
+    /// #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    /// struct V2 { user_id: u64, theme: String }
+    ///
+    /// let ring = KeyRing::new([Key::generate()])?;
+    /// let old = Codec::builder(ring.clone()).build()?;
+    /// let cookie = old.seal(&V1 { user_id: 7 })?;
+    ///
+    /// let new = Codec::builder(ring)
+    ///     .migrate(|v1: V1| V2 { user_id: v1.user_id, theme: "light".into() })
+    ///     .build()?;
+    /// let opened = new.open::<V2>(cookie.value())?;
+    /// assert_eq!(opened.value(), &V2 { user_id: 7, theme: "light".into() });
+    /// assert!(opened.opened_with().is_migrated());
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    pub fn migrate<Old, New>(mut self, f: impl Fn(Old) -> New + Send + Sync + 'static) -> Self
+    where
+        Old: DeserializeOwned + 'static,
+        New: DeserializeOwned + 'static,
+    {
+        self.migrations.push(Migration::new(f));
+        self
+    }
+
+    /// Whether to open values in wire format version 1, which predates
+    /// schema ids (default off). Such a value opens as whatever type is
+    /// asked for, as before, and is sealed again in the current format on
+    /// the next save. Turn it on only to carry sessions sealed by
+    /// sealed-session 0.1 across an upgrade, for one absolute timeout.
+    pub fn open_legacy_v1(mut self, open: bool) -> Self {
+        self.legacy = open;
         self
     }
 
@@ -123,22 +211,36 @@ impl CodecBuilder {
     ///
     /// [`ErrorKind::InvalidCookieName`] for a name that is empty, longer than
     /// [`MAX_COOKIE_NAME_BYTES`] or not an RFC 6265 token;
-    /// [`ErrorKind::InvalidSizeLimit`] for a limit outside
-    /// [`MIN_COOKIE_BYTES`]..=[`MAX_COOKIE_BYTES`];
+    /// [`ErrorKind::InvalidSizeLimit`] for a limit over
+    /// [`MAX_COOKIE_BYTES`] or too small for the largest store pointer
+    /// cookie under this name and primary key (so that spilling to a store
+    /// can never fail for want of room);
     /// [`ErrorKind::TimeoutsOutOfOrder`] for an idle timeout under one second
-    /// or longer than the absolute timeout.
+    /// or longer than the absolute timeout;
+    /// [`ErrorKind::DuplicateMigration`] and
+    /// [`ErrorKind::MigrationToSameSchema`] for migrations that cannot be
+    /// followed.
     pub fn build(self) -> Result<Codec, Error> {
         if !is_cookie_name(&self.name) {
             return Err(Error::new(ErrorKind::InvalidCookieName));
         }
-        if !(MIN_COOKIE_BYTES..=MAX_COOKIE_BYTES).contains(&self.limit) {
+        let min = pointer_cookie_size(&self.name, &self.ring);
+        if !(min..=MAX_COOKIE_BYTES).contains(&self.limit) {
             return Err(Error::new(ErrorKind::InvalidSizeLimit {
                 limit: self.limit,
+                min,
             }));
         }
         if self.idle.as_secs() == 0 || self.idle > self.absolute {
             return Err(Error::new(ErrorKind::TimeoutsOutOfOrder));
         }
+        let schemas = self.schemas;
+        let migrations = self.migrations.resolve(|type_id| {
+            schemas
+                .iter()
+                .find(|(t, _)| *t == type_id)
+                .map(|(_, id)| *id)
+        })?;
         Ok(Codec {
             inner: Arc::new(Inner {
                 ring: self.ring,
@@ -146,9 +248,19 @@ impl CodecBuilder {
                 limit: self.limit,
                 idle: self.idle,
                 absolute: self.absolute,
+                schemas,
+                migrations,
+                legacy: self.legacy,
             }),
         })
     }
+}
+
+/// Bytes of `name=value` of the largest store pointer cookie sealed under
+/// `ring`'s primary key: the smallest size limit a codec accepts.
+fn pointer_cookie_size(name: &str, ring: &KeyRing) -> usize {
+    let raw = wire::sealed_len(ring.primary().algorithm, MAX_POINTER_PLAINTEXT_BYTES);
+    name.len() + 1 + wire::encoded_len(raw)
 }
 
 /// RFC 6265 `token`: visible ASCII except separators.
@@ -243,16 +355,32 @@ impl<T> Opened<T> {
 }
 
 impl Codec {
-    /// A builder over `ring` with the defaults: cookie name `session`, size
-    /// limit 4096, idle timeout one day, absolute timeout fourteen days.
+    /// A builder over `ring` with the defaults: cookie name
+    /// `__Host-session`, size limit 4096, idle timeout one day, absolute
+    /// timeout fourteen days, schemas from the types' serde shapes, no
+    /// migrations, version-1 values refused.
     pub fn builder(ring: KeyRing) -> CodecBuilder {
         CodecBuilder {
             ring,
-            name: "session".to_owned(),
+            name: DEFAULT_COOKIE_NAME.to_owned(),
             limit: MAX_COOKIE_BYTES,
             idle: DEFAULT_IDLE_TIMEOUT,
             absolute: DEFAULT_ABSOLUTE_TIMEOUT,
+            schemas: Vec::new(),
+            migrations: Migrations::default(),
+            legacy: false,
         }
+    }
+
+    /// The schema id values sealed for `T` carry: its explicit name's id
+    /// when [`CodecBuilder::schema`] gave one, else its serde shape's.
+    pub fn schema_of<T: DeserializeOwned + 'static>(&self) -> SchemaId {
+        let type_id = TypeId::of::<T>();
+        self.inner
+            .schemas
+            .iter()
+            .find(|(t, _)| *t == type_id)
+            .map_or_else(SchemaId::of::<T>, |(_, id)| *id)
     }
 
     /// The key ring.
@@ -287,7 +415,10 @@ impl Codec {
     /// [`ErrorKind::TooLarge`] when `name=value` would exceed the size limit
     /// (with both numbers), [`ErrorKind::Serialize`] when `value` fails to
     /// serialize.
-    pub fn seal<T: Serialize + ?Sized>(&self, value: &T) -> Result<SealedCookie, Error> {
+    pub fn seal<T>(&self, value: &T) -> Result<SealedCookie, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
         self.seal_with_times(value, Times::new(SystemTime::now()))
     }
 
@@ -296,12 +427,11 @@ impl Codec {
     /// # Errors
     ///
     /// As [`Codec::seal`].
-    pub fn seal_with_times<T: Serialize + ?Sized>(
-        &self,
-        value: &T,
-        times: Times,
-    ) -> Result<SealedCookie, Error> {
-        self.seal_envelope(&envelope(times, Body::Inline(value)))
+    pub fn seal_with_times<T>(&self, value: &T, times: Times) -> Result<SealedCookie, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        self.seal_envelope(self.schema_of::<T>(), &envelope(times, Body::Inline(value)))
     }
 
     /// Bytes of `name=value` that sealing `value` now would make, without
@@ -324,9 +454,10 @@ impl Codec {
     /// # Errors
     ///
     /// [`ErrorKind::Rejected`] for anything that does not authenticate,
-    /// [`ErrorKind::Undecodable`] when it authenticates but is not a `T`,
+    /// [`ErrorKind::Undecodable`] when it authenticates but was sealed for
+    /// another schema (with no migration to `T` declared) or is not a `T`,
     /// [`ErrorKind::Expired`] when it authenticates but a timeout passed.
-    pub fn open<T: DeserializeOwned>(&self, value: &str) -> Result<Opened<T>, Error> {
+    pub fn open<T: DeserializeOwned + 'static>(&self, value: &str) -> Result<Opened<T>, Error> {
         self.open_at(value, SystemTime::now())
     }
 
@@ -335,7 +466,7 @@ impl Codec {
     /// # Errors
     ///
     /// As [`Codec::open`].
-    pub fn open_at<T: DeserializeOwned>(
+    pub fn open_at<T: DeserializeOwned + 'static>(
         &self,
         value: &str,
         now: SystemTime,
@@ -356,32 +487,38 @@ impl Codec {
     /// Bytes of `name=value` for a plaintext of `plaintext_len` bytes.
     pub(crate) fn cookie_size(&self, plaintext_len: usize) -> usize {
         let raw = wire::sealed_len(self.inner.ring.primary().algorithm, plaintext_len);
-        self.inner.name.len() + 1 + wire::encoded_len(raw)
+        cookie_pair_size(&self.inner.name, wire::encoded_len(raw))
     }
 
-    /// Seals an envelope into a cookie value, on the stack, with the one
-    /// allocation being the returned string. Small sessions use a small
-    /// buffer (zero-filling 3 KiB costs more than sealing a small value).
+    /// Seals an envelope for `schema` into a cookie value, on the stack,
+    /// with the one allocation being the returned string. Small sessions use
+    /// a small buffer (zero-filling 3 KiB costs more than sealing a small
+    /// value).
     pub(crate) fn seal_envelope<T: Serialize + ?Sized>(
         &self,
+        schema: SchemaId,
         env: &Envelope<&T>,
     ) -> Result<SealedCookie, Error> {
-        match self.seal_in::<SMALL_RAW_BYTES, T>(env) {
-            Err(Full) => self.seal_in::<MAX_RAW_COOKIE_BYTES, T>(env).map_err(|_| {
-                // Even the largest buffer a cookie can use is too small.
-                match postcard::experimental::serialized_size(env) {
-                    Ok(len) => self.too_large(self.cookie_size(len)),
-                    Err(_) => Error::new(ErrorKind::Serialize),
-                }
-            })?,
+        match self.seal_in::<SMALL_RAW_BYTES, T>(schema, env) {
+            Err(Full) => self
+                .seal_in::<MAX_RAW_COOKIE_BYTES, T>(schema, env)
+                .map_err(|_| {
+                    // Even the largest buffer a cookie can use is too small.
+                    match postcard::experimental::serialized_size(env) {
+                        Ok(len) => self.too_large(self.cookie_size(len)),
+                        Err(_) => Error::new(ErrorKind::Serialize),
+                    }
+                })?,
             Ok(sealed) => sealed,
         }
     }
 
     /// Seals into an `N`-byte stack buffer; `Err(Full)` when the plaintext
-    /// does not fit in it.
+    /// does not fit in it. The plaintext never outlives the call: it is
+    /// encrypted in place, or wiped on every failure.
     fn seal_in<const N: usize, T: Serialize + ?Sized>(
         &self,
+        schema: SchemaId,
         env: &Envelope<&T>,
     ) -> Result<Result<SealedCookie, Error>, Full> {
         let prefix = wire::prefix_len(self.inner.ring.primary().algorithm);
@@ -409,6 +546,7 @@ impl Codec {
         }
         let sealed = seal::seal_in_place(
             &self.inner.ring,
+            schema,
             self.inner.name.as_bytes(),
             &mut buf,
             plaintext_len,
@@ -421,6 +559,11 @@ impl Codec {
             value: wire::encode_base64(raw),
             size,
         });
+        if sealed.is_err() {
+            buf.get_mut(..prefix + plaintext_len + TAG_BYTES)
+                .into_iter()
+                .for_each(|b| b.zeroize());
+        }
         Ok(sealed)
     }
 
@@ -431,15 +574,26 @@ impl Codec {
         })
     }
 
-    /// Opens a cookie value into an envelope, on the stack, and checks the
-    /// timeouts.
-    pub(crate) fn open_envelope<T: DeserializeOwned>(
+    /// Opens a cookie value into an envelope of `T`, on the stack, and checks
+    /// the timeouts.
+    pub(crate) fn open_envelope<T: DeserializeOwned + 'static>(
         &self,
         value: &str,
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
+        self.try_open_envelope(value, now).map_err(Error::from)
+    }
+
+    /// As [`Codec::open_envelope`], telling a value refused by the cheap
+    /// checks before any cryptography ([`Failure::Malformed`]) from one that
+    /// reached the AEAD.
+    pub(crate) fn try_open_envelope<T: DeserializeOwned + 'static>(
+        &self,
+        value: &str,
+        now: SystemTime,
+    ) -> Result<(Envelope<T>, OpenedWith), Failure> {
         self.with_opened_cookie(value, |plaintext, with| {
-            Ok((self.decode_checked(plaintext, now)?, with))
+            self.decode_checked(plaintext, with, now)
         })
     }
 
@@ -450,9 +604,9 @@ impl Codec {
         &self,
         value: &str,
         f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
-    ) -> Result<R, Error> {
-        if self.inner.name.len() + 1 + value.len() > self.inner.limit {
-            return Err(Error::new(ErrorKind::Rejected));
+    ) -> Result<R, Failure> {
+        if cookie_pair_size(&self.inner.name, value.len()) > self.inner.limit {
+            return Err(Failure::Malformed);
         }
         if value.len() <= wire::encoded_len(SMALL_RAW_BYTES) {
             self.with_opened_in::<SMALL_RAW_BYTES, R>(value, f)
@@ -466,25 +620,31 @@ impl Codec {
         &self,
         value: &str,
         f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
-    ) -> Result<R, Error> {
+    ) -> Result<R, Failure> {
         let mut buf = [0u8; N];
-        let len =
-            wire::decode_base64(value, &mut buf).ok_or_else(|| Error::new(ErrorKind::Rejected))?;
-        let raw = buf
-            .get_mut(..len)
-            .ok_or_else(|| Error::new(ErrorKind::Rejected))?;
-        let result = seal::open_in_place(&self.inner.ring, self.inner.name.as_bytes(), raw)
-            .and_then(|(plaintext, with)| f(plaintext, with));
+        let len = wire::decode_base64(value, &mut buf).ok_or(Failure::Malformed)?;
+        let raw = buf.get_mut(..len).ok_or(Failure::Malformed)?;
+        let result = match seal::open_in_place(
+            &self.inner.ring,
+            self.inner.name.as_bytes(),
+            raw,
+            self.inner.legacy,
+        ) {
+            Ok((plaintext, with)) => f(plaintext, with).map_err(Failure::Error),
+            Err(Refusal::Malformed) => Err(Failure::Malformed),
+            Err(Refusal::Unauthentic) => Err(Failure::Error(Error::new(ErrorKind::Rejected))),
+        };
         // A slice, not the array: zeroize wipes arrays byte by byte, which
         // cost more than the AEAD.
         raw.zeroize();
         result
     }
 
-    /// Seals an envelope for a store entry under `id`: raw bytes (no base64),
-    /// bound to the cookie name and the id.
+    /// Seals an envelope for a store entry under `id`, for `schema`: raw
+    /// bytes (no base64), bound to the cookie name and the id.
     pub(crate) fn seal_store_value<T: Serialize + ?Sized>(
         &self,
+        schema: SchemaId,
         id: &[u8; STORE_ID_BYTES],
         env: &Envelope<&T>,
     ) -> Result<Vec<u8>, Error> {
@@ -503,7 +663,8 @@ impl Codec {
         buf = postcard::to_extend(env, buf).map_err(|_| Error::new(ErrorKind::Serialize))?;
         let plaintext_len = buf.len() - prefix;
         buf.extend_from_slice(&[0u8; TAG_BYTES]);
-        let sealed_len = seal::seal_in_place(&self.inner.ring, context, &mut buf, plaintext_len);
+        let sealed_len =
+            seal::seal_in_place(&self.inner.ring, schema, context, &mut buf, plaintext_len);
         if sealed_len.is_err() {
             buf.zeroize();
         }
@@ -513,7 +674,7 @@ impl Codec {
 
     /// Opens a store entry sealed under `id`, in place, and checks the
     /// timeouts.
-    pub(crate) fn open_store_value<T: DeserializeOwned>(
+    pub(crate) fn open_store_value<T: DeserializeOwned + 'static>(
         &self,
         id: &[u8; STORE_ID_BYTES],
         mut raw: Vec<u8>,
@@ -521,38 +682,81 @@ impl Codec {
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
         let mut context = [0u8; MAX_CONTEXT_BYTES];
         let context = store_context(&self.inner.name, id, &mut context)?;
-        let result = seal::open_in_place(&self.inner.ring, context, &mut raw)
-            .and_then(|(plaintext, with)| Ok((self.decode_checked(plaintext, now)?, with)));
+        let result = seal::open_in_place(&self.inner.ring, context, &mut raw, self.inner.legacy)
+            .map_err(Error::from)
+            .and_then(|(plaintext, with)| self.decode_checked(plaintext, with, now));
         raw.zeroize();
         result
     }
 
-    /// Postcard of the envelope with no trailing bytes, then the timeouts.
-    fn decode_checked<T: DeserializeOwned>(
+    /// The envelope of `T`, from `T`'s own schema or through declared
+    /// migrations, with no trailing bytes; then the timeouts.
+    fn decode_checked<T: DeserializeOwned + 'static>(
         &self,
         plaintext: &[u8],
+        with: OpenedWith,
         now: SystemTime,
-    ) -> Result<Envelope<T>, Error> {
-        let env = match postcard::take_from_bytes::<Envelope<T>>(plaintext) {
-            Ok((env, [])) => env,
-            _ => return Err(Error::new(ErrorKind::Undecodable)),
+    ) -> Result<(Envelope<T>, OpenedWith), Error> {
+        let (env, with) = match with.schema() {
+            // Version 1 names no schema (and opens only when allowed).
+            None => (envelope::decode::<T>(plaintext)?, with),
+            Some(schema) if schema == self.schema_of::<T>() => {
+                (envelope::decode::<T>(plaintext)?, with)
+            }
+            Some(schema) => match self.inner.migrations.decode_into::<T>(schema, plaintext) {
+                Some(env) => (env?, with.migrated()),
+                None => return Err(Error::new(ErrorKind::Undecodable)),
+            },
         };
         let (idle_deadline, absolute_deadline) = self.deadlines(env.issued_at, env.renewed_at);
         let now = to_secs(now);
         if now >= idle_deadline || now >= absolute_deadline {
             return Err(Error::new(ErrorKind::Expired));
         }
-        Ok(env)
+        Ok((env, with))
     }
 
     /// The idle and absolute deadlines, in seconds since the Unix epoch, of
-    /// a session with these authenticated times.
+    /// a session with these authenticated times. The one place deadlines
+    /// are computed.
     pub(crate) fn deadlines(&self, issued_at: u64, renewed_at: u64) -> (u64, u64) {
         (
             renewed_at.saturating_add(self.inner.idle.as_secs()),
             issued_at.saturating_add(self.inner.absolute.as_secs()),
         )
     }
+
+    /// The earlier of the two deadlines of a session with these times.
+    pub(crate) fn deadline(&self, times: Times) -> SystemTime {
+        let (issued_at, renewed_at) = times.to_secs();
+        let (idle, absolute) = self.deadlines(issued_at, renewed_at);
+        envelope::from_secs(idle.min(absolute))
+    }
+}
+
+/// A cookie value that did not open.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Refused by the cheap checks before any cryptography: over the length
+    /// cap, not base64url, unknown version or algorithm, unknown key id.
+    Malformed,
+    /// Reached the AEAD (or later) and failed.
+    Error(Error),
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Malformed => Error::new(ErrorKind::Rejected),
+            Failure::Error(e) => e,
+        }
+    }
+}
+
+/// Bytes of `name=value` for a value of `value_len` bytes: what browsers
+/// hold against their limit. The one place the rule is written.
+pub(crate) fn cookie_pair_size(name: &str, value_len: usize) -> usize {
+    name.len() + 1 + value_len
 }
 
 /// `name || 0x00 || id`: a cookie name holds no zero byte, so no store
@@ -591,6 +795,9 @@ impl fmt::Debug for Codec {
             .field("size_limit", &self.inner.limit)
             .field("idle_timeout", &self.inner.idle)
             .field("absolute_timeout", &self.inner.absolute)
+            .field("schemas", &self.inner.schemas.len())
+            .field("migrations", &self.inner.migrations)
+            .field("open_legacy_v1", &self.inner.legacy)
             .finish()
     }
 }

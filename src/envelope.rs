@@ -9,10 +9,17 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
 
 /// Bytes of a store id: 128 bits.
 pub(crate) const STORE_ID_BYTES: usize = 16;
+
+/// Most bytes of plaintext a store pointer takes: two varint `u64` times
+/// (at most 10 bytes each), the body tag and the id.
+pub(crate) const MAX_POINTER_PLAINTEXT_BYTES: usize = 10 + 10 + 1 + STORE_ID_BYTES;
 
 /// What a sealed value carries besides its times.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
@@ -31,6 +38,45 @@ pub(crate) struct Envelope<T> {
     pub(crate) body: Body<T>,
 }
 
+impl<T> Envelope<T> {
+    /// The same envelope with its inline value mapped.
+    pub(crate) fn map_body<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U> {
+        Envelope {
+            issued_at: self.issued_at,
+            renewed_at: self.renewed_at,
+            body: match self.body {
+                Body::Inline(value) => Body::Inline(f(value)),
+                Body::Stored(id) => Body::Stored(id),
+            },
+        }
+    }
+
+    /// The same envelope with its inline value mapped, or `None` when `f`
+    /// fails.
+    pub(crate) fn try_map_body<U>(self, f: impl FnOnce(T) -> Option<U>) -> Option<Envelope<U>> {
+        Some(Envelope {
+            issued_at: self.issued_at,
+            renewed_at: self.renewed_at,
+            body: match self.body {
+                Body::Inline(value) => Body::Inline(f(value)?),
+                Body::Stored(id) => Body::Stored(id),
+            },
+        })
+    }
+}
+
+/// Postcard of an envelope of `T`, with no trailing bytes.
+///
+/// # Errors
+///
+/// [`ErrorKind::Undecodable`] for anything else.
+pub(crate) fn decode<T: DeserializeOwned>(plaintext: &[u8]) -> Result<Envelope<T>, Error> {
+    match postcard::take_from_bytes::<Envelope<T>>(plaintext) {
+        Ok((env, [])) => Ok(env),
+        _ => Err(Error::new(ErrorKind::Undecodable)),
+    }
+}
+
 /// When a session was first issued and when its idle deadline was last
 /// renewed, to whole seconds.
 ///
@@ -45,8 +91,11 @@ pub struct Times {
 }
 
 impl Times {
-    /// Times for a session issued and renewed at `now`.
+    /// Times for a session issued and renewed at `now`, truncated to the
+    /// whole second (what a sealed value holds, so deadlines, `Max-Age` and
+    /// store expiry all agree).
     pub fn new(now: SystemTime) -> Self {
+        let now = from_secs(to_secs(now));
         Self {
             issued_at: now,
             renewed_at: now,

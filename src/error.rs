@@ -55,10 +55,14 @@ pub enum ErrorKind {
     /// The cookie name is empty, too long or holds characters a cookie name
     /// may not.
     InvalidCookieName,
-    /// The configured size limit is outside what browsers accept.
+    /// The configured size limit is above what browsers keep (4096), or too
+    /// small to hold a store pointer cookie under the configured name and
+    /// primary key.
     InvalidSizeLimit {
         /// The limit given.
         limit: usize,
+        /// The smallest limit this configuration accepts.
+        min: usize,
     },
     /// The idle timeout is zero or longer than the absolute timeout.
     TimeoutsOutOfOrder,
@@ -80,6 +84,12 @@ pub enum ErrorKind {
     /// The session store failed (unreachable, timed out, or refused); the
     /// source says why.
     Store,
+    /// Two declared migrations start from the same old type or the same old
+    /// schema id.
+    DuplicateMigration,
+    /// A declared migration's old and new types have the same schema id, so
+    /// it could never run; name one of them with `CodecBuilder::schema`.
+    MigrationToSameSchema,
 }
 
 impl fmt::Display for ErrorKind {
@@ -116,9 +126,10 @@ impl fmt::Display for ErrorKind {
             Self::InvalidCookieName => f.write_str(
                 "cookie name must be 1 to 256 token characters (no spaces, separators or controls)",
             ),
-            Self::InvalidSizeLimit { limit } => write!(
+            Self::InvalidSizeLimit { limit, min } => write!(
                 f,
-                "size limit is {limit} bytes; it must be between 64 and 4096, what browsers keep"
+                "size limit is {limit} bytes; it must be between {min} (a store pointer cookie \
+                 under this name and key) and 4096 (what browsers keep)"
             ),
             Self::TimeoutsOutOfOrder => {
                 f.write_str("idle timeout must be non-zero and no longer than the absolute timeout")
@@ -142,6 +153,12 @@ impl fmt::Display for ErrorKind {
                 "this session manager has a store; use the async load and save",
             ),
             Self::Store => f.write_str("session store failed"),
+            Self::DuplicateMigration => f.write_str(
+                "two migrations start from the same old type or schema; declare one step per old schema",
+            ),
+            Self::MigrationToSameSchema => f.write_str(
+                "a migration's old and new types have the same schema id; give one of them a schema name",
+            ),
         }
     }
 }

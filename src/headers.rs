@@ -13,9 +13,15 @@ pub const MAX_COOKIE_HEADER_BYTES: usize = 64 * 1024;
 /// Most `name=value` pairs examined per request.
 pub const MAX_COOKIE_PAIRS: usize = 1024;
 
-/// Most cookies with the session's name tried per request (each costs one
-/// AEAD open).
-pub const MAX_SESSION_CANDIDATES: usize = 4;
+/// Most cookies with the session's name whose AEAD is tried per request.
+///
+/// Only candidates that pass the cheap checks (length, base64url, version,
+/// algorithm, a key id the ring holds) count: junk placed before the real
+/// cookie costs no budget. 256 is more than the cookies a browser keeps for
+/// one host (about 180), so cookies tossed by a sibling domain cannot push
+/// the real one out of reach; the work stays bounded at 256 AEAD opens of
+/// at most [`MAX_COOKIE_HEADER_BYTES`] in all.
+pub const MAX_SESSION_CANDIDATES: usize = 256;
 
 /// Most bytes of one cookie attribute value (RFC 6265bis, as browsers
 /// enforce it).
@@ -78,29 +84,91 @@ pub(crate) fn is_attribute_value(value: &str) -> bool {
         && value.bytes().all(|b| b.is_ascii_graphic() && b != b';')
 }
 
-/// The values of cookies named `name` in the request, in header order, at
-/// most [`MAX_SESSION_CANDIDATES`], examining at most
-/// [`MAX_COOKIE_HEADER_BYTES`] bytes and [`MAX_COOKIE_PAIRS`] pairs.
-/// Non-UTF-8 bytes are skipped over, never decoded.
-pub(crate) fn candidates<'h>(headers: &'h HeaderMap, name: &str) -> Candidates<'h> {
-    let mut found = Candidates::default();
-    let mut budget = MAX_COOKIE_HEADER_BYTES;
-    let mut pairs = 0usize;
-    'headers: for header in headers.get_all(COOKIE) {
-        let bytes = header.as_bytes();
-        let bytes = bytes.get(..budget.min(bytes.len())).unwrap_or_default();
-        budget -= bytes.len();
-        for pair in bytes.split(|&b| b == b';') {
-            pairs += 1;
-            if pairs > MAX_COOKIE_PAIRS {
-                break 'headers;
+/// The values of cookies named `name` in the request, in header order,
+/// examining at most [`MAX_COOKIE_HEADER_BYTES`] bytes and
+/// [`MAX_COOKIE_PAIRS`] pairs. Lazy: nothing past the value the caller stops
+/// at is parsed. Non-UTF-8 values are skipped over, never decoded.
+pub(crate) fn candidates<'h>(headers: &'h HeaderMap, name: &'h str) -> Candidates<'h> {
+    Candidates {
+        headers: headers.get_all(COOKIE).iter(),
+        current: &[],
+        name: name.as_bytes(),
+        bytes_left: MAX_COOKIE_HEADER_BYTES,
+        pairs_left: MAX_COOKIE_PAIRS,
+        truncated: false,
+    }
+}
+
+/// The iterator [`candidates`] returns.
+pub(crate) struct Candidates<'h> {
+    headers: http::header::ValueIter<'h, HeaderValue>,
+    /// The unparsed rest of the current header.
+    current: &'h [u8],
+    name: &'h [u8],
+    bytes_left: usize,
+    pairs_left: usize,
+    truncated: bool,
+}
+
+impl<'h> Candidates<'h> {
+    /// Whether a cap stopped the scan before the headers ended: the cookie
+    /// the client meant may be in the part not looked at.
+    pub(crate) fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// The next pair, or `None` when the headers or a cap ran out.
+    fn next_pair(&mut self) -> Option<&'h [u8]> {
+        loop {
+            if !self.current.is_empty() {
+                if self.pairs_left == 0 {
+                    self.truncated = true;
+                    self.current = &[];
+                    return None;
+                }
+                self.pairs_left -= 1;
+                let current: &'h [u8] = self.current;
+                let (pair, rest) = match current.iter().position(|&b| b == b';') {
+                    Some(i) => (
+                        current.get(..i).unwrap_or_default(),
+                        current.get(i + 1..).unwrap_or_default(),
+                    ),
+                    None => (current, &[][..]),
+                };
+                self.current = rest;
+                return Some(pair);
             }
-            let pair = pair.trim_ascii();
+            let header = self.headers.next()?.as_bytes();
+            if self.bytes_left == 0 || self.pairs_left == 0 {
+                self.truncated = true;
+                return None;
+            }
+            if header.len() > self.bytes_left {
+                self.truncated = true;
+            }
+            let take = header.len().min(self.bytes_left);
+            self.bytes_left -= take;
+            self.current = header.get(..take).unwrap_or_default();
+            if self.current.is_empty() {
+                // An empty header counts as a pair, so that many of them
+                // cost bounded work too.
+                self.pairs_left -= 1;
+            }
+        }
+    }
+}
+
+impl<'h> Iterator for Candidates<'h> {
+    type Item = &'h str;
+
+    fn next(&mut self) -> Option<&'h str> {
+        loop {
+            let pair = self.next_pair()?.trim_ascii();
             let Some(eq) = pair.iter().position(|&b| b == b'=') else {
                 continue;
             };
             let (n, v) = pair.split_at(eq);
-            if n.trim_ascii() != name.as_bytes() {
+            if n.trim_ascii() != self.name {
                 continue;
             }
             let v = v.get(1..).unwrap_or_default().trim_ascii();
@@ -108,40 +176,10 @@ pub(crate) fn candidates<'h>(headers: &'h HeaderMap, name: &str) -> Candidates<'
                 [b'"', inner @ .., b'"'] => inner,
                 v => v,
             };
-            if let Ok(v) = std::str::from_utf8(v)
-                && !found.push(v)
-            {
-                break 'headers;
+            if let Ok(v) = std::str::from_utf8(v) {
+                return Some(v);
             }
         }
-        if budget == 0 {
-            break;
-        }
-    }
-    found
-}
-
-/// Up to [`MAX_SESSION_CANDIDATES`] cookie values, without allocating.
-#[derive(Default)]
-pub(crate) struct Candidates<'h> {
-    values: [&'h str; MAX_SESSION_CANDIDATES],
-    len: usize,
-}
-
-impl<'h> Candidates<'h> {
-    fn push(&mut self, value: &'h str) -> bool {
-        match self.values.get_mut(self.len) {
-            Some(slot) => {
-                *slot = value;
-                self.len += 1;
-                self.len < MAX_SESSION_CANDIDATES
-            }
-            None => false,
-        }
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &'h str> + '_ {
-        self.values.iter().take(self.len).copied()
     }
 }
 

@@ -28,7 +28,7 @@
 //!
 //! // In production, load keys from a secret store; see `KeyRing::from_env`.
 //! let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
-//! let sealed = codec.seal(&("alice", 42u32))?;
+//! let sealed = codec.seal(&("alice".to_owned(), 42u32))?;
 //!
 //! let seen = inspect::inspect(&codec, sealed.value())?;
 //! assert_eq!(seen.opened_with().key_id(), codec.ring().primary_id());
@@ -51,12 +51,13 @@ use crate::codec::Codec;
 use crate::envelope::{STORE_ID_BYTES, Times, from_secs, to_secs};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyId;
+use crate::schema::SchemaId;
 use crate::seal::OpenedWith;
 use crate::store::StoreId;
-use crate::wire::{FORMAT_VERSION, HEADER_BYTES};
+use crate::wire::{self, HEADER_BYTES};
 
-/// Base64 characters that encode exactly the six header bytes.
-const HEADER_CHARS: usize = HEADER_BYTES / 3 * 4;
+/// Base64 characters that hold the ten header bytes (whole quanta).
+const HEADER_CHARS: usize = HEADER_BYTES.div_ceil(3) * 4;
 
 /// Envelope body tag of an inline session (`Body::Inline`).
 const TAG_INLINE: u32 = 0;
@@ -75,8 +76,10 @@ const TAG_STORED: u32 = 1;
 /// cookie carries it in the clear.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    version: u8,
     algorithm: Algorithm,
     key_id: KeyId,
+    schema: Option<SchemaId>,
 }
 
 impl Header {
@@ -99,19 +102,30 @@ impl Header {
     /// # Ok::<(), sealed_session::Error>(())
     /// ```
     pub fn peek(value: &str) -> Option<Self> {
-        let head = value.get(..HEADER_CHARS)?;
-        let mut bytes = [0u8; HEADER_BYTES];
+        // Whole base64 quanta: 16 characters hold a version-2 header, 8 a
+        // version-1 one.
+        let head = value.get(..HEADER_CHARS).or_else(|| value.get(..8))?;
+        let mut bytes = [0u8; HEADER_CHARS / 4 * 3];
         let len = URL_SAFE_NO_PAD
             .decode_slice(head.as_bytes(), &mut bytes)
             .ok()?;
-        let [version, algorithm, a, b, c, d] = bytes;
-        if len != HEADER_BYTES || version != FORMAT_VERSION {
-            return None;
-        }
+        let header = wire::Header::parse(bytes.get(..len)?)?;
         Some(Self {
-            algorithm: Algorithm::from_wire_id(algorithm)?,
-            key_id: KeyId::from_bytes([a, b, c, d]),
+            version: header.version,
+            algorithm: header.algorithm,
+            key_id: header.key_id,
+            schema: header.schema,
         })
+    }
+
+    /// The wire format version the header names.
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The schema id the header names; `None` for a version-1 value.
+    pub fn schema(&self) -> Option<SchemaId> {
+        self.schema
     }
 
     /// The algorithm the header names.
@@ -279,12 +293,13 @@ pub fn inspect(codec: &Codec, value: &str) -> Result<Inspection, Error> {
 /// bytes after a store id).
 pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspection, Error> {
     let cookie_bytes = codec.cookie_name().len() + 1 + value.len();
-    let (opened_with, issued_at, renewed_at, contents) =
-        codec.with_opened_cookie(value, |plaintext, opened_with| {
+    let (opened_with, issued_at, renewed_at, contents) = codec
+        .with_opened_cookie(value, |plaintext, opened_with| {
             let (issued_at, renewed_at, contents) =
                 decode_envelope(plaintext).ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
             Ok((opened_with, issued_at, renewed_at, contents))
-        })?;
+        })
+        .map_err(Error::from)?;
 
     let now = to_secs(now);
     let (idle, absolute) = codec.deadlines(issued_at, renewed_at);
@@ -370,6 +385,7 @@ mod tests {
         buf.extend_from_slice(&[0u8; TAG_BYTES]);
         let len = seal::seal_in_place(
             codec.ring(),
+            SchemaId::named("inspect test"),
             codec.cookie_name().as_bytes(),
             &mut buf,
             plaintext.len(),
@@ -404,7 +420,7 @@ mod tests {
     fn agrees_with_open_on_every_value_that_opens() {
         let codec = codec(Algorithm::Aes256Gcm);
         let sealed = codec
-            .seal_with_times(&(1u8, "x"), Times::new(t0()))
+            .seal_with_times(&(1u8, "x".to_owned()), Times::new(t0()))
             .unwrap();
         let opened = codec.open_at::<(u8, String)>(sealed.value(), t0()).unwrap();
         let seen = inspect_at(&codec, sealed.value(), t0()).unwrap();
@@ -442,7 +458,7 @@ mod tests {
         let codec = codec(Algorithm::XChaCha20Poly1305);
         let id = StoreId::generate();
         let env = envelope::<()>(Times::new(t0()), Body::Stored(id.to_bytes()));
-        let sealed = codec.seal_envelope(&env).unwrap();
+        let sealed = codec.seal_envelope(SchemaId::of::<()>(), &env).unwrap();
         let seen = inspect_at(&codec, sealed.value(), t0()).unwrap();
         assert_eq!(seen.contents(), &Contents::Stored(id));
         assert!(seen.payload().is_none());
@@ -501,7 +517,9 @@ mod tests {
     fn rejects_what_open_rejects() {
         let key = Key::generate();
         let codec = codec_with(vec![key.clone()], "session");
-        let sealed = codec.seal_with_times(&"hello", Times::new(t0())).unwrap();
+        let sealed = codec
+            .seal_with_times(&"hello".to_owned(), Times::new(t0()))
+            .unwrap();
         let value = sealed.value();
         let rejected = |codec: &Codec, v: &str| {
             inspect_at(codec, v, t0()).is_err_and(|e| e.kind() == ErrorKind::Rejected)
@@ -556,12 +574,14 @@ mod tests {
         let header = Header::peek(sealed.value()).unwrap();
         assert_eq!(header.key_id(), key.id());
         assert_eq!(header.algorithm(), Algorithm::Aes256Gcm);
-        // Only the first eight characters matter: the rest can be anything.
-        assert_eq!(Header::peek(&sealed.value()[..8]), Some(header));
-        assert_eq!(Header::peek(&sealed.value()[..7]), None);
+        assert_eq!(header.version(), crate::FORMAT_VERSION);
+        assert_eq!(header.schema(), Some(SchemaId::of::<u8>()));
+        // Only the first sixteen characters matter: the rest can be anything.
+        assert_eq!(Header::peek(&sealed.value()[..16]), Some(header));
+        assert_eq!(Header::peek(&sealed.value()[..15]), None);
         // Another version or algorithm byte, or no base64.
-        let other_version = wire::encode_base64(&[2, 1, 0, 0, 0, 0]);
-        let other_algorithm = wire::encode_base64(&[1, 9, 0, 0, 0, 0]);
+        let other_version = wire::encode_base64(&[3, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let other_algorithm = wire::encode_base64(&[2, 9, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(Header::peek(&other_version), None);
         assert_eq!(Header::peek(&other_algorithm), None);
         assert_eq!(Header::peek("éééééééé"), None);

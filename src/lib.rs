@@ -17,7 +17,9 @@ pub mod inspect;
 mod key;
 mod manager;
 mod map;
+mod migrate;
 mod ring;
+mod schema;
 mod seal;
 mod session;
 pub mod store;
@@ -30,10 +32,12 @@ mod wire;
 mod vectors_test;
 
 pub use crate::algorithm::Algorithm;
-pub use crate::builder::{DEFAULT_RENEWAL_THRESHOLD, Overflow, SessionManagerBuilder};
+pub use crate::builder::{
+    DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD, Overflow, SessionManagerBuilder,
+};
 pub use crate::codec::{
-    Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, MAX_COOKIE_BYTES,
-    MAX_COOKIE_NAME_BYTES, MIN_COOKIE_BYTES, Opened, SealedCookie,
+    Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT,
+    MAX_COOKIE_BYTES, MAX_COOKIE_NAME_BYTES, Opened, SealedCookie,
 };
 pub use crate::envelope::Times;
 pub use crate::error::{Error, ErrorKind};
@@ -45,6 +49,7 @@ pub use crate::key::{KEY_BYTES, Key, KeyId, MIN_SECRET_BYTES};
 pub use crate::manager::{Saved, SessionManager};
 pub use crate::map::{Map, MapSession};
 pub use crate::ring::{KeyRing, MAX_KEYS};
+pub use crate::schema::SchemaId;
 pub use crate::seal::OpenedWith;
 pub use crate::session::{FreshReason, Location, Session};
 pub use crate::wire::FORMAT_VERSION;

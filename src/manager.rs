@@ -11,16 +11,23 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec::SealedCookie;
+use crate::schema::SchemaId;
+
 use crate::builder::Overflow;
-use crate::codec::{Codec, envelope};
-use crate::envelope::{Body, Times, to_secs};
+use crate::codec::{Codec, Failure, cookie_pair_size, envelope};
+use crate::envelope::{Body, Envelope, Times, to_secs};
 use crate::error::{Error, ErrorKind};
-use crate::headers::{self, Attributes};
+use crate::headers::{self, Attributes, MAX_SESSION_CANDIDATES};
 use crate::session::{FreshReason, Origin, Session};
 use crate::store::{Store, StoreId};
 
 /// Fresh ids tried before a store's `create` is taken to be broken.
 const CREATE_ATTEMPTS: usize = 4;
+
+/// Most store reads one request's cookies can cause: authentic pointer
+/// cookies whose entries are gone each cost one.
+const MAX_STORE_LOOKUPS: usize = 4;
 
 /// What a save wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +50,21 @@ pub enum Saved {
     },
     /// A removal cookie (the session was destroyed).
     Removed,
+    /// Nothing, although the session was due to be renewed, re-sealed under
+    /// the primary key or a new schema: that write failed (the new value is
+    /// too large for the cookie and there is no store, or the store failed)
+    /// and nothing the handler did required it, so the client keeps its
+    /// current cookie, which still opens. The next request tries again.
+    Kept {
+        /// Why the write failed ([`ErrorKind::TooLarge`] or
+        /// [`ErrorKind::Store`]).
+        cause: ErrorKind,
+    },
+    /// Nothing: the request's `Cookie` headers were over the cap
+    /// ([`FreshReason::HeaderTooLarge`]), so the session the client holds
+    /// could not be seen, and a fresh session is not written over it. Call
+    /// [`Session::regenerate`] (as after a login) to write one anyway.
+    NotOverwritten,
 }
 
 /// Loads sessions from request headers and saves them to response headers.
@@ -87,6 +109,7 @@ pub(crate) struct Inner {
     pub(crate) renew_after: Duration,
     pub(crate) overflow: Overflow,
     pub(crate) store: Option<Arc<dyn Store>>,
+    pub(crate) max_stored_bytes: usize,
 }
 
 impl fmt::Debug for SessionManager {
@@ -125,7 +148,7 @@ impl SessionManager {
     /// cannot be read.
     pub async fn load<T>(&self, headers: &HeaderMap) -> Result<Session<T>, Error>
     where
-        T: DeserializeOwned + Default,
+        T: DeserializeOwned + Default + 'static,
     {
         self.load_at(headers, SystemTime::now()).await
     }
@@ -141,7 +164,7 @@ impl SessionManager {
         now: SystemTime,
     ) -> Result<Session<T>, Error>
     where
-        T: DeserializeOwned + Default,
+        T: DeserializeOwned + Default + 'static,
     {
         let codec = &self.inner.codec;
         let mut reason = FreshReason::NoCookie;
@@ -150,38 +173,53 @@ impl SessionManager {
                 reason = r;
             }
         };
-        for value in headers::candidates(headers, codec.cookie_name()).iter() {
-            let (env, with) = match codec.open_envelope::<T>(value, now) {
+        let mut candidates = headers::candidates(headers, codec.cookie_name());
+        let mut aead_budget = MAX_SESSION_CANDIDATES;
+        let mut store_budget = MAX_STORE_LOOKUPS;
+        while aead_budget > 0 {
+            let Some(value) = candidates.next() else {
+                break;
+            };
+            let (env, with) = match codec.try_open_envelope::<T>(value, now) {
                 Ok(opened) => opened,
-                Err(e) => {
+                // Junk that fails the cheap checks costs no budget.
+                Err(Failure::Malformed) => {
+                    worse(FreshReason::Rejected);
+                    continue;
+                }
+                Err(Failure::Error(e)) => {
+                    aead_budget -= 1;
                     worse(reason_for(&e));
                     continue;
                 }
             };
+            aead_budget -= 1;
             let times = Times::from_secs(env.issued_at, env.renewed_at);
-            let cookie_size = codec.cookie_name().len() + 1 + value.len();
-            let (data, origin, with) = match env.body {
-                Body::Inline(data) => (data, Origin::Cookie, with),
+            let cookie_size = cookie_pair_size(codec.cookie_name(), value.len());
+            let (data, origin, reseal) = match env.body {
+                Body::Inline(data) => (data, Origin::Cookie, with.needs_reseal()),
                 Body::Stored(id) => {
                     let id = StoreId::from_bytes(id);
                     let Some(store) = &self.inner.store else {
                         worse(FreshReason::MissingFromStore);
                         continue;
                     };
+                    if store_budget == 0 {
+                        worse(FreshReason::MissingFromStore);
+                        continue;
+                    }
+                    store_budget -= 1;
                     let Some(bytes) = store.load(&id).await? else {
                         worse(FreshReason::MissingFromStore);
                         continue;
                     };
                     match codec.open_store_value::<T>(id.as_bytes(), bytes, now) {
                         Ok((stored, stored_with)) => match stored.body {
-                            Body::Inline(data) => {
-                                let with = if stored_with.is_primary() {
-                                    with
-                                } else {
-                                    stored_with
-                                };
-                                (data, Origin::Store(id), with)
-                            }
+                            Body::Inline(data) => (
+                                data,
+                                Origin::Store(id),
+                                with.needs_reseal() || stored_with.needs_reseal(),
+                            ),
                             Body::Stored(_) => {
                                 worse(FreshReason::Rejected);
                                 continue;
@@ -196,7 +234,13 @@ impl SessionManager {
             };
             let mut session = Session::with_origin(data, origin, Some(times), Some(with), None);
             session.cookie_size = Some(cookie_size);
+            session.reseal = reseal;
             return Ok(session);
+        }
+        // The cookie the client meant may lie past a cap: say so, and keep
+        // save from writing a fresh session over it.
+        if candidates.truncated() || (aead_budget == 0 && candidates.next().is_some()) {
+            reason = FreshReason::HeaderTooLarge;
         }
         Ok(Session::fresh(reason))
     }
@@ -209,7 +253,7 @@ impl SessionManager {
     /// [`ErrorKind::StoreNeedsAsync`] when the manager has a store.
     pub fn load_sync<T>(&self, headers: &HeaderMap) -> Result<Session<T>, Error>
     where
-        T: DeserializeOwned + Default,
+        T: DeserializeOwned + Default + 'static,
     {
         self.load_sync_at(headers, SystemTime::now())
     }
@@ -221,7 +265,7 @@ impl SessionManager {
     /// As [`SessionManager::load_sync`].
     pub fn load_sync_at<T>(&self, headers: &HeaderMap, now: SystemTime) -> Result<Session<T>, Error>
     where
-        T: DeserializeOwned + Default,
+        T: DeserializeOwned + Default + 'static,
     {
         self.without_store(self.load_at(headers, now))
     }
@@ -246,7 +290,7 @@ impl SessionManager {
         headers: &mut HeaderMap,
     ) -> Result<Saved, Error>
     where
-        T: Serialize,
+        T: Serialize + DeserializeOwned + 'static,
     {
         self.save_at(session, headers, SystemTime::now()).await
     }
@@ -263,7 +307,7 @@ impl SessionManager {
         now: SystemTime,
     ) -> Result<Saved, Error>
     where
-        T: Serialize,
+        T: Serialize + DeserializeOwned + 'static,
     {
         let codec = &self.inner.codec;
         let old_id = session.store_id();
@@ -289,54 +333,26 @@ impl SessionManager {
         if !self.needs_write(session, now) {
             return Ok(Saved::Unchanged);
         }
+        if session.fresh_reason == Some(FreshReason::HeaderTooLarge) && !session.regenerate {
+            return Ok(Saved::NotOverwritten);
+        }
+        // What the handler did requires the write; a renewal, a re-seal
+        // under the primary key or a migration alone does not.
+        let required = session.changed || session.regenerate || session.is_new();
         let times = match session.times {
             Some(t) if !session.regenerate => Times {
                 issued_at: t.issued_at,
-                renewed_at: now,
+                renewed_at: Times::new(now).renewed_at,
             },
             _ => Times::new(now),
         };
-        let inline = envelope(times, Body::Inline(session.data()));
-        let saved = match codec.seal_envelope(&inline) {
-            Ok(cookie) => {
-                if let Some(id) = old_id {
-                    self.require_store()?.delete(&id).await?;
-                }
-                self.emit(headers, cookie.value(), times, now)?;
-                session.origin = Origin::Cookie;
-                Saved::Cookie {
-                    size: cookie.size(),
-                }
-            }
+        let saved = match self.write(session, headers, times, now, old_id).await {
+            Ok(saved) => saved,
             Err(e)
-                if matches!(e.kind(), ErrorKind::TooLarge { .. })
-                    && self.inner.overflow == Overflow::Store =>
+                if !required
+                    && matches!(e.kind(), ErrorKind::TooLarge { .. } | ErrorKind::Store) =>
             {
-                let store = self.require_store()?;
-                let expires_at = self.deadline(times);
-                let keep = old_id.filter(|_| !session.regenerate);
-                let (id, stored_bytes) = match keep {
-                    Some(id) => {
-                        let value = codec.seal_store_value(id.as_bytes(), &inline)?;
-                        store.save(&id, &value, expires_at).await?;
-                        (id, value.len())
-                    }
-                    None => {
-                        self.create_entry(store.as_ref(), &inline, expires_at)
-                            .await?
-                    }
-                };
-                if let Some(old) = old_id.filter(|old| *old != id) {
-                    store.delete(&old).await?;
-                }
-                let pointer =
-                    codec.seal_envelope(&envelope::<()>(times, Body::Stored(id.to_bytes())))?;
-                self.emit(headers, pointer.value(), times, now)?;
-                session.origin = Origin::Store(id);
-                Saved::Store {
-                    size: pointer.size(),
-                    stored_bytes,
-                }
+                return Ok(Saved::Kept { cause: e.kind() });
             }
             Err(e) => return Err(e),
         };
@@ -347,9 +363,94 @@ impl SessionManager {
         session.fresh_reason = None;
         session.cookie_size = match saved {
             Saved::Cookie { size } | Saved::Store { size, .. } => Some(size),
-            Saved::Unchanged | Saved::Removed => session.cookie_size,
+            _ => session.cookie_size,
         };
         Ok(saved)
+    }
+
+    /// Writes the session: into the cookie when it fits, else into the store
+    /// behind a pointer cookie. Every fallible step that could lose data
+    /// comes first: the pointer is sealed before the store is written, and
+    /// the store is written before the old entry is deleted and before the
+    /// cookie is emitted.
+    async fn write<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+        times: Times,
+        now: SystemTime,
+        old_id: Option<StoreId>,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        let codec = &self.inner.codec;
+        let schema = codec.schema_of::<T>();
+        let inline = envelope(times, Body::Inline(session.data()));
+        match codec.seal_envelope(schema, &inline) {
+            Ok(cookie) => {
+                if let Some(id) = old_id {
+                    self.require_store()?.delete(&id).await?;
+                }
+                self.emit(headers, cookie.value(), times, now)?;
+                session.origin = Origin::Cookie;
+                Ok(Saved::Cookie {
+                    size: cookie.size(),
+                })
+            }
+            Err(e)
+                if matches!(e.kind(), ErrorKind::TooLarge { .. })
+                    && self.inner.overflow == Overflow::Store =>
+            {
+                let store = self.require_store()?;
+                let expires_at = codec.deadline(times);
+                let keep = old_id.filter(|_| !session.regenerate);
+                let (id, pointer, stored_bytes) = match keep {
+                    Some(id) => {
+                        let (pointer, value) = self.seal_spill(schema, id, times, &inline)?;
+                        store.save(&id, &value, expires_at).await?;
+                        (id, pointer, value.len())
+                    }
+                    None => {
+                        self.create_entry(store.as_ref(), schema, times, &inline, expires_at)
+                            .await?
+                    }
+                };
+                if let Some(old) = old_id.filter(|old| *old != id) {
+                    store.delete(&old).await?;
+                }
+                self.emit(headers, pointer.value(), times, now)?;
+                session.origin = Origin::Store(id);
+                Ok(Saved::Store {
+                    size: pointer.size(),
+                    stored_bytes,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Seals the pointer cookie and the store value for entry `id`: both
+    /// before anything is written, so neither can fail after the store
+    /// holds the entry.
+    fn seal_spill<T: Serialize>(
+        &self,
+        schema: SchemaId,
+        id: StoreId,
+        times: Times,
+        inline: &Envelope<&T>,
+    ) -> Result<(SealedCookie, Vec<u8>), Error> {
+        let codec = &self.inner.codec;
+        let pointer =
+            codec.seal_envelope(schema, &envelope::<()>(times, Body::Stored(id.to_bytes())))?;
+        let value = codec.seal_store_value(schema, id.as_bytes(), inline)?;
+        if value.len() > self.inner.max_stored_bytes {
+            return Err(Error::new(ErrorKind::TooLarge {
+                size: value.len(),
+                limit: self.inner.max_stored_bytes,
+            }));
+        }
+        Ok((pointer, value))
     }
 
     /// Saves from synchronous code, with no async runtime. For managers
@@ -365,7 +466,7 @@ impl SessionManager {
         headers: &mut HeaderMap,
     ) -> Result<Saved, Error>
     where
-        T: Serialize,
+        T: Serialize + DeserializeOwned + 'static,
     {
         self.save_sync_at(session, headers, SystemTime::now())
     }
@@ -382,7 +483,7 @@ impl SessionManager {
         now: SystemTime,
     ) -> Result<Saved, Error>
     where
-        T: Serialize,
+        T: Serialize + DeserializeOwned + 'static,
     {
         self.without_store(self.save_at(session, headers, now))
     }
@@ -398,22 +499,6 @@ impl SessionManager {
         session.changed || session.regenerate || session.reseal || renew
     }
 
-    /// When the session expires: the earlier of its idle and absolute
-    /// deadlines.
-    fn deadline(&self, times: Times) -> SystemTime {
-        let codec = &self.inner.codec;
-        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 4);
-        let idle = times
-            .renewed_at
-            .checked_add(codec.idle_timeout())
-            .unwrap_or(far);
-        let absolute = times
-            .issued_at
-            .checked_add(codec.absolute_timeout())
-            .unwrap_or(far);
-        idle.min(absolute)
-    }
-
     fn emit(
         &self,
         headers: &mut HeaderMap,
@@ -425,7 +510,7 @@ impl SessionManager {
             .inner
             .attributes
             .persistent
-            .then(|| to_secs(self.deadline(times)).saturating_sub(to_secs(now)));
+            .then(|| to_secs(self.inner.codec.deadline(times)).saturating_sub(to_secs(now)));
         headers::append_set_cookie(
             headers,
             self.inner.codec.cookie_name(),
@@ -440,14 +525,16 @@ impl SessionManager {
     async fn create_entry<T: Serialize>(
         &self,
         store: &dyn Store,
-        inline: &crate::envelope::Envelope<&T>,
+        schema: SchemaId,
+        times: Times,
+        inline: &Envelope<&T>,
         expires_at: SystemTime,
-    ) -> Result<(StoreId, usize), Error> {
+    ) -> Result<(StoreId, SealedCookie, usize), Error> {
         for _ in 0..CREATE_ATTEMPTS {
             let id = StoreId::generate();
-            let value = self.inner.codec.seal_store_value(id.as_bytes(), inline)?;
+            let (pointer, value) = self.seal_spill(schema, id, times, inline)?;
             if store.create(&id, &value, expires_at).await? {
-                return Ok((id, value.len()));
+                return Ok((id, pointer, value.len()));
             }
         }
         Err(Error::store(IdsExhausted))

@@ -8,18 +8,22 @@ use crate::cipher::TAG_BYTES;
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyId;
 use crate::ring::KeyRing;
-use crate::wire::{self, HEADER_BYTES};
+use crate::schema::SchemaId;
+use crate::wire::{self, HEADER_BYTES, Header};
 
 /// Longest context (cookie name, or cookie name, zero byte and store id)
 /// bound into the associated data.
 pub(crate) const MAX_CONTEXT_BYTES: usize = 320;
 
-/// Which key opened a value.
+/// Which key opened a value, and for which schema it was sealed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpenedWith {
     key_id: KeyId,
     algorithm: Algorithm,
     primary: bool,
+    version: u8,
+    schema: Option<SchemaId>,
+    migrated: bool,
 }
 
 impl OpenedWith {
@@ -39,51 +43,91 @@ impl OpenedWith {
     pub fn is_primary(&self) -> bool {
         self.primary
     }
+
+    /// The wire format version of the value ([`FORMAT_VERSION`], or 1 for a
+    /// legacy value the codec was allowed to open).
+    ///
+    /// [`FORMAT_VERSION`]: crate::FORMAT_VERSION
+    pub fn format_version(&self) -> u8 {
+        self.version
+    }
+
+    /// The schema the value was sealed for; `None` for a version-1 value,
+    /// which names none.
+    pub fn schema(&self) -> Option<SchemaId> {
+        self.schema
+    }
+
+    /// Whether the value was sealed for an older schema and converted by a
+    /// declared migration.
+    pub fn is_migrated(&self) -> bool {
+        self.migrated
+    }
+
+    /// Whether the value should be sealed again even if nothing changed: it
+    /// was opened with a non-primary key, converted by a migration, or is in
+    /// an older wire format. Sessions do this on the response.
+    pub fn needs_reseal(&self) -> bool {
+        !self.primary || self.migrated || self.version != wire::FORMAT_VERSION
+    }
+
+    /// The same, marked as converted by a migration.
+    pub(crate) fn migrated(self) -> Self {
+        Self {
+            migrated: true,
+            ..self
+        }
+    }
 }
 
 fn rejected() -> Error {
     Error::new(ErrorKind::Rejected)
 }
 
-/// Builds `header || context` on the stack.
-fn aad(
-    header: &[u8; HEADER_BYTES],
+/// Builds `header || context` on the stack; `None` when the context is
+/// longer than [`MAX_CONTEXT_BYTES`].
+fn aad<'b>(
+    header: &Header,
     context: &[u8],
-    out: &mut [u8; HEADER_BYTES + MAX_CONTEXT_BYTES],
-) -> Option<usize> {
-    let len = HEADER_BYTES + context.len();
-    let (h, rest) = out.split_first_chunk_mut::<HEADER_BYTES>()?;
-    *h = *header;
-    rest.get_mut(..context.len())?.copy_from_slice(context);
-    Some(len)
+    out: &'b mut [u8; HEADER_BYTES + MAX_CONTEXT_BYTES],
+) -> Option<&'b [u8]> {
+    let header = header.as_bytes();
+    let len = header.len() + context.len();
+    let dst = out.get_mut(..len)?;
+    let (h, rest) = dst.split_at_mut(header.len());
+    h.copy_from_slice(header);
+    rest.copy_from_slice(context);
+    Some(dst)
 }
 
-/// Seals in place with the ring's primary key.
+/// Seals in place with the ring's primary key, for `schema`.
 ///
 /// `buf` holds `wire::prefix_len(primary algorithm)` bytes of room, then
 /// `plaintext_len` bytes of plaintext, then at least 16 bytes of room for the
-/// tag. Returns the sealed length.
+/// tag. Returns the sealed length. On error the plaintext may still be in
+/// `buf`: the caller wipes it.
 pub(crate) fn seal_in_place(
     ring: &KeyRing,
+    schema: SchemaId,
     context: &[u8],
     buf: &mut [u8],
     plaintext_len: usize,
 ) -> Result<usize, Error> {
     let key = ring.primary();
-    let header = wire::header(key.algorithm, key.id);
+    let header = Header::new(key.algorithm, key.id, schema);
     let mut aad_buf = [0u8; HEADER_BYTES + MAX_CONTEXT_BYTES];
-    let aad_len = aad(&header, context, &mut aad_buf).ok_or_else(serialize_error)?;
-    let prefix = wire::prefix_len(key.algorithm);
+    let aad = aad(&header, context, &mut aad_buf).ok_or_else(serialize_error)?;
+    let prefix = header.prefix_len();
     let total = prefix + plaintext_len + TAG_BYTES;
     let buf = buf.get_mut(..total).ok_or_else(serialize_error)?;
     let (head, rest) = buf.split_at_mut(prefix);
     let (header_dst, nonce) = head.split_at_mut(HEADER_BYTES);
-    header_dst.copy_from_slice(&header);
+    header_dst.copy_from_slice(header.as_bytes());
     fill_nonce(nonce);
     let (body, tag_dst) = rest.split_at_mut(plaintext_len);
     let tag = key
         .cipher
-        .seal_in_place(nonce, aad_buf.get(..aad_len).unwrap_or_default(), body)
+        .seal_in_place(nonce, aad, body)
         .map_err(|_| serialize_error())?;
     tag_dst.copy_from_slice(&tag);
     Ok(total)
@@ -137,36 +181,55 @@ fn serialize_error() -> Error {
     Error::new(ErrorKind::Serialize)
 }
 
+/// Why a value did not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Refused by cheap checks before any cryptography: too short, unknown
+    /// version or algorithm, legacy version not allowed, or a key id the
+    /// ring does not hold.
+    Malformed,
+    /// The AEAD refused it.
+    Unauthentic,
+}
+
+impl From<Refusal> for Error {
+    fn from(_: Refusal) -> Self {
+        rejected()
+    }
+}
+
 /// Authenticates and decrypts a sealed value in place; returns the
-/// plaintext (a sub-slice of `raw`) and which key opened it.
-///
-/// Every failure is [`ErrorKind::Rejected`].
+/// plaintext (a sub-slice of `raw`) and which key opened it. Version-1
+/// values open only when `legacy` is true.
 pub(crate) fn open_in_place<'a>(
     ring: &KeyRing,
     context: &[u8],
     raw: &'a mut [u8],
-) -> Result<(&'a mut [u8], OpenedWith), Error> {
-    let parts = wire::split(raw).ok_or_else(rejected)?;
+    legacy: bool,
+) -> Result<(&'a mut [u8], OpenedWith), Refusal> {
+    let parts = wire::split(raw).ok_or(Refusal::Malformed)?;
+    let header = parts.header;
+    if header.version != wire::FORMAT_VERSION && !legacy {
+        return Err(Refusal::Malformed);
+    }
     let (entry, primary) = ring
-        .find(parts.algorithm, parts.key_id)
-        .ok_or_else(rejected)?;
+        .find(header.algorithm, header.key_id)
+        .ok_or(Refusal::Malformed)?;
     let mut aad_buf = [0u8; HEADER_BYTES + MAX_CONTEXT_BYTES];
-    let aad_len = aad(&parts.header, context, &mut aad_buf).ok_or_else(rejected)?;
+    let aad = aad(&header, context, &mut aad_buf).ok_or(Refusal::Malformed)?;
     entry
         .cipher
-        .open_in_place(
-            parts.nonce,
-            aad_buf.get(..aad_len).unwrap_or_default(),
-            parts.body,
-            parts.tag,
-        )
-        .map_err(|_| rejected())?;
+        .open_in_place(parts.nonce, aad, parts.body, parts.tag)
+        .map_err(|_| Refusal::Unauthentic)?;
     Ok((
         parts.body,
         OpenedWith {
             key_id: entry.id,
             algorithm: entry.algorithm,
             primary,
+            version: header.version,
+            schema: header.schema,
+            migrated: false,
         },
     ))
 }

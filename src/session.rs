@@ -25,6 +25,15 @@ pub enum FreshReason {
     /// The cookie pointed to a store entry that is gone (expired, evicted or
     /// deleted), or the manager has no store.
     MissingFromStore,
+    /// The request's `Cookie` headers were longer than
+    /// [`MAX_COOKIE_HEADER_BYTES`](crate::MAX_COOKIE_HEADER_BYTES) or held
+    /// more than [`MAX_COOKIE_PAIRS`](crate::MAX_COOKIE_PAIRS) pairs or
+    /// [`MAX_SESSION_CANDIDATES`](crate::MAX_SESSION_CANDIDATES) authentic
+    /// looking session cookies, and no session was found in the part looked
+    /// at: the client's session may be in the rest. Saving such a session
+    /// writes nothing unless it was regenerated
+    /// ([`Saved::NotOverwritten`](crate::Saved::NotOverwritten)).
+    HeaderTooLarge,
 }
 
 impl FreshReason {
@@ -37,6 +46,7 @@ impl FreshReason {
             Self::MissingFromStore => 2,
             Self::Undecodable => 3,
             Self::Expired => 4,
+            Self::HeaderTooLarge => 5,
         }
     }
 }
@@ -109,7 +119,7 @@ impl<T> Session<T> {
             regenerate: false,
             destroyed: false,
             cookie_size: None,
-            reseal: opened_with.is_some_and(|w| !w.is_primary()),
+            reseal: opened_with.is_some_and(|w| w.needs_reseal()),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Frozen test vectors, sealed: with the nonce fixed, sealing each vector's
-//! payload gives exactly its cookie string (`tests/vectors.rs` opens them
-//! through the public API). Also the one decode failure only a key holder
+//! payload gives exactly its version-2 cookie string (`tests/vectors.rs`
+//! opens them, and the version-1 strings, through the public API). Also the one decode failure only a key holder
 //! can produce: an authentic value with trailing bytes after the envelope.
 
 #![allow(
@@ -17,6 +17,7 @@ use crate::envelope::{Body, Envelope};
 use crate::{Algorithm, Codec, ErrorKind, Key, KeyRing, Times, seal, wire};
 
 include!("../tests/vectors/v1.rs");
+include!("../tests/vectors/v2.rs");
 
 fn codec_for(v: &Vector) -> Codec {
     let algorithm: Algorithm = v.algorithm.parse().unwrap();
@@ -31,7 +32,8 @@ fn codec_for(v: &Vector) -> Codec {
 
 #[test]
 fn seals_every_frozen_vector_to_its_exact_string() {
-    for v in VECTORS {
+    assert_eq!(VECTORS.len(), VECTORS_V2.len());
+    for (v, cookie) in VECTORS.iter().zip(VECTORS_V2) {
         let codec = codec_for(v);
         let nonce = hex(v.nonce);
         assert_eq!(nonce.len(), codec.ring().primary_algorithm().nonce_len());
@@ -45,13 +47,18 @@ fn seals_every_frozen_vector_to_its_exact_string() {
             let _fixed = seal::fix_nonce(fixed);
             codec.seal_with_times(&v.payload, times).unwrap()
         };
-        assert_eq!(sealed.value(), v.cookie, "vector for {}", v.algorithm);
-        assert_eq!(sealed.size(), v.cookie_name.len() + 1 + v.cookie.len());
+        assert_eq!(sealed.value(), *cookie, "vector for {}", v.algorithm);
+        assert_eq!(sealed.size(), v.cookie_name.len() + 1 + cookie.len());
 
         // The guard is gone: the next seal has a random nonce again.
         let random = codec.seal_with_times(&v.payload, times).unwrap();
-        assert_ne!(random.value(), v.cookie);
+        assert_ne!(random.value(), *cookie);
     }
+}
+
+#[test]
+fn the_payload_schema_id_is_frozen() {
+    assert_eq!(crate::SchemaId::of::<Payload>().to_string(), PAYLOAD_SCHEMA);
 }
 
 #[test]
@@ -74,6 +81,7 @@ fn rejects_trailing_bytes_after_an_authentic_envelope_as_undecodable() {
             buf.extend_from_slice(&[0u8; 16]);
             let len = seal::seal_in_place(
                 &ring,
+                codec.schema_of::<Payload>(),
                 codec.cookie_name().as_bytes(),
                 &mut buf,
                 plaintext_len,
@@ -98,5 +106,46 @@ fn rejects_trailing_bytes_after_an_authentic_envelope_as_undecodable() {
                 "{algorithm}: {trailing:?}"
             );
         }
+    }
+}
+
+#[test]
+fn a_legacy_value_is_resealed_in_the_current_format() {
+    for v in VECTORS {
+        let legacy = Codec::builder(
+            KeyRing::new([Key::from_base64(v.key)
+                .unwrap()
+                .with_algorithm(v.algorithm.parse().unwrap())])
+            .unwrap(),
+        )
+        .cookie_name(v.cookie_name)
+        .open_legacy_v1(true)
+        .build()
+        .unwrap();
+        let opened = legacy
+            .open_at::<Payload>(v.cookie, at(v.renewed_at + 1))
+            .unwrap();
+        assert!(opened.opened_with().needs_reseal());
+        let resealed = legacy
+            .seal_with_times(opened.value(), opened.times())
+            .unwrap();
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(resealed.value()).unwrap()[0],
+            wire::FORMAT_VERSION
+        );
+        // Without the opt-in, only the resealed value opens.
+        let strict = codec_for(v);
+        assert!(
+            strict
+                .open_at::<Payload>(v.cookie, at(v.renewed_at + 1))
+                .is_err()
+        );
+        assert_eq!(
+            strict
+                .open_at::<Payload>(resealed.value(), at(v.renewed_at + 1))
+                .unwrap()
+                .value(),
+            &v.payload
+        );
     }
 }

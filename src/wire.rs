@@ -1,29 +1,33 @@
-//! Wire format, version 1: framing and base64, no cryptography.
+//! Wire format, version 2: framing and base64, no cryptography.
 //!
 //! A sealed value is
 //!
 //! ```text
-//! version:u8 | algorithm:u8 | key_id:[u8;4] | nonce | ciphertext | tag:[u8;16]
+//! version:u8 | algorithm:u8 | key_id:[u8;4] | schema:[u8;4] | nonce | ciphertext | tag:[u8;16]
 //! ```
 //!
 //! with a 12-byte nonce for AES-256-GCM and a 24-byte nonce for XAES-256-GCM
 //! and XChaCha20-Poly1305. A cookie carries it as base64url without padding.
-//! The associated data is the six header bytes followed by the cookie name
-//! (for a store value: the cookie name, a zero byte and the session id).
+//! The associated data is the ten header bytes followed by the cookie name
+//! (for a store value: the cookie name, a zero byte and the session id), so
+//! the schema id is authenticated. Version 1 (no schema field, six header
+//! bytes) is still read when the codec allows it.
 //!
 //! Decoding runs in this fixed order, and every failure up to and including
 //! the AEAD is the same [`ErrorKind::Rejected`](crate::ErrorKind::Rejected):
 //!
 //! 1. length cap (the configured cookie size limit), before any decoding;
 //! 2. base64url without padding, canonical trailing bits;
-//! 3. version byte;
+//! 3. version byte (2, or 1 when allowed);
 //! 4. algorithm byte;
 //! 5. key id (a lookup in the ring, no trial decryption; the key must carry
 //!    the header's algorithm);
 //! 6. AEAD open, in place;
-//! 7. postcard decode of the envelope, trailing bytes rejected
+//! 7. schema: the session type's own schema, or one a declared migration
+//!    starts from, else [`ErrorKind::Undecodable`](crate::ErrorKind::Undecodable);
+//! 8. postcard decode of the envelope, trailing bytes rejected
 //!    ([`ErrorKind::Undecodable`](crate::ErrorKind::Undecodable));
-//! 8. idle and absolute timeouts
+//! 9. idle and absolute timeouts
 //!    ([`ErrorKind::Expired`](crate::ErrorKind::Expired)).
 
 use base64::Engine as _;
@@ -32,20 +36,90 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::algorithm::Algorithm;
 use crate::cipher::TAG_BYTES;
 use crate::key::KeyId;
+use crate::schema::SchemaId;
 
-/// The wire format version this crate writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+/// The wire format version this crate writes.
+pub const FORMAT_VERSION: u8 = 2;
 
-/// Bytes of header before the nonce: version, algorithm, key id.
-pub(crate) const HEADER_BYTES: usize = 6;
+/// The version written before schema identities were bound into values;
+/// read only when the codec allows it.
+pub(crate) const LEGACY_VERSION: u8 = 1;
 
-/// The header bytes for a value sealed by key `id` with `algorithm`.
-pub(crate) fn header(algorithm: Algorithm, id: KeyId) -> [u8; HEADER_BYTES] {
-    let [a, b, c, d] = id.to_bytes();
-    [FORMAT_VERSION, algorithm.wire_id(), a, b, c, d]
+/// Bytes of a version-2 header before the nonce: version, algorithm, key
+/// id, schema id.
+pub(crate) const HEADER_BYTES: usize = 10;
+
+/// Bytes of a version-1 header: version, algorithm, key id.
+const LEGACY_HEADER_BYTES: usize = 6;
+
+/// A parsed header: its bytes (the start of the associated data) and what
+/// they name.
+#[derive(Clone, Copy)]
+pub(crate) struct Header {
+    bytes: [u8; HEADER_BYTES],
+    len: usize,
+    pub(crate) version: u8,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) key_id: KeyId,
+    /// `None` for a version-1 value, which names no schema.
+    pub(crate) schema: Option<SchemaId>,
 }
 
-/// Bytes before the plaintext: header and nonce.
+impl Header {
+    /// The version-2 header for a value sealed by key `id` with `algorithm`
+    /// for `schema`.
+    pub(crate) fn new(algorithm: Algorithm, id: KeyId, schema: SchemaId) -> Self {
+        let [a, b, c, d] = id.to_bytes();
+        let [e, f, g, h] = schema.to_bytes();
+        Self {
+            bytes: [FORMAT_VERSION, algorithm.wire_id(), a, b, c, d, e, f, g, h],
+            len: HEADER_BYTES,
+            version: FORMAT_VERSION,
+            algorithm,
+            key_id: id,
+            schema: Some(schema),
+        }
+    }
+
+    /// Parses the header at the start of `raw`; `None` for an unknown
+    /// version or algorithm, or too few bytes.
+    pub(crate) fn parse(raw: &[u8]) -> Option<Self> {
+        let (&[version, algorithm, a, b, c, d], rest) = raw.split_first_chunk::<6>()?;
+        let algorithm = Algorithm::from_wire_id(algorithm)?;
+        let key_id = KeyId::from_bytes([a, b, c, d]);
+        let (schema, len) = match version {
+            FORMAT_VERSION => {
+                let &[e, f, g, h] = rest.first_chunk::<4>()?;
+                (Some(SchemaId::from_bytes([e, f, g, h])), HEADER_BYTES)
+            }
+            LEGACY_VERSION => (None, LEGACY_HEADER_BYTES),
+            _ => return None,
+        };
+        let mut bytes = [0u8; HEADER_BYTES];
+        bytes.get_mut(..len)?.copy_from_slice(raw.get(..len)?);
+        Some(Self {
+            bytes,
+            len,
+            version,
+            algorithm,
+            key_id,
+            schema,
+        })
+    }
+
+    /// The header's bytes, as they start the associated data.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+
+    /// Bytes of header and nonce.
+    pub(crate) fn prefix_len(&self) -> usize {
+        self.len + self.algorithm.nonce_len()
+    }
+}
+
+/// Bytes before the plaintext of a value this crate seals: header and
+/// nonce.
 pub(crate) const fn prefix_len(algorithm: Algorithm) -> usize {
     HEADER_BYTES + algorithm.nonce_len()
 }
@@ -67,9 +141,7 @@ pub(crate) const fn encoded_len(raw_len: usize) -> usize {
 
 /// A sealed value split into its parts, ready to open in place.
 pub(crate) struct Parts<'a> {
-    pub(crate) header: [u8; HEADER_BYTES],
-    pub(crate) algorithm: Algorithm,
-    pub(crate) key_id: KeyId,
+    pub(crate) header: Header,
     pub(crate) nonce: &'a [u8],
     pub(crate) body: &'a mut [u8],
     pub(crate) tag: &'a [u8],
@@ -78,20 +150,14 @@ pub(crate) struct Parts<'a> {
 /// Splits a sealed value; `None` for an unknown version or algorithm, or a
 /// value too short to hold a header, nonce and tag.
 pub(crate) fn split(raw: &mut [u8]) -> Option<Parts<'_>> {
-    let (header, rest) = raw.split_first_chunk_mut::<HEADER_BYTES>()?;
-    let [version, algorithm, a, b, c, d] = *header;
-    if version != FORMAT_VERSION {
-        return None;
-    }
-    let algorithm = Algorithm::from_wire_id(algorithm)?;
-    let nonce_len = algorithm.nonce_len();
+    let header = Header::parse(raw)?;
+    let rest = raw.get_mut(header.len..)?;
+    let nonce_len = header.algorithm.nonce_len();
     let body_len = rest.len().checked_sub(nonce_len + TAG_BYTES)?;
     let (nonce, rest) = rest.split_at_mut(nonce_len);
     let (body, tag) = rest.split_at_mut(body_len);
     Some(Parts {
-        header: *header,
-        algorithm,
-        key_id: KeyId::from_bytes([a, b, c, d]),
+        header,
         nonce,
         body,
         tag,

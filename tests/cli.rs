@@ -188,7 +188,7 @@ fn seal_then_inspect_shows_key_primary_inline_and_size() {
         field(&output, "cookie bytes").unwrap(),
         format!(
             "{} (name=value; limit 4096)",
-            "session=".len() + value.len()
+            "__Host-session=".len() + value.len()
         )
     );
 
@@ -217,7 +217,7 @@ fn a_map_session_reads_what_seal_wrote() {
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::COOKIE,
-        format!("session={value}").parse().unwrap(),
+        format!("__Host-session={value}").parse().unwrap(),
     );
     let session: MapSession = manager.load_sync(&headers).unwrap();
     assert!(!session.is_new(), "{:?}", session.fresh_reason());
@@ -319,7 +319,7 @@ fn expired_shows_under_a_short_idle_timeout_and_an_old_issued_at() {
 fn inspect_reads_the_value_from_stdin_with_or_without_the_cookie_name() {
     let keys = Key::generate().to_key_string();
     let value = seal(&keys, &[]);
-    for input in [format!("{value}\n"), format!("session={value}\n")] {
+    for input in [format!("{value}\n"), format!("__Host-session={value}\n")] {
         let output = success(run_with(&["inspect", "-"], Some(&keys), &input));
         assert_eq!(field(&output, "location").unwrap(), "inline");
     }
@@ -332,7 +332,7 @@ fn json_types_decode_primitives_and_refuse_the_wrong_type() {
     let cases: [(&str, String, &str); 3] = [
         (
             "string",
-            codec.seal(&"hello").unwrap().into_value(),
+            codec.seal(&"hello".to_owned()).unwrap().into_value(),
             r#""hello""#,
         ),
         ("u64", codec.seal(&300u64).unwrap().into_value(), "300"),
@@ -378,7 +378,7 @@ fn a_store_pointer_shows_its_store_id() {
         manager.save(&mut session, &mut headers).await.unwrap();
         let set_cookie = headers[http::header::SET_COOKIE].to_str().unwrap();
         let pair = set_cookie.split(';').next().unwrap();
-        let value = pair.strip_prefix("session=").unwrap().to_owned();
+        let value = pair.strip_prefix("__Host-session=").unwrap().to_owned();
         (value, session.store_id().unwrap())
     });
 
@@ -437,7 +437,7 @@ fn key_bytes_given_never_appear_in_any_output() {
     let value = seal(&keys, &["--json", r#"{"user":"alice"}"#]);
     let old_value = seal(&old_only.to_key_string(), &[]);
     let codec = codec(&keys);
-    let string_value = codec.seal(&"x").unwrap().into_value();
+    let string_value = codec.seal(&"x".to_owned()).unwrap().into_value();
     let expired = seal(&keys, &["--issued-at", "1000"]);
 
     let runs: Vec<Vec<&str>> = vec![

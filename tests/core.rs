@@ -18,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
 use sealed_session::{
     Algorithm, Codec, Error, ErrorKind, FORMAT_VERSION, KEY_BYTES, Key, KeyRing, MAX_COOKIE_BYTES,
-    MAX_KEYS, Times,
+    MAX_KEYS, SchemaId, Times,
 };
 use serde::{Deserialize, Serialize};
 
@@ -63,7 +63,10 @@ fn kind<T: std::fmt::Debug>(result: Result<T, Error>) -> ErrorKind {
 }
 
 /// Seals `value` as issued at `t0()`.
-fn seal_t0<T: Serialize + ?Sized>(codec: &Codec, value: &T) -> String {
+fn seal_t0<T: Serialize + serde::de::DeserializeOwned + 'static>(
+    codec: &Codec,
+    value: &T,
+) -> String {
     codec
         .seal_with_times(value, Times::new(t0()))
         .unwrap()
@@ -131,7 +134,7 @@ macro_rules! algorithm_suite {
 
             fn round_trip<T>(value: &T)
             where
-                T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+                T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + 'static,
             {
                 let codec = codec(ring([key()]));
                 let sealed = codec.seal_with_times(value, Times::new(t0())).unwrap();
@@ -207,12 +210,13 @@ macro_rules! algorithm_suite {
                 assert_eq!(raw[0], FORMAT_VERSION);
                 assert_eq!(raw[1], ALGORITHM.wire_id());
                 assert_eq!(raw[2..6], codec.ring().primary_id().to_bytes());
+                assert_eq!(raw[6..10], SchemaId::of::<User>().to_bytes());
                 let size = codec.sealed_size(&user()).unwrap();
                 assert_eq!(size, codec.cookie_name().len() + 1 + value.len());
                 // Plaintext: two 5-byte time varints, the inline tag, then
                 // the user: id 1, name 1 + 5, admin 1, last_seen 1 + 5.
                 let plaintext = 5 + 5 + 1 + 1 + 6 + 1 + 6;
-                assert_eq!(raw.len(), 6 + ALGORITHM.nonce_len() + plaintext + 16);
+                assert_eq!(raw.len(), 10 + ALGORITHM.nonce_len() + plaintext + 16);
             }
 
             #[test]
@@ -470,7 +474,8 @@ macro_rules! algorithm_suite {
             fn rejects_a_future_version() {
                 let (codec, value) = sealed();
                 let raw = decode(&value);
-                for version in [0, 2, 3, 0x81, 0xff] {
+                // Version 1 too: a codec opens it only when told to.
+                for version in [0, 1, 3, 0x81, 0xff] {
                     let bad = with_byte(&raw, 0, version);
                     assert_eq!(
                         kind(open_user(&codec, &bad)),
@@ -937,18 +942,23 @@ mod builder {
 
     #[test]
     fn rejects_size_limits_browsers_do_not_keep() {
-        for limit in [0, 63, 4097, 5000] {
+        // The smallest limit holds the largest store pointer cookie: name,
+        // `=`, and base64 of header (10), nonce (24), pointer (37), tag (16).
+        let min = "__Host-session=".len() + (10 + 24 + 37 + 16usize).div_ceil(3) * 4;
+        assert_eq!(min, 131);
+        for limit in [0, 63, min - 1, 4097, 5000] {
             assert_eq!(
                 kind(builder().size_limit(limit).build()),
-                ErrorKind::InvalidSizeLimit { limit }
+                ErrorKind::InvalidSizeLimit { limit, min }
             );
         }
         let err = builder().size_limit(5000).build().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "size limit is 5000 bytes; it must be between 64 and 4096, what browsers keep"
+            "size limit is 5000 bytes; it must be between 131 (a store pointer cookie \
+             under this name and key) and 4096 (what browsers keep)"
         );
-        for limit in [64, 1024, 4096] {
+        for limit in [min, 1024, 4096] {
             assert_eq!(
                 builder().size_limit(limit).build().unwrap().size_limit(),
                 limit

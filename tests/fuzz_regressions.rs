@@ -101,7 +101,7 @@ fn load_headers_seeds_give_fresh_sessions() {
         assert!(
             matches!(
                 session.fresh_reason(),
-                Some(FreshReason::NoCookie | FreshReason::Rejected)
+                Some(FreshReason::NoCookie | FreshReason::Rejected | FreshReason::HeaderTooLarge)
             ),
             "{name}: {:?}",
             session.fresh_reason()

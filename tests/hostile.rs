@@ -1,9 +1,11 @@
 //! Hostile `Cookie` headers: huge, thousands of pairs, many headers,
-//! non-UTF-8. Each gives a fresh session without panicking, and a valid
-//! cookie past the caps is not even looked at (so the work stays bounded:
-//! at most `MAX_COOKIE_HEADER_BYTES` bytes, `MAX_COOKIE_PAIRS` pairs and
-//! `MAX_SESSION_CANDIDATES` opens per request). These tests check results
-//! only; the cost is measured in the benchmarks.
+//! non-UTF-8, tossed cookies. Each gives a fresh session without panicking,
+//! and a valid cookie past the caps is not even looked at (so the work stays
+//! bounded: at most `MAX_COOKIE_HEADER_BYTES` bytes, `MAX_COOKIE_PAIRS` pairs
+//! and `MAX_SESSION_CANDIDATES` AEAD opens per request), while junk that
+//! fails the cheap checks costs none of the AEAD budget. A session the caps
+//! hid is reported as `HeaderTooLarge`. These tests check results only; the
+//! cost is measured in the benchmarks.
 
 #![allow(
     clippy::unwrap_used,
@@ -36,7 +38,7 @@ fn manager() -> SessionManager {
     SessionManager::builder(codec).build().unwrap()
 }
 
-/// A valid `session=…` pair for `manager`, holding 42.
+/// A valid `__Host-session=…` pair for `manager`, holding 42.
 fn valid_pair(manager: &SessionManager) -> String {
     let mut session = load(manager, &HeaderMap::new());
     *session = 42;
@@ -102,17 +104,17 @@ fn megabyte_header_with_50000_pairs_gives_a_fresh_session() {
     assert_eq!(header.len(), MIB);
     let headers = request([header]);
     let session = load(&manager, &headers);
-    assert_fresh(&session, FreshReason::NoCookie);
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
     let map: MapSession = manager.load_sync_at(&headers, now()).unwrap();
     assert!(map.is_new());
 }
 
 #[test]
-fn megabyte_header_of_50000_forged_session_cookies_gives_a_fresh_session() {
+fn two_megabyte_header_of_50000_forged_session_cookies_gives_a_fresh_session() {
     let manager = manager();
-    let header = header_bytes(PAIRS, MIB, |i| format!("session=AQI{i:07}"));
+    let header = header_bytes(PAIRS, 2 * MIB, |i| format!("__Host-session=AgI{i:07}"));
     let session = load(&manager, &request([header]));
-    assert_fresh(&session, FreshReason::Rejected);
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
 }
 
 #[test]
@@ -124,7 +126,7 @@ fn valid_cookie_after_50000_pairs_is_not_examined() {
     header.extend_from_slice(valid.as_bytes());
     assert_eq!(header.len(), MIB);
     let session = load(&manager, &request([header]));
-    assert_fresh(&session, FreshReason::NoCookie);
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
 }
 
 #[test]
@@ -139,16 +141,71 @@ fn valid_cookie_past_the_pair_cap_is_not_examined() {
     header.push_str(&valid_pair(&manager));
     assert!(header.len() < MAX_COOKIE_HEADER_BYTES);
     let session = load(&manager, &request([header.into_bytes()]));
-    assert_fresh(&session, FreshReason::NoCookie);
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
+}
+
+/// `valid` with a character of its tag changed (not the last, which also
+/// carries padding bits): the real header and key id, a bad tag. It passes
+/// every cheap check and fails only at the AEAD.
+fn bad_tag(valid: &str) -> String {
+    let (name, value) = valid.split_once('=').unwrap();
+    let i = value.len() - 4;
+    let flipped = if &value[i..=i] == "A" { "B" } else { "A" };
+    format!("{name}={}{flipped}{}", &value[..i], &value[i + 1..])
 }
 
 #[test]
-fn valid_cookie_after_the_candidate_cap_is_not_opened() {
+fn valid_cookie_after_the_aead_budget_is_not_opened() {
     let manager = manager();
-    let forged = ["session=AQIAAAAA"; MAX_SESSION_CANDIDATES].join("; ");
-    let header = format!("{forged}; {}", valid_pair(&manager));
+    let valid = valid_pair(&manager);
+    let forged = vec![bad_tag(&valid); MAX_SESSION_CANDIDATES].join("; ");
+    let header = format!("{forged}; {valid}");
+    assert!(header.len() < MAX_COOKIE_HEADER_BYTES);
     let session = load(&manager, &request([header.into_bytes()]));
-    assert_fresh(&session, FreshReason::Rejected);
+    // The budget ran out with a candidate left: said as such.
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
+}
+
+#[test]
+fn tossed_cookies_up_to_a_browsers_per_host_limit_do_not_hide_the_real_one() {
+    // A sibling domain can set about 180 cookies that a browser sends before
+    // the real one: each forged with the real key id (they reach the AEAD).
+    let manager = manager();
+    let valid = valid_pair(&manager);
+    let forged = vec![bad_tag(&valid); 180].join("; ");
+    let header = format!("{forged}; {valid}");
+    let session = load(&manager, &request([header.into_bytes()]));
+    assert!(!session.is_new(), "{:?}", session.fresh_reason());
+    assert_eq!(*session, 42);
+}
+
+#[test]
+fn junk_session_cookies_cost_no_aead_budget() {
+    // Junk that fails the cheap checks (not base64, wrong version, unknown
+    // key id, too short) does not count, however much of it comes first.
+    let manager = manager();
+    let valid = valid_pair(&manager);
+    let (name, value) = valid.split_once('=').unwrap();
+    let unknown_key = format!("{name}=AgIAAAAA{}", &value[8..]);
+    let junk = [
+        format!("{name}=!!not base64!!"),
+        format!("{name}=AwIAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        unknown_key,
+        format!("{name}=Ag"),
+    ];
+    let count = MAX_SESSION_CANDIDATES * 3;
+    assert!(count < MAX_COOKIE_PAIRS);
+    let forged: Vec<&str> = junk
+        .iter()
+        .map(String::as_str)
+        .cycle()
+        .take(count)
+        .collect();
+    let header = format!("{}; {valid}", forged.join(";"));
+    assert!(header.len() < MAX_COOKIE_HEADER_BYTES, "{}", header.len());
+    let session = load(&manager, &request([header.into_bytes()]));
+    assert!(!session.is_new(), "{:?}", session.fresh_reason());
+    assert_eq!(*session, 42);
 }
 
 #[test]
@@ -161,7 +218,7 @@ fn valid_cookie_after_many_cookie_headers_is_not_examined() {
         .collect();
     values.push(valid_pair(&manager).into_bytes());
     let session = load(&manager, &request(values));
-    assert_fresh(&session, FreshReason::NoCookie);
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
 }
 
 #[test]
@@ -170,7 +227,7 @@ fn empty_cookie_headers_count_against_the_pair_cap() {
     let mut values: Vec<Vec<u8>> = vec![Vec::new(); MAX_COOKIE_PAIRS];
     values.push(valid_pair(&manager).into_bytes());
     let session = load(&manager, &request(values));
-    assert_fresh(&session, FreshReason::NoCookie);
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
 }
 
 #[test]
@@ -181,14 +238,15 @@ fn megabyte_of_non_utf8_bytes_gives_a_fresh_session() {
     let mut header = Vec::with_capacity(MIB);
     let mut i = 0u32;
     while header.len() < MIB {
-        header.extend_from_slice(b"session=\xff\xfe");
+        header.extend_from_slice(b"__Host-session=\xff\xfe");
         header.push(0x80 | (i % 128) as u8);
         header.extend_from_slice(b"; \xc3=\x28;");
         i += 1;
     }
     let session = load(&manager, &request([header]));
-    // Values that are not UTF-8 are skipped, never decoded.
-    assert_fresh(&session, FreshReason::NoCookie);
+    // Values that are not UTF-8 are skipped, never decoded; the megabyte
+    // is over the byte cap.
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
 }
 
 #[test]
@@ -196,8 +254,8 @@ fn one_megabyte_session_value_gives_a_fresh_session() {
     // A single pair whose value is a megabyte of base64url: rejected by the
     // length check before it is decoded.
     let manager = manager();
-    let mut header = b"session=".to_vec();
+    let mut header = b"__Host-session=".to_vec();
     header.resize(MIB, b'A');
     let session = load(&manager, &request([header]));
-    assert_fresh(&session, FreshReason::Rejected);
+    assert_fresh(&session, FreshReason::HeaderTooLarge);
 }

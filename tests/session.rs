@@ -94,6 +94,17 @@ fn codec() -> Codec {
     codec_with(KeyRing::new([Key::generate()]).unwrap())
 }
 
+/// As [`codec`], under a cookie name without the `__Host-` prefix (for
+/// paths, domains and plain-http development).
+fn codec_named(name: &str) -> Codec {
+    Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .cookie_name(name)
+        .idle_timeout(IDLE)
+        .absolute_timeout(ABSOLUTE)
+        .build()
+        .unwrap()
+}
+
 /// A cookie-only manager (no store), idle 1 h, absolute 8 h.
 fn manager() -> SessionManager {
     SessionManager::builder(codec()).build().unwrap()
@@ -159,7 +170,7 @@ impl Stored {
 
     /// Loads the session `request` carries, with the clock moved to
     /// `at(secs)`.
-    async fn load<T: DeserializeOwned + Default>(
+    async fn load<T: DeserializeOwned + Default + 'static>(
         &self,
         request: &HeaderMap,
         secs: u64,
@@ -169,7 +180,11 @@ impl Stored {
 
     /// Saves `session` with the clock moved to `at(secs)`: what was saved
     /// and the response's headers.
-    async fn save<T: Serialize>(&self, session: &mut Session<T>, secs: u64) -> (Saved, HeaderMap) {
+    async fn save<T: Serialize + DeserializeOwned + 'static>(
+        &self,
+        session: &mut Session<T>,
+        secs: u64,
+    ) -> (Saved, HeaderMap) {
         save_at(&self.manager, session, self.at(secs)).await
     }
 
@@ -307,7 +322,7 @@ fn next_request(response: &HeaderMap) -> HeaderMap {
 // ---------------------------------------------------------------------------
 
 /// The session `request` carries, loaded at `now` without a runtime.
-fn load_sync_at<T: DeserializeOwned + Default>(
+fn load_sync_at<T: DeserializeOwned + Default + 'static>(
     manager: &SessionManager,
     request: &HeaderMap,
     now: SystemTime,
@@ -317,7 +332,7 @@ fn load_sync_at<T: DeserializeOwned + Default>(
 
 /// Saves `session` at `now` without a runtime: what was saved and the
 /// response's headers.
-fn save_sync_at<T: Serialize>(
+fn save_sync_at<T: Serialize + DeserializeOwned + 'static>(
     manager: &SessionManager,
     session: &mut Session<T>,
     now: SystemTime,
@@ -328,7 +343,7 @@ fn save_sync_at<T: Serialize>(
 }
 
 /// The session `request` carries, loaded at `now`.
-async fn load_at<T: DeserializeOwned + Default>(
+async fn load_at<T: DeserializeOwned + Default + 'static>(
     manager: &SessionManager,
     request: &HeaderMap,
     now: SystemTime,
@@ -337,7 +352,7 @@ async fn load_at<T: DeserializeOwned + Default>(
 }
 
 /// Saves `session` at `now`: what was saved and the response's headers.
-async fn save_at<T: Serialize>(
+async fn save_at<T: Serialize + DeserializeOwned + 'static>(
     manager: &SessionManager,
     session: &mut Session<T>,
     now: SystemTime,
@@ -419,7 +434,7 @@ async fn a_full_request_response_cycle_sets_a_cookie_only_once_written_and_reads
     assert_eq!(all.len(), 1, "exactly one Set-Cookie");
     assert!(all[0].is_sensitive(), "Set-Cookie is marked sensitive");
     let line = all[0].to_str().unwrap().to_owned();
-    assert!(line.starts_with("session="), "{line}");
+    assert!(line.starts_with("__Host-session="), "{line}");
     let attributes = attributes_of(&line);
     for wanted in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(attributes.contains(&wanted), "{wanted} missing in {line}");
@@ -729,7 +744,7 @@ fn no_cookie_gives_a_fresh_session_with_no_cookie_as_the_reason() {
     for headers in [
         HeaderMap::new(),
         cookie_header("theme=dark; lang=en"),
-        cookie_header("sessionx=abc; xsession=abc"),
+        cookie_header("__Host-sessionx=abc; x__Host-session=abc; session=abc"),
     ] {
         let session: Session<Cart> = load_sync_at(&manager, &headers, at(0));
         assert!(session.is_new());
@@ -742,7 +757,7 @@ fn no_cookie_gives_a_fresh_session_with_no_cookie_as_the_reason() {
 #[test]
 fn when_every_candidate_fails_the_most_telling_reason_is_reported() {
     let (manager, cookie) = manager_and_cookie();
-    let headers = cookie_header(&format!("session=garbage; {cookie}"));
+    let headers = cookie_header(&format!("__Host-session=garbage; {cookie}"));
     let session: Session<Cart> = load_sync_at(&manager, &headers, at(3600));
     assert_eq!(session.fresh_reason(), Some(FreshReason::Expired));
 }
@@ -751,7 +766,7 @@ fn when_every_candidate_fails_the_most_telling_reason_is_reported() {
 fn of_several_cookies_with_the_session_name_the_valid_one_wins() {
     let (manager, cookie) = manager_and_cookie();
     let headers = cookie_header(&format!(
-        "session=garbage; theme=dark; {}; {cookie}",
+        "__Host-session=garbage; theme=dark; {}; {cookie}",
         tamper(&cookie)
     ));
     let session: Session<Cart> = load_sync_at(&manager, &headers, at(1));
@@ -778,7 +793,7 @@ fn every_cookie_header_is_searched() {
     let mut headers = HeaderMap::new();
     headers.append(
         COOKIE,
-        HeaderValue::from_static("theme=dark; session=garbage"),
+        HeaderValue::from_static("theme=dark; __Host-session=garbage"),
     );
     headers.append(COOKIE, HeaderValue::from_static("lang=en"));
     headers.append(COOKIE, HeaderValue::from_str(&cookie).unwrap());
@@ -809,7 +824,7 @@ async fn a_pointer_to_a_missing_store_entry_gives_a_fresh_session() {
 
 #[test]
 fn destroy_emits_a_removal_cookie_with_the_same_name_path_and_domain() {
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::builder(codec_named("session"))
         .path("/app")
         .domain("example.com")
         .build()
@@ -843,7 +858,7 @@ async fn destroy_deletes_the_store_entry() {
     let (saved, response) = fx.save(&mut session, 1).await;
     assert_eq!(saved, Saved::Removed);
     let line = only_set_cookie(&response);
-    assert_eq!(pair_of(&line), "session=");
+    assert_eq!(pair_of(&line), "__Host-session=");
     assert!(attributes_of(&line).contains(&"Max-Age=0"), "{line}");
     assert!(attributes_of(&line).contains(&"Path=/"), "{line}");
     assert_eq!(fx.entry(id).await, None, "store entry deleted");
@@ -1189,11 +1204,11 @@ fn a_one_mebibyte_cookie_header_gives_a_fresh_session() {
     let manager = manager();
     let huge = format!("junk={}", "x".repeat(1 << 20));
     let session = load_cart(&manager, &cookie_header(&huge));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::NoCookie));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 
-    let huge = format!("session={}", "A".repeat(1 << 20));
+    let huge = format!("__Host-session={}", "A".repeat(1 << 20));
     let session = load_cart(&manager, &cookie_header(&huge));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Rejected));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 }
 
 #[test]
@@ -1201,17 +1216,17 @@ fn ten_thousand_pairs_give_a_fresh_session() {
     let manager = manager();
     let many: Vec<String> = (0..10_000).map(|i| format!("k{i}=v{i}")).collect();
     let session = load_cart(&manager, &cookie_header(&many.join("; ")));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::NoCookie));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 
-    let forged = vec!["session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; 10_000];
+    let forged = vec!["__Host-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; 10_000];
     let session = load_cart(&manager, &cookie_header(&forged.join("; ")));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Rejected));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 }
 
 #[test]
 fn non_utf8_bytes_give_a_fresh_session_and_do_not_hide_a_later_cookie() {
     let manager = manager();
-    let raw: &[u8] = b"session=\xff\xfe\x80; \xc3\x28=\xa0\xa1; x=\xf0\x28\x8c\x28";
+    let raw: &[u8] = b"__Host-session=\xff\xfe\x80; \xc3\x28=\xa0\xa1; x=\xf0\x28\x8c\x28";
     let session = load_cart(&manager, &{
         let mut h = HeaderMap::new();
         h.append(COOKIE, HeaderValue::from_bytes(raw).unwrap());
@@ -1235,15 +1250,15 @@ fn degenerate_pairs_give_a_fresh_session() {
     for header in [
         "=",
         "==",
-        "=session",
+        "=__Host-session",
         ";;;",
         " ; ; ",
-        "session",
-        "session=",
-        "session=\"\"",
-        "session= ; session=;session",
-        "session=a; session=b; session=c",
-        "\"session\"=abc",
+        "__Host-session",
+        "__Host-session=",
+        "__Host-session=\"\"",
+        "__Host-session= ; __Host-session=;session",
+        "__Host-session=a; __Host-session=b; __Host-session=c",
+        "\"__Host-session\"=abc",
     ] {
         let session = load_cart(&manager, &cookie_header(header));
         assert!(session.is_new(), "{header}");
@@ -1251,7 +1266,7 @@ fn degenerate_pairs_give_a_fresh_session() {
     // Several `Cookie` headers, every one empty-valued.
     let mut headers = HeaderMap::new();
     for _ in 0..100 {
-        headers.append(COOKIE, HeaderValue::from_static("session="));
+        headers.append(COOKIE, HeaderValue::from_static("__Host-session="));
     }
     assert!(load_cart(&manager, &headers).is_new());
 }
@@ -1265,9 +1280,9 @@ fn a_session_cookie_past_the_first_64_kib_is_not_examined() {
     let session = load_cart(&manager, &cookie_header(&format!("{cookie}; {pad}")));
     assert_eq!(*session, Cart::sample());
 
-    // After it: not looked at.
+    // After it: not looked at, and said so.
     let session = load_cart(&manager, &cookie_header(&format!("{pad}; {cookie}")));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::NoCookie));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 
     // The budget spans headers.
     let mut headers = HeaderMap::new();
@@ -1276,7 +1291,7 @@ fn a_session_cookie_past_the_first_64_kib_is_not_examined() {
     headers.append(COOKIE, HeaderValue::from_str(&half).unwrap());
     headers.append(COOKIE, HeaderValue::from_str(&cookie).unwrap());
     let session = load_cart(&manager, &headers);
-    assert_eq!(session.fresh_reason(), Some(FreshReason::NoCookie));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 }
 
 #[test]
@@ -1286,17 +1301,29 @@ fn a_session_cookie_past_the_pair_limit_is_not_examined() {
 
     let (within, past) = within_and_past(&manager, &cookie, MAX_COOKIE_PAIRS, pairs);
     assert_eq!(*within, Cart::sample());
-    assert_eq!(past.fresh_reason(), Some(FreshReason::NoCookie));
+    assert_eq!(past.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 }
 
 #[test]
-fn at_most_a_few_cookies_with_the_session_name_are_tried() {
+fn at_most_max_session_candidates_authentic_looking_cookies_are_tried() {
     let (manager, cookie) = manager_and_cookie();
-    let forged = |n: usize| vec!["session=garbage".to_owned(); n];
+    // The real header and key id with a bad tag: each reaches the AEAD.
+    // (Not the last character: that one also carries padding bits.)
+    let (name, value) = cookie.split_once('=').unwrap();
+    let i = value.len() - 4;
+    let flipped = if &value[i..=i] == "A" { "B" } else { "A" };
+    let bad = format!("{name}={}{flipped}{}", &value[..i], &value[i + 1..]);
+    let forged = |n: usize| vec![bad.clone(); n];
 
     let (within, past) = within_and_past(&manager, &cookie, MAX_SESSION_CANDIDATES, forged);
     assert_eq!(*within, Cart::sample());
-    assert_eq!(past.fresh_reason(), Some(FreshReason::Rejected));
+    assert_eq!(past.fresh_reason(), Some(FreshReason::HeaderTooLarge));
+
+    // Garbage fails the cheap checks and costs nothing.
+    let garbage = |n: usize| vec!["__Host-session=garbage".to_owned(); n];
+    let (within, past) = within_and_past(&manager, &cookie, MAX_SESSION_CANDIDATES, garbage);
+    assert_eq!(*within, Cart::sample());
+    assert_eq!(*past, Cart::sample());
 }
 
 // ---------------------------------------------------------------------------
@@ -1374,7 +1401,7 @@ fn a_secure_prefixed_name_needs_secure() {
 
 #[test]
 fn same_site_none_or_partitioned_without_secure_is_refused() {
-    let b = || SessionManager::builder(codec()).secure(false);
+    let b = || SessionManager::builder(codec_named("session")).secure(false);
     assert!(b().build().is_ok(), "plain-http development is allowed");
     assert_eq!(
         build_error(b().same_site(SameSite::None)),
@@ -1677,4 +1704,180 @@ async fn load_and_save_futures_are_send() {
         session.get::<Vec<u8>>("big").unwrap(),
         Some(vec![1u8; 6000])
     );
+}
+
+// ---------------------------------------------------------------------------
+// Writes nothing the handler asked for: a failure keeps the old cookie
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_reseal_under_a_new_primary_that_no_longer_fits_keeps_the_old_cookie() {
+    // A session sealed under AES-256-GCM, as close to the limit as it gets.
+    let old_key = Key::generate().with_algorithm(sealed_session::Algorithm::Aes256Gcm);
+    let old = SessionManager::builder(codec_with(KeyRing::new([old_key.clone()]).unwrap()))
+        .build()
+        .unwrap();
+    let fits = (0..4096)
+        .rev()
+        .find(|&n| old.codec().sealed_size(&blob(n)).unwrap() <= MAX_COOKIE_BYTES)
+        .unwrap();
+    let mut session: Session<Blob> = load_sync_at(&old, &HeaderMap::new(), at(0));
+    session.set(blob(fits));
+    let (_, response) = save_sync_at(&old, &mut session, at(0));
+    let request = next_request(&response);
+
+    // The documented move to XAES-256-GCM adds 12 bytes of nonce: the
+    // re-seal is too large, and nothing the handler did requires it.
+    let new_key = Key::generate();
+    let rotated = SessionManager::builder(codec_with(KeyRing::new([new_key, old_key]).unwrap()))
+        .build()
+        .unwrap();
+    let mut session: Session<Blob> = load_sync_at(&rotated, &request, at(1));
+    assert!(!session.opened_with().unwrap().is_primary());
+    let (saved, response) = save_sync_at(&rotated, &mut session, at(1));
+    assert!(
+        matches!(
+            saved,
+            Saved::Kept {
+                cause: ErrorKind::TooLarge { .. }
+            }
+        ),
+        "{saved:?}"
+    );
+    assert!(response.is_empty(), "the client keeps its cookie");
+    // It still opens, and the read-only request did not fail.
+    let again: Session<Blob> = load_sync_at(&rotated, &request, at(2));
+    assert_eq!(*again, blob(fits));
+
+    // A change the handler made must be written: then it is an error.
+    session.set(blob(fits + 1));
+    let mut response = HeaderMap::new();
+    let err = rotated
+        .save_sync_at(&mut session, &mut response, at(2))
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::TooLarge { .. }));
+}
+
+#[tokio::test]
+async fn a_renewal_while_the_store_is_down_keeps_the_old_cookie() {
+    let store = Arc::new(FlakyStore {
+        inner: MemoryStore::new(),
+        fail: AtomicBool::new(false),
+    });
+    // Renew on every request (the memory store runs on the real clock).
+    let manager = SessionManager::builder(codec())
+        .store(Arc::clone(&store) as Arc<dyn Store>)
+        .renewal_threshold(0.0)
+        .build()
+        .unwrap();
+    let mut session: Session<Blob> = manager.load(&HeaderMap::new()).await.unwrap();
+    session.set(blob(6000));
+    let mut response = HeaderMap::new();
+    manager.save(&mut session, &mut response).await.unwrap();
+    let request = next_request(&response);
+
+    // The renewal writes the store, which goes down after the load.
+    let mut session: Session<Blob> = manager.load(&request).await.unwrap();
+    assert!(!session.is_new());
+    store.set_down(true);
+    let mut response = HeaderMap::new();
+    let saved = manager.save(&mut session, &mut response).await.unwrap();
+    assert_eq!(
+        saved,
+        Saved::Kept {
+            cause: ErrorKind::Store
+        }
+    );
+    assert!(response.is_empty());
+    store.set_down(false);
+    let session: Session<Blob> = manager.load(&request).await.unwrap();
+    assert_eq!(*session, blob(6000));
+
+    // A change the handler made is still an error when the store is down.
+    let mut session = session;
+    session.set(blob(6001));
+    store.set_down(true);
+    let err = manager.save(&mut session, &mut response).await.unwrap_err();
+    assert_store_error(&err);
+}
+
+#[tokio::test]
+async fn the_smallest_size_limit_still_holds_a_pointer_cookie() {
+    // Spilling seals the pointer before writing the store; the limit can
+    // never be too small for it, because build refuses such limits.
+    let ring = KeyRing::new([Key::generate()]).unwrap();
+    let err = Codec::builder(ring.clone())
+        .size_limit(64)
+        .build()
+        .unwrap_err();
+    let ErrorKind::InvalidSizeLimit { min, .. } = err.kind() else {
+        panic!("{err:?}");
+    };
+    let codec = Codec::builder(ring).size_limit(min).build().unwrap();
+    let fx = Stored::with_codec(codec);
+    let (session, response) = fx.spill(100).await;
+    assert_eq!(session.location(), Location::Store);
+    let line = only_set_cookie(&response);
+    assert!(pair_of(&line).len() <= min, "{line}");
+    let back: Session<Blob> = fx.load(&next_request(&response), 1).await;
+    assert_eq!(*back, blob(100));
+}
+
+#[tokio::test]
+async fn a_stored_session_over_the_maximum_is_too_large() {
+    let clock = Clock::new();
+    let store: Arc<dyn Store> = Arc::new(clock.store(16 << 20));
+    let manager = SessionManager::builder(codec())
+        .store(store)
+        .max_stored_bytes(10_000)
+        .build()
+        .unwrap();
+    let mut session: Session<Blob> = load_at(&manager, &HeaderMap::new(), clock.at(0)).await;
+    session.set(blob(20_000));
+    let mut response = HeaderMap::new();
+    let err = manager
+        .save_at(&mut session, &mut response, clock.at(0))
+        .await
+        .unwrap_err();
+    let ErrorKind::TooLarge { size, limit } = err.kind() else {
+        panic!("{err:?}");
+    };
+    assert!(size > 20_000);
+    assert_eq!(limit, 10_000);
+    assert!(response.is_empty());
+    session.set(blob(9_000));
+    let (saved, _) = save_at(&manager, &mut session, clock.at(0)).await;
+    assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+}
+
+#[test]
+fn session_times_are_whole_seconds_like_the_sealed_value() {
+    let manager = manager();
+    let now = at(0) + Duration::from_millis(999);
+    let mut session: Session<Cart> = load_sync_at(&manager, &HeaderMap::new(), now);
+    session.set(Cart::sample());
+    let (_, response) = save_sync_at(&manager, &mut session, now);
+    let times = session.times().unwrap();
+    assert_eq!(times.issued_at, at(0));
+    assert_eq!(times.renewed_at, at(0));
+    // What the next request opens agrees with what save reported.
+    let opened: Session<Cart> = load_sync_at(&manager, &next_request(&response), now);
+    assert_eq!(opened.times(), Some(times));
+}
+
+#[test]
+fn a_fresh_session_behind_an_oversized_header_is_not_written_over_the_real_one() {
+    let (manager, cookie) = manager_and_cookie();
+    let pad = format!("pad={}", "x".repeat(MAX_COOKIE_HEADER_BYTES));
+    let request = cookie_header(&format!("{pad}; {cookie}"));
+    let mut session = load_cart(&manager, &request);
+    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
+    session.items.push("pen".to_owned());
+    let (saved, response) = save_sync_at(&manager, &mut session, at(1));
+    assert_eq!(saved, Saved::NotOverwritten);
+    assert!(response.is_empty(), "the real session is left alone");
+    // A login regenerates: that is written.
+    session.regenerate();
+    let (saved, _) = save_sync_at(&manager, &mut session, at(1));
+    assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
 }

@@ -82,7 +82,7 @@ struct RingArgs {
     #[arg(long, value_name = "VAR", default_value = "SESSION_KEYS")]
     keys_env: String,
     /// The cookie name the value is sealed under (it is bound into the value).
-    #[arg(long, value_name = "NAME", default_value = "session")]
+    #[arg(long, value_name = "NAME", default_value = sealed_session::DEFAULT_COOKIE_NAME)]
     cookie_name: String,
 }
 
