@@ -581,6 +581,25 @@ mod tests {
     }
 
     #[test]
+    fn session_error_debug_does_not_leak_data() {
+        fn oversized_secret(session: &mut Session<String>) -> Result<String, &'static str> {
+            session.set("s3cr3t-csrf-token".repeat(400));
+            Ok(String::new())
+        }
+        let mut service = service(&manager(None), oversized_secret);
+        let response = send(&mut service, None).unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let failure = response.extensions().get::<SessionError>().unwrap();
+        for text in [
+            format!("{failure:?}"),
+            format!("{failure:#?}"),
+            failure.to_string(),
+        ] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
+    }
+
+    #[test]
     fn debug_shows_no_session_data() {
         let handle = SessionHandle::new(Session::<u32>::fresh(FreshReason::NoCookie));
         handle.lock().set(123_456);

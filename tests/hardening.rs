@@ -1,0 +1,136 @@
+//! Regression tests for the hardening issue, through the public API: each
+//! test is named after the attack or failure it pins.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::fmt::Debug;
+
+use http::HeaderMap;
+use http::header::{COOKIE, SET_COOKIE};
+use sealed_session::{Codec, Key, KeyRing, MapSession, Session, SessionManager};
+use serde::{Deserialize, Serialize};
+
+/// What must never appear in a log line.
+const MARKER: &str = "s3cr3t-csrf-token";
+
+/// Session data holding a secret; it derives `Debug`, so a `Debug` that
+/// printed the data would print the marker.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+struct Secrets {
+    csrf: String,
+}
+
+impl Secrets {
+    fn marked() -> Self {
+        Self {
+            csrf: MARKER.to_owned(),
+        }
+    }
+}
+
+/// Session data with no `Debug` at all.
+#[derive(Serialize, Deserialize, Clone, Default)]
+struct NoDebug {
+    csrf: String,
+}
+
+fn codec() -> Codec {
+    Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn manager() -> SessionManager {
+    SessionManager::builder(codec()).build().unwrap()
+}
+
+/// Both `Debug` forms of `value`, asserting neither holds the marker.
+fn assert_no_marker(value: &impl Debug) {
+    for text in [format!("{value:?}"), format!("{value:#?}")] {
+        assert!(!text.contains(MARKER), "debug leaks session data: {text}");
+        assert!(!text.contains("csrf"), "debug leaks field names: {text}");
+    }
+}
+
+/// The `Cookie` request header that returns the cookie `headers` set.
+fn cookie_header(headers: &HeaderMap) -> HeaderMap {
+    let set_cookie = headers[SET_COOKIE].to_str().unwrap();
+    let pair = set_cookie.split(';').next().unwrap();
+    let mut request = HeaderMap::new();
+    request.insert(COOKIE, pair.parse().unwrap());
+    request
+}
+
+// ---------------------------------------------------------------------------
+// Session data in `Debug`
+// ---------------------------------------------------------------------------
+
+#[test]
+fn session_debug_does_not_leak_data() {
+    let manager = manager();
+    let mut session: Session<Secrets> = manager.load_sync(&HeaderMap::new()).unwrap();
+    session.set(Secrets::marked());
+    assert_no_marker(&session);
+    let text = format!("{session:?}");
+    assert!(text.contains("changed: true"), "{text}");
+    assert!(text.ends_with(".. }"), "non-exhaustive: {text}");
+
+    // Opened from a cookie: metadata about the key is shown, still no data.
+    let mut response = HeaderMap::new();
+    manager.save_sync(&mut session, &mut response).unwrap();
+    let opened: Session<Secrets> = manager.load_sync(&cookie_header(&response)).unwrap();
+    assert_eq!(opened.data(), &Secrets::marked());
+    assert_no_marker(&opened);
+    assert!(format!("{opened:?}").contains("opened_with"));
+}
+
+#[test]
+fn session_debug_needs_no_debug_on_the_data() {
+    let mut session: Session<NoDebug> = manager().load_sync(&HeaderMap::new()).unwrap();
+    session.csrf = MARKER.to_owned();
+    assert_no_marker(&session);
+}
+
+#[test]
+fn map_debug_does_not_leak_data() {
+    let manager = manager();
+    let mut session: MapSession = manager.load_sync(&HeaderMap::new()).unwrap();
+    session.insert("csrf", MARKER).unwrap();
+    session.insert("user", &7u64).unwrap();
+    assert_no_marker(&session);
+    assert_no_marker(session.data());
+    let text = format!("{:?}", session.data());
+    assert_eq!(text, "Map { len: 2, .. }");
+}
+
+#[test]
+fn opened_debug_does_not_leak_data() {
+    let codec = codec();
+    let sealed = codec.seal(&Secrets::marked()).unwrap();
+    let opened = codec.open::<Secrets>(sealed.value()).unwrap();
+    assert_eq!(opened.value(), &Secrets::marked());
+    assert_no_marker(&opened);
+    assert!(format!("{opened:?}").contains("opened_with"));
+
+    let sealed = codec
+        .seal(&NoDebug {
+            csrf: MARKER.to_owned(),
+        })
+        .unwrap();
+    let opened = codec.open::<NoDebug>(sealed.value()).unwrap();
+    assert_no_marker(&opened);
+}
+
+#[test]
+fn session_handle_debug_does_not_leak_data() {
+    use sealed_session::tower::SessionHandle;
+    let mut session: Session<Secrets> = manager().load_sync(&HeaderMap::new()).unwrap();
+    session.set(Secrets::marked());
+    let handle = SessionHandle::new(session);
+    assert_no_marker(&handle);
+}
