@@ -111,7 +111,8 @@ impl SessionManagerBuilder {
     /// [`ErrorKind::InvalidCookieAttribute`] for a bad path or domain,
     /// [`ErrorKind::CookiePrefix`] for a `__Host-` name without `Secure`,
     /// with a path other than `/` or a domain (or a `__Secure-` name without
-    /// `Secure`), [`ErrorKind::InsecureAttributes`] for `SameSite=None` or
+    /// `Secure`); prefixes are matched ASCII case-insensitively, as browsers
+    /// match them, [`ErrorKind::InsecureAttributes`] for `SameSite=None` or
     /// `Partitioned` without `Secure`, [`ErrorKind::InvalidRenewalThreshold`]
     /// and [`ErrorKind::OverflowNeedsStore`].
     pub fn build(self) -> Result<SessionManager, Error> {
@@ -121,10 +122,12 @@ impl SessionManagerBuilder {
         if !attribute_ok {
             return Err(Error::new(ErrorKind::InvalidCookieAttribute));
         }
-        let name = self.codec.cookie_name();
-        let host_ok = a.secure && a.path == "/" && a.domain.is_none();
-        if (name.starts_with("__Host-") && !host_ok) || (name.starts_with("__Secure-") && !a.secure)
-        {
+        let prefix_ok = match cookie_prefix(self.codec.cookie_name()) {
+            Some(CookiePrefix::Host) => a.secure && a.path == "/" && a.domain.is_none(),
+            Some(CookiePrefix::Secure) => a.secure,
+            None => true,
+        };
+        if !prefix_ok {
             return Err(Error::new(ErrorKind::CookiePrefix));
         }
         if !a.secure && (a.same_site == SameSite::None || a.partitioned) {
@@ -154,6 +157,33 @@ impl SessionManagerBuilder {
     }
 }
 
+/// A cookie name prefix that browsers give meaning to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CookiePrefix {
+    /// `__Host-`: needs `Secure`, `Path=/` and no `Domain`.
+    Host,
+    /// `__Secure-`: needs `Secure`.
+    Secure,
+}
+
+/// The prefix `name` starts with, matched as browsers match it: ASCII
+/// case-insensitively (RFC 6265bis; `__HOST-` is a `__Host-` cookie, and a
+/// browser drops it when it lacks the prefix's attributes).
+fn cookie_prefix(name: &str) -> Option<CookiePrefix> {
+    let starts = |prefix: &str| {
+        name.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    if starts("__Host-") {
+        Some(CookiePrefix::Host)
+    } else if starts("__Secure-") {
+        Some(CookiePrefix::Secure)
+    } else {
+        None
+    }
+}
+
 impl fmt::Debug for SessionManagerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionManagerBuilder")
@@ -177,6 +207,32 @@ impl SessionManager {
             renewal_threshold: DEFAULT_RENEWAL_THRESHOLD,
             overflow: None,
             store: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_prefixes_match_ascii_case_insensitively() {
+        for name in ["__Host-s", "__HOST-s", "__host-s", "__hOsT-"] {
+            assert_eq!(cookie_prefix(name), Some(CookiePrefix::Host), "{name}");
+        }
+        for name in ["__Secure-s", "__SECURE-s", "__secure-", "__sEcUrE-x"] {
+            assert_eq!(cookie_prefix(name), Some(CookiePrefix::Secure), "{name}");
+        }
+        for name in [
+            "session",
+            "__Host",
+            "_Host-s",
+            "x__Host-s",
+            "__Hostx-s",
+            "",
+            "__Securé-",
+        ] {
+            assert_eq!(cookie_prefix(name), None, "{name}");
         }
     }
 }

@@ -12,7 +12,7 @@ use std::fmt::Debug;
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
-use sealed_session::{Codec, Key, KeyRing, MapSession, Session, SessionManager};
+use sealed_session::{Codec, ErrorKind, Key, KeyRing, MapSession, Session, SessionManager};
 use serde::{Deserialize, Serialize};
 
 /// What must never appear in a log line.
@@ -133,4 +133,65 @@ fn session_handle_debug_does_not_leak_data() {
     session.set(Secrets::marked());
     let handle = SessionHandle::new(session);
     assert_no_marker(&handle);
+}
+
+// ---------------------------------------------------------------------------
+// Cookie prefixes are matched case-insensitively, as browsers do
+// ---------------------------------------------------------------------------
+
+fn named(name: &str) -> sealed_session::SessionManagerBuilder {
+    let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .cookie_name(name)
+        .build()
+        .unwrap();
+    SessionManager::builder(codec)
+}
+
+fn prefix_error(builder: sealed_session::SessionManagerBuilder) -> ErrorKind {
+    builder.build().unwrap_err().kind()
+}
+
+#[test]
+fn rejects_uppercase_host_prefix_without_secure() {
+    assert_eq!(
+        prefix_error(named("__HOST-s").secure(false)),
+        ErrorKind::CookiePrefix
+    );
+    assert_eq!(
+        prefix_error(named("__HOST-s").path("/app")),
+        ErrorKind::CookiePrefix
+    );
+    assert_eq!(
+        prefix_error(named("__HOST-s").domain("example.com")),
+        ErrorKind::CookiePrefix
+    );
+    assert!(named("__HOST-s").build().is_ok());
+}
+
+#[test]
+fn rejects_uppercase_secure_prefix_without_secure() {
+    assert_eq!(
+        prefix_error(named("__SECURE-s").secure(false)),
+        ErrorKind::CookiePrefix
+    );
+    assert!(named("__SECURE-s").path("/app").build().is_ok());
+}
+
+#[test]
+fn rejects_mixed_case_prefixes_without_secure() {
+    for name in ["__host-s", "__HoSt-s", "__secure-s", "__sEcUrE-s"] {
+        assert_eq!(
+            prefix_error(named(name).secure(false)),
+            ErrorKind::CookiePrefix,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        prefix_error(named("__hOsT-s").path("/app")),
+        ErrorKind::CookiePrefix
+    );
+    // Names that only resemble a prefix are not held to it.
+    for name in ["__Hostess", "_Host-s", "x__Secure-s"] {
+        assert!(named(name).secure(false).build().is_ok(), "{name}");
+    }
 }
