@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};
@@ -53,7 +54,8 @@ impl SessionManagerBuilder {
 
     /// Renew the idle deadline (and so write a cookie) only once this
     /// fraction of the idle timeout has passed since the last renewal
-    /// (default 0.5). 0.0 renews on every request.
+    /// (default 0.5). 0.0 renews on every request. [`build`](Self::build)
+    /// rejects a value outside 0.0..=1.0, and NaN.
     pub fn renewal_threshold(mut self, fraction: f64) -> Self {
         self.renewal_threshold = fraction;
         self
@@ -114,7 +116,10 @@ impl SessionManagerBuilder {
     /// `Secure`); prefixes are matched ASCII case-insensitively, as browsers
     /// match them, [`ErrorKind::InsecureAttributes`] for `SameSite=None` or
     /// `Partitioned` without `Secure`, [`ErrorKind::InvalidRenewalThreshold`]
-    /// and [`ErrorKind::OverflowNeedsStore`].
+    /// for a threshold outside 0.0..=1.0 or NaN,
+    /// [`ErrorKind::RenewalOverflow`] when the threshold's share of the idle
+    /// timeout does not fit in a [`Duration`], and
+    /// [`ErrorKind::OverflowNeedsStore`].
     pub fn build(self) -> Result<SessionManager, Error> {
         let a = &self.attributes;
         let attribute_ok = headers::is_attribute_value(&a.path)
@@ -144,7 +149,12 @@ impl SessionManagerBuilder {
         if overflow == Overflow::Store && self.store.is_none() {
             return Err(Error::new(ErrorKind::OverflowNeedsStore));
         }
-        let renew_after = self.codec.idle_timeout().mul_f64(self.renewal_threshold);
+        // Not `Duration::mul_f64`: it panics when the product overflows (an
+        // idle timeout near `Duration::MAX` with a threshold near 1).
+        let renew_after = Duration::try_from_secs_f64(
+            self.codec.idle_timeout().as_secs_f64() * self.renewal_threshold,
+        )
+        .map_err(|_| Error::new(ErrorKind::RenewalOverflow))?;
         Ok(SessionManager {
             inner: Arc::new(Inner {
                 codec: self.codec,

@@ -9,6 +9,7 @@
 )]
 
 use std::fmt::Debug;
+use std::time::Duration;
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
@@ -193,5 +194,61 @@ fn rejects_mixed_case_prefixes_without_secure() {
     // Names that only resemble a prefix are not held to it.
     for name in ["__Hostess", "_Host-s", "x__Secure-s"] {
         assert!(named(name).secure(false).build().is_ok(), "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Renewal threshold arithmetic cannot panic
+// ---------------------------------------------------------------------------
+
+fn codec_with_idle(idle: Duration, absolute: Duration) -> Codec {
+    Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .idle_timeout(idle)
+        .absolute_timeout(absolute)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn huge_idle_timeout_with_full_threshold_is_an_error_not_a_panic() {
+    let codec = codec_with_idle(Duration::MAX, Duration::MAX);
+    let built = SessionManager::builder(codec.clone())
+        .renewal_threshold(1.0)
+        .build();
+    assert_eq!(built.unwrap_err().kind(), ErrorKind::RenewalOverflow);
+    // Thresholds whose share fits still build, and renewal still works.
+    for fraction in [0.0, 0.5, 0.9] {
+        let manager = SessionManager::builder(codec.clone())
+            .renewal_threshold(fraction)
+            .build()
+            .unwrap();
+        let mut session: Session<u32> = manager.load_sync(&HeaderMap::new()).unwrap();
+        session.set(1);
+        let mut response = HeaderMap::new();
+        manager.save_sync(&mut session, &mut response).unwrap();
+        let again: Session<u32> = manager.load_sync(&cookie_header(&response)).unwrap();
+        assert_eq!(*again, 1);
+    }
+}
+
+#[test]
+fn nan_or_infinite_renewal_threshold_is_rejected() {
+    let codec = codec_with_idle(Duration::MAX, Duration::MAX);
+    for fraction in [
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.1,
+        1.1,
+    ] {
+        let built = SessionManager::builder(codec.clone())
+            .renewal_threshold(fraction)
+            .build();
+        assert_eq!(
+            built.unwrap_err().kind(),
+            ErrorKind::InvalidRenewalThreshold,
+            "{fraction}"
+        );
     }
 }
