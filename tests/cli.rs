@@ -126,7 +126,7 @@ fn codec(keys: &str) -> Codec {
 
 #[test]
 fn keygen_prints_a_key_that_parses_with_its_id_and_algorithm() {
-    for algorithm in Algorithm::ALL {
+    for &algorithm in Algorithm::ALL {
         let output = success(run(&["keygen", "--algorithm", algorithm.name()], None));
         let key = Key::parse(&field(&output, "key").unwrap()).unwrap();
         assert_eq!(field(&output, "key id").unwrap(), key.id().to_string());

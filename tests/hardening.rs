@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
-use sealed_session::{Codec, ErrorKind, Key, KeyRing, MapSession, Session, SessionManager};
+use sealed_session::{
+    Algorithm, Codec, ErrorKind, Key, KeyRing, MapSession, Session, SessionManager,
+};
 use serde::{Deserialize, Serialize};
 
 /// What must never appear in a log line.
@@ -250,5 +252,19 @@ fn nan_or_infinite_renewal_threshold_is_rejected() {
             ErrorKind::InvalidRenewalThreshold,
             "{fraction}"
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `Algorithm::ALL` is a slice, so adding an algorithm is not a breaking change
+// ---------------------------------------------------------------------------
+
+#[test]
+fn algorithm_all_is_a_slice_of_every_known_wire_id() {
+    let all: &'static [Algorithm] = Algorithm::ALL;
+    let known: Vec<Algorithm> = (0..=u8::MAX).filter_map(Algorithm::from_wire_id).collect();
+    assert_eq!(all, known.as_slice());
+    for &algorithm in all {
+        assert_eq!(algorithm.name().parse::<Algorithm>().unwrap(), algorithm);
     }
 }
