@@ -384,7 +384,7 @@ fn a_store_pointer_shows_its_store_id() {
 
     let output = success(inspect(&[&value], &keys));
     assert_eq!(field(&output, "location").unwrap(), "store");
-    assert_eq!(field(&output, "store id").unwrap(), id.to_string());
+    assert_eq!(field(&output, "store id").unwrap(), id.to_hex());
     assert_eq!(field(&output, "payload bytes"), None);
     let hex = inspect(&["--hex", &value], &keys);
     assert_eq!(hex.status.code(), Some(1));

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
+use sealed_session::store::StoreId;
 use sealed_session::{
     Algorithm, Codec, ErrorKind, Key, KeyRing, MapSession, Session, SessionManager,
 };
@@ -267,4 +268,36 @@ fn algorithm_all_is_a_slice_of_every_known_wire_id() {
     for &algorithm in all {
         assert_eq!(algorithm.name().parse::<Algorithm>().unwrap(), algorithm);
     }
+}
+
+// ---------------------------------------------------------------------------
+// A store id is a bearer credential: `Display` redacts it
+// ---------------------------------------------------------------------------
+
+#[test]
+fn store_id_display_is_redacted() {
+    let id = StoreId::generate();
+    let hex = id.to_hex();
+    assert_eq!(hex.len(), 32);
+    assert!(
+        hex.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    let shown = [
+        id.to_string(),
+        format!("{id}"),
+        format!("{id:?}"),
+        format!("{id:#?}"),
+    ];
+    for text in &shown {
+        // Not the whole id, nor any 9 of its hex digits in a row.
+        assert!(!text.contains(&hex), "{text}");
+        for window in hex.as_bytes().windows(9) {
+            let window = std::str::from_utf8(window).unwrap();
+            assert!(!text.contains(window), "{text} shows {window}");
+        }
+    }
+    assert_eq!(id.to_string(), format!("{}…", &hex[..8]));
+    assert_eq!(format!("{id:?}"), format!("StoreId({}…)", &hex[..8]));
+    assert_eq!(StoreId::from_bytes(id.to_bytes()).to_hex(), hex);
 }

@@ -324,7 +324,9 @@ fn write_inspection(out: &mut String, codec: &Codec, seen: &Inspection) {
         }
         Contents::Stored(id) => {
             let _ = writeln!(out, "location: store");
-            let _ = writeln!(out, "store id: {id}");
+            // The whole id, so an operator can find the entry; the
+            // library's `Display` of an id is redacted.
+            let _ = writeln!(out, "store id: {}", id.to_hex());
         }
         // `Contents` is non-exhaustive: a later library version may add kinds.
         _ => {
