@@ -42,8 +42,11 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    /// Every algorithm this version supports.
-    pub const ALL: [Algorithm; 3] = [
+    /// Every algorithm this version supports, in wire-id order.
+    ///
+    /// A slice, so a later version can add an algorithm without a breaking
+    /// change; do not rely on its length.
+    pub const ALL: &'static [Algorithm] = &[
         Algorithm::Aes256Gcm,
         Algorithm::Xaes256Gcm,
         Algorithm::XChaCha20Poly1305,
@@ -99,7 +102,8 @@ impl FromStr for Algorithm {
     /// Parses an algorithm name as printed by [`Algorithm::name`].
     fn from_str(s: &str) -> Result<Self, Error> {
         Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|a| a.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| Error::new(ErrorKind::KeyEncoding))
     }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};
@@ -66,7 +67,8 @@ impl SessionManagerBuilder {
 
     /// Renew the idle deadline (and so write a cookie) only once this
     /// fraction of the idle timeout has passed since the last renewal
-    /// (default 0.5). 0.0 renews on every request.
+    /// (default 0.5). 0.0 renews on every request. [`build`](Self::build)
+    /// rejects a value outside 0.0..=1.0, and NaN.
     pub fn renewal_threshold(mut self, fraction: f64) -> Self {
         self.renewal_threshold = fraction;
         self
@@ -124,9 +126,13 @@ impl SessionManagerBuilder {
     /// [`ErrorKind::InvalidCookieAttribute`] for a bad path or domain,
     /// [`ErrorKind::CookiePrefix`] for a `__Host-` name without `Secure`,
     /// with a path other than `/` or a domain (or a `__Secure-` name without
-    /// `Secure`), [`ErrorKind::InsecureAttributes`] for `SameSite=None` or
+    /// `Secure`); prefixes are matched ASCII case-insensitively, as browsers
+    /// match them, [`ErrorKind::InsecureAttributes`] for `SameSite=None` or
     /// `Partitioned` without `Secure`, [`ErrorKind::InvalidRenewalThreshold`]
-    /// and [`ErrorKind::OverflowNeedsStore`].
+    /// for a threshold outside 0.0..=1.0 or NaN,
+    /// [`ErrorKind::RenewalOverflow`] when the threshold's share of the idle
+    /// timeout does not fit in a [`Duration`], and
+    /// [`ErrorKind::OverflowNeedsStore`].
     pub fn build(self) -> Result<SessionManager, Error> {
         let a = &self.attributes;
         let attribute_ok = headers::is_attribute_value(&a.path)
@@ -134,10 +140,12 @@ impl SessionManagerBuilder {
         if !attribute_ok {
             return Err(Error::new(ErrorKind::InvalidCookieAttribute));
         }
-        let name = self.codec.cookie_name();
-        let host_ok = a.secure && a.path == "/" && a.domain.is_none();
-        if (name.starts_with("__Host-") && !host_ok) || (name.starts_with("__Secure-") && !a.secure)
-        {
+        let prefix_ok = match cookie_prefix(self.codec.cookie_name()) {
+            Some(CookiePrefix::Host) => a.secure && a.path == "/" && a.domain.is_none(),
+            Some(CookiePrefix::Secure) => a.secure,
+            None => true,
+        };
+        if !prefix_ok {
             return Err(Error::new(ErrorKind::CookiePrefix));
         }
         if !a.secure && (a.same_site == SameSite::None || a.partitioned) {
@@ -154,7 +162,12 @@ impl SessionManagerBuilder {
         if overflow == Overflow::Store && self.store.is_none() {
             return Err(Error::new(ErrorKind::OverflowNeedsStore));
         }
-        let renew_after = self.codec.idle_timeout().mul_f64(self.renewal_threshold);
+        // Not `Duration::mul_f64`: it panics when the product overflows (an
+        // idle timeout near `Duration::MAX` with a threshold near 1).
+        let renew_after = Duration::try_from_secs_f64(
+            self.codec.idle_timeout().as_secs_f64() * self.renewal_threshold,
+        )
+        .map_err(|_| Error::new(ErrorKind::RenewalOverflow))?;
         Ok(SessionManager {
             inner: Arc::new(Inner {
                 codec: self.codec,
@@ -165,6 +178,33 @@ impl SessionManagerBuilder {
                 max_stored_bytes: self.max_stored_bytes,
             }),
         })
+    }
+}
+
+/// A cookie name prefix that browsers give meaning to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CookiePrefix {
+    /// `__Host-`: needs `Secure`, `Path=/` and no `Domain`.
+    Host,
+    /// `__Secure-`: needs `Secure`.
+    Secure,
+}
+
+/// The prefix `name` starts with, matched as browsers match it: ASCII
+/// case-insensitively (RFC 6265bis; `__HOST-` is a `__Host-` cookie, and a
+/// browser drops it when it lacks the prefix's attributes).
+fn cookie_prefix(name: &str) -> Option<CookiePrefix> {
+    let starts = |prefix: &str| {
+        name.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    if starts("__Host-") {
+        Some(CookiePrefix::Host)
+    } else if starts("__Secure-") {
+        Some(CookiePrefix::Secure)
+    } else {
+        None
     }
 }
 
@@ -193,6 +233,32 @@ impl SessionManager {
             overflow: None,
             store: None,
             max_stored_bytes: DEFAULT_MAX_STORED_BYTES,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_prefixes_match_ascii_case_insensitively() {
+        for name in ["__Host-s", "__HOST-s", "__host-s", "__hOsT-"] {
+            assert_eq!(cookie_prefix(name), Some(CookiePrefix::Host), "{name}");
+        }
+        for name in ["__Secure-s", "__SECURE-s", "__secure-", "__sEcUrE-x"] {
+            assert_eq!(cookie_prefix(name), Some(CookiePrefix::Secure), "{name}");
+        }
+        for name in [
+            "session",
+            "__Host",
+            "_Host-s",
+            "x__Host-s",
+            "__Hostx-s",
+            "",
+            "__Securé-",
+        ] {
+            assert_eq!(cookie_prefix(name), None, "{name}");
         }
     }
 }

@@ -325,7 +325,9 @@ impl fmt::Debug for SealedCookie {
 
 /// A value that opened: the session value, its times and the key that
 /// opened it.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the times and the opening key, never the value.
+#[derive(Clone)]
 pub struct Opened<T> {
     value: T,
     times: Times,
@@ -351,6 +353,16 @@ impl<T> Opened<T> {
     /// Which key opened the value (for re-sealing and rotation telemetry).
     pub fn opened_with(&self) -> OpenedWith {
         self.with
+    }
+}
+
+impl<T> fmt::Debug for Opened<T> {
+    /// Metadata only: never the session value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field("times", &self.times)
+            .field("opened_with", &self.with)
+            .finish_non_exhaustive()
     }
 }
 

@@ -74,8 +74,11 @@ pub enum ErrorKind {
     CookiePrefix,
     /// `SameSite=None` or `Partitioned` without `Secure`.
     InsecureAttributes,
-    /// The renewal threshold is not a fraction between 0 and 1.
+    /// The renewal threshold is not a fraction between 0 and 1 (or is NaN).
     InvalidRenewalThreshold,
+    /// The renewal threshold's share of the idle timeout is too long to
+    /// represent as a duration (an idle timeout near `Duration::MAX`).
+    RenewalOverflow,
     /// Overflow to a store was asked for, but no store was given.
     OverflowNeedsStore,
     /// A synchronous load or save on a manager that has a store; use the
@@ -146,6 +149,9 @@ impl fmt::Display for ErrorKind {
             Self::InvalidRenewalThreshold => {
                 f.write_str("renewal threshold must be a fraction from 0.0 to 1.0")
             }
+            Self::RenewalOverflow => f.write_str(
+                "renewal threshold times the idle timeout is too long to represent; lower the idle timeout",
+            ),
             Self::OverflowNeedsStore => {
                 f.write_str("overflow to a store needs a store; give one or choose Overflow::Error")
             }

@@ -401,7 +401,7 @@ mod tests {
             name: "alice".into(),
             roles: vec!["admin".into()],
         };
-        for algorithm in Algorithm::ALL {
+        for &algorithm in Algorithm::ALL {
             let codec = codec(algorithm);
             let sealed = codec.seal_with_times(&user, Times::new(t0())).unwrap();
             let seen = inspect_at(&codec, sealed.value(), t0()).unwrap();

@@ -68,9 +68,10 @@ impl Key {
     /// CSPRNG (ChaCha12, seeded and periodically reseeded by the operating
     /// system).
     pub fn generate() -> Self {
-        let mut bytes = [0u8; KEY_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self::from_array(bytes)
+        // Filled in place: no copy of the key bytes is left on the stack.
+        let mut key = Self::zeroed();
+        rand::rng().fill_bytes(&mut key.bytes);
+        key
     }
 
     /// A key from exactly 32 bytes of key material, for the default algorithm.
@@ -79,15 +80,19 @@ impl Key {
     ///
     /// [`ErrorKind::KeyLength`] when `bytes` is not 32 bytes long.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let array: [u8; KEY_BYTES] = bytes
+        let source: &[u8; KEY_BYTES] = bytes
             .try_into()
             .map_err(|_| Error::new(ErrorKind::KeyLength { len: bytes.len() }))?;
-        Ok(Self::from_array(array))
+        // Copied straight into the key, which wipes itself on drop.
+        let mut key = Self::zeroed();
+        key.bytes.copy_from_slice(source);
+        Ok(key)
     }
 
-    fn from_array(bytes: [u8; KEY_BYTES]) -> Self {
+    /// An all-zero key for the default algorithm, to be filled in place.
+    fn zeroed() -> Self {
         Self {
-            bytes,
+            bytes: [0; KEY_BYTES],
             algorithm: Algorithm::default(),
         }
     }
@@ -101,13 +106,11 @@ impl Key {
     /// [`ErrorKind::KeyLength`] when it does not hold 32 bytes.
     pub fn from_base64(encoded: &str) -> Result<Self, Error> {
         let encoded = encoded.trim();
-        let decoded = Zeroizing::new(
-            LENIENT_STANDARD
-                .decode(encoded)
-                .or_else(|_| LENIENT_URL_SAFE.decode(encoded))
-                .map_err(|_| Error::new(ErrorKind::KeyEncoding))?,
-        );
-        Self::from_bytes(&decoded)
+        // Decoded into a buffer of ours that is wiped on every path (the
+        // engine's own `decode` drops a partly decoded `Vec` on error).
+        let mut scratch = Zeroizing::new(vec![0u8; base64::decoded_len_estimate(encoded.len())]);
+        let len = decode_base64_into(encoded, &mut scratch)?;
+        Self::from_bytes(scratch.get(..len).unwrap_or_default())
     }
 
     /// A key derived from a long secret (a passphrase-like string from
@@ -122,7 +125,9 @@ impl Key {
         if secret.len() < MIN_SECRET_BYTES {
             return Err(Error::new(ErrorKind::SecretTooShort { len: secret.len() }));
         }
-        Ok(Self::from_array(hkdf32(secret, SECRET_INFO)))
+        let mut key = Self::zeroed();
+        hkdf_into(secret, &[SECRET_INFO], &mut key.bytes);
+        Ok(key)
     }
 
     /// This key with another algorithm.
@@ -141,8 +146,10 @@ impl Key {
     /// material under a fixed label. It is written in every value the key
     /// seals, so opening finds the key without trying each one.
     pub fn id(&self) -> KeyId {
-        let full = hkdf32(&self.bytes, KEY_ID_INFO);
-        KeyId([full[0], full[1], full[2], full[3]])
+        let mut full = Zeroizing::new([0u8; KEY_BYTES]);
+        hkdf_into(&self.bytes, &[KEY_ID_INFO], &mut full);
+        let [a, b, c, d, ..] = &*full;
+        KeyId([*a, *b, *c, *d])
     }
 
     /// The key material as standard base64 without padding.
@@ -162,7 +169,15 @@ impl Key {
     ///
     /// As with [`Key::to_base64`], the returned string is the secret.
     pub fn to_key_string(&self) -> String {
-        format!("{}:{}", self.algorithm.name(), self.to_base64())
+        // Built at its exact length, so no reallocation leaves a copy behind,
+        // and the intermediate base64 is wiped.
+        let encoded = Zeroizing::new(self.to_base64());
+        let name = self.algorithm.name();
+        let mut out = String::with_capacity(name.len() + 1 + encoded.len());
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&encoded);
+        out
     }
 
     /// A key from `[algorithm:]base64`, where `algorithm` is one of the names
@@ -185,10 +200,13 @@ impl Key {
 
     /// The AEAD key for this key's algorithm, derived under its own label.
     pub(crate) fn aead_key(&self) -> Zeroizing<[u8; KEY_BYTES]> {
-        Zeroizing::new(hkdf32_multi(
+        let mut okm = Zeroizing::new([0u8; KEY_BYTES]);
+        hkdf_into(
             &self.bytes,
             &[AEAD_INFO_PREFIX, self.algorithm.name().as_bytes()],
-        ))
+            &mut okm,
+        );
+        okm
     }
 }
 
@@ -210,16 +228,27 @@ impl fmt::Debug for Key {
     }
 }
 
-fn hkdf32(ikm: &[u8], info: &[u8]) -> [u8; KEY_BYTES] {
-    hkdf32_multi(ikm, &[info])
-}
-
-fn hkdf32_multi(ikm: &[u8], info: &[&[u8]]) -> [u8; KEY_BYTES] {
-    let mut okm = [0u8; KEY_BYTES];
+/// HKDF-SHA256 of `ikm` under `info`, written into `okm` in place (the
+/// caller owns, and wipes, the output). The HKDF state, which holds the
+/// pseudorandom key, is wiped on drop (sha2's `zeroize` feature).
+fn hkdf_into(ikm: &[u8], info: &[&[u8]], okm: &mut [u8; KEY_BYTES]) {
     // 32 bytes is far below HKDF-SHA256's 8160-byte output limit, so expand
     // cannot fail; the result is ignored rather than unwrapped.
-    let _ = Hkdf::<Sha256>::new(None, ikm).expand_multi_info(info, &mut okm);
-    okm
+    let _ = Hkdf::<Sha256>::new(None, ikm).expand_multi_info(info, okm);
+}
+
+/// Decodes base64 (standard, then URL-safe alphabet; padding optional) into
+/// `scratch` and returns the decoded length. On error `scratch` is wiped
+/// before returning: a decode that fails part-way has already written the
+/// bytes before the bad character.
+fn decode_base64_into(encoded: &str, scratch: &mut [u8]) -> Result<usize, Error> {
+    let decoded = LENIENT_STANDARD
+        .decode_slice(encoded, &mut *scratch)
+        .or_else(|_| LENIENT_URL_SAFE.decode_slice(encoded, &mut *scratch));
+    decoded.map_err(|_| {
+        scratch.zeroize();
+        Error::new(ErrorKind::KeyEncoding)
+    })
 }
 
 /// The public four-byte id of a [`Key`], written in every value it seals.
@@ -252,5 +281,76 @@ impl fmt::Display for KeyId {
 impl fmt::Debug for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "KeyId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing)]
+
+    use super::*;
+
+    /// Base64 of 30 bytes of 0xff, then a character no alphabet has.
+    const BAD_AFTER_GOOD: &str = "////////////////////////////////////////!!!!";
+
+    #[test]
+    fn failed_base64_decode_wipes_the_partly_decoded_bytes() {
+        let mut scratch = vec![0u8; base64::decoded_len_estimate(BAD_AFTER_GOOD.len())];
+        // The engine writes what it decoded before it meets the bad
+        // character: there is something to wipe.
+        assert!(
+            LENIENT_STANDARD
+                .decode_slice(BAD_AFTER_GOOD, &mut scratch)
+                .is_err()
+        );
+        assert!(scratch.contains(&0xff), "precondition: partial output");
+
+        let mut scratch = vec![0u8; scratch.len()];
+        let err = decode_base64_into(BAD_AFTER_GOOD, &mut scratch).err();
+        assert_eq!(err.map(|e| e.kind()), Some(ErrorKind::KeyEncoding));
+        assert!(scratch.iter().all(|&b| b == 0), "{scratch:?}");
+
+        // The URL-safe alphabet too (`_` is URL-safe only).
+        let url_safe = BAD_AFTER_GOOD.replace('/', "_");
+        let mut scratch = vec![0u8; scratch.len()];
+        assert!(decode_base64_into(&url_safe, &mut scratch).is_err());
+        assert!(scratch.iter().all(|&b| b == 0), "{scratch:?}");
+    }
+
+    #[test]
+    fn base64_decode_still_reports_encoding_and_length() {
+        let key = Key::generate();
+        assert_eq!(
+            Key::from_base64(&key.to_base64()).map(|k| k.id()).ok(),
+            Some(key.id())
+        );
+        let url_safe = STANDARD_NO_PAD
+            .encode([0xfb; KEY_BYTES])
+            .replace('+', "-")
+            .replace('/', "_");
+        assert!(url_safe.contains('-') && url_safe.contains('_'));
+        assert!(Key::from_base64(&url_safe).is_ok());
+        assert_eq!(
+            Key::from_base64(BAD_AFTER_GOOD).err().map(|e| e.kind()),
+            Some(ErrorKind::KeyEncoding)
+        );
+        assert_eq!(
+            Key::from_base64(&STANDARD_NO_PAD.encode([1u8; 31]))
+                .err()
+                .map(|e| e.kind()),
+            Some(ErrorKind::KeyLength { len: 31 })
+        );
+        assert_eq!(
+            Key::from_base64("").err().map(|e| e.kind()),
+            Some(ErrorKind::KeyLength { len: 0 })
+        );
+    }
+
+    #[test]
+    fn key_string_is_the_algorithm_and_the_base64() {
+        let key = Key::generate().with_algorithm(Algorithm::Aes256Gcm);
+        let string = key.to_key_string();
+        assert_eq!(string, format!("aes-256-gcm:{}", key.to_base64()));
+        assert_eq!(string.capacity(), string.len());
     }
 }

@@ -1,6 +1,7 @@
 //! The dynamic map session: string keys, typed values.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,11 @@ use crate::session::Session;
 
 /// Session data as a map from string keys to typed values, each stored as
 /// postcard bytes. Use it through [`MapSession`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// # Security
+///
+/// `Debug` shows only the number of keys, never keys or values.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Map(BTreeMap<String, Vec<u8>>);
 
 /// A session of string keys and typed values, for apps that want
@@ -48,6 +53,15 @@ impl Map {
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
         self.0.contains_key(key)
+    }
+}
+
+impl fmt::Debug for Map {
+    /// The number of keys only: never keys or values.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Map")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,7 +1,10 @@
 //! The key ring: the first key seals, every key opens.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::sync::Arc;
+
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::algorithm::Algorithm;
 use crate::cipher::Cipher;
@@ -67,9 +70,17 @@ impl KeyRing {
     where
         I: IntoIterator<Item = Key>,
     {
+        Self::build(keys.into_iter())
+    }
+
+    /// [`KeyRing::new`] over owned or borrowed keys: borrowing lets a caller
+    /// that holds the keys in a `Vec` drop them in place, where they wipe
+    /// themselves (moving a key out of a `Vec` leaves its bytes in the freed
+    /// buffer).
+    fn build<K: Borrow<Key>>(mut keys: impl Iterator<Item = K>) -> Result<Self, Error> {
         let mut entries: Vec<Entry> = Vec::new();
-        let mut keys = keys.into_iter();
         for key in keys.by_ref() {
+            let key = key.borrow();
             let id = key.id();
             if entries.iter().any(|e| e.id == id) {
                 return Err(Error::new(ErrorKind::DuplicateKeyId));
@@ -106,12 +117,16 @@ impl KeyRing {
     ///
     /// As [`Key::parse`] for each key, then as [`KeyRing::new`].
     pub fn from_key_strings(list: &str) -> Result<Self, Error> {
-        let keys = list
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(Key::parse)
-            .collect::<Result<Vec<_>, _>>()?;
-        Self::new(keys)
+        let entries = || list.split(',').filter(|s| !s.trim().is_empty());
+        // Sized up front so the Vec never reallocates (a reallocation would
+        // leave copies of the keys parsed so far in the freed buffer); on an
+        // error, the keys already parsed are dropped in place and wipe
+        // themselves.
+        let mut keys = Vec::with_capacity(entries().count());
+        for entry in entries() {
+            keys.push(Key::parse(entry)?);
+        }
+        Self::build(keys.iter())
     }
 
     /// A ring from the environment variable `name`, holding comma-separated
@@ -129,9 +144,16 @@ impl KeyRing {
     /// # Ok::<(), sealed_session::Error>(())
     /// ```
     pub fn from_env(name: &str) -> Result<Self, Error> {
-        let value = zeroize::Zeroizing::new(
-            std::env::var(name).map_err(|_| Error::new(ErrorKind::MissingEnvVar))?,
-        );
+        let missing = || Error::new(ErrorKind::MissingEnvVar);
+        // Not `std::env::var`: when the value is not Unicode it drops the
+        // raw value (the key list) without wiping it.
+        let value = match std::env::var_os(name).ok_or_else(missing)?.into_string() {
+            Ok(value) => Zeroizing::new(value),
+            Err(raw) => {
+                raw.into_encoded_bytes().zeroize();
+                return Err(missing());
+            }
+        };
         Self::from_key_strings(&value)
     }
 
@@ -201,5 +223,44 @@ impl fmt::Debug for KeyRing {
                     .collect::<Vec<_>>(),
             )
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(result: Result<KeyRing, Error>) -> Option<ErrorKind> {
+        result.err().map(|e| e.kind())
+    }
+
+    #[test]
+    fn from_key_strings_parses_every_key_before_building_the_ring() {
+        let good = Key::generate().to_key_string();
+        // A duplicate before a malformed key: the malformed key is reported,
+        // as when the list was collected before the ring was built.
+        let list = format!("{good},{good},not base64!");
+        assert_eq!(
+            kind(KeyRing::from_key_strings(&list)),
+            Some(ErrorKind::KeyEncoding)
+        );
+        assert_eq!(
+            kind(KeyRing::from_key_strings(&format!("{good}, ,{good}"))),
+            Some(ErrorKind::DuplicateKeyId)
+        );
+        let other = Key::generate();
+        let ring = KeyRing::from_key_strings(&format!(" {good} ,,{}", other.to_key_string()));
+        assert_eq!(
+            ring.map(|r| (r.len(), r.contains(other.id()))).ok(),
+            Some((2, true))
+        );
+    }
+
+    #[test]
+    fn from_env_without_the_variable_is_missing_env_var() {
+        assert_eq!(
+            kind(KeyRing::from_env("SEALED_SESSION_RING_TEST_UNSET_VARIABLE")),
+            Some(ErrorKind::MissingEnvVar)
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The session a handler reads and changes.
 
+use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use crate::envelope::Times;
@@ -79,7 +80,14 @@ pub(crate) enum Origin {
 ///
 /// Obtained from [`SessionManager::load`](crate::SessionManager::load) and
 /// its variants.
-#[derive(Debug, Clone)]
+///
+/// # Security
+///
+/// `Debug` shows only metadata (location, why it is fresh, the opening key,
+/// times, cookie size and the pending-write flags), never the session value,
+/// so a session can be logged without leaking what it holds. It does not
+/// need `T: Debug`.
+#[derive(Clone)]
 pub struct Session<T> {
     data: T,
     pub(crate) changed: bool,
@@ -218,6 +226,24 @@ impl<T> Session<T> {
     /// The session value, owned.
     pub fn into_inner(self) -> T {
         self.data
+    }
+}
+
+impl<T> fmt::Debug for Session<T> {
+    /// Metadata only: never the session value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("location", &self.location())
+            .field("store_id", &self.store_id())
+            .field("fresh_reason", &self.fresh_reason)
+            .field("opened_with", &self.opened_with)
+            .field("times", &self.times)
+            .field("cookie_size", &self.cookie_size)
+            .field("changed", &self.changed)
+            .field("regenerate", &self.regenerate)
+            .field("destroyed", &self.destroyed)
+            .field("reseal", &self.reseal)
+            .finish_non_exhaustive()
     }
 }
 

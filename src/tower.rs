@@ -32,7 +32,17 @@
 //! outer layer can log the cause.
 //!
 //! A handler that returns an error (`Err(S::Error)`) gets no save: the error
-//! passes through unchanged.
+//! passes through unchanged, and changes to the session are dropped. One
+//! exception: a session the handler **destroyed** still has its store entry
+//! deleted, so the server side of the session is gone. A tower error carries
+//! no response, so no removal cookie can be sent with it; the client keeps
+//! its cookie, which now points at nothing (or, for a session held entirely
+//! in the cookie, stays valid until it expires). Return a response rather
+//! than an error where a destroy must reach the browser (axum handlers
+//! always return responses, so this only concerns raw tower services). A
+//! store failure during that delete is not reported: the handler's error is.
+//! [`Session::regenerate`] on an error path is not applied either: the old
+//! identity and its entry stay as they were.
 //!
 //! [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
 
@@ -44,7 +54,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use ::tower::{Layer, Service};
-use http::{Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -121,6 +131,10 @@ impl<S, T> Layer<S> for SessionLayer<T> {
 }
 
 /// The [`Service`] made by [`SessionLayer`].
+///
+/// It is a `Service` when the inner service's future and error are `Send`
+/// (the error is held while a destroyed session's store entry is deleted;
+/// see the [module docs](self)).
 pub struct SessionService<S, T = Map> {
     inner: S,
     manager: SessionManager,
@@ -154,6 +168,8 @@ impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, T>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    // Held while a destroyed session's store entry is deleted after an error.
+    S::Error: Send,
     T: Serialize + DeserializeOwned + Default + Send + Sync + 'static,
     ReqBody: Send + 'static,
     ResBody: Default + Send + 'static,
@@ -179,7 +195,13 @@ where
             };
             let handle = SessionHandle::new(session);
             request.extensions_mut().insert(handle.clone());
-            let mut response = inner.call(request).await?;
+            let mut response = match inner.call(request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    delete_if_destroyed(&manager, &handle).await;
+                    return Err(e);
+                }
+            };
             // Take the session out so no lock is held across the save.
             let mut session = handle.take();
             let saved = manager.save(&mut session, response.headers_mut()).await;
@@ -190,6 +212,21 @@ where
             }
         })
     }
+}
+
+/// After a handler error: when the session was destroyed, saves it into a
+/// throwaway header map, which deletes its store entry (there is no response
+/// to carry the removal cookie). Best effort: the handler's error is what
+/// the caller gets, so a store failure here is dropped.
+async fn delete_if_destroyed<T>(manager: &SessionManager, handle: &SessionHandle<T>)
+where
+    T: Serialize + Default,
+{
+    let mut session = handle.take();
+    if session.is_destroyed() {
+        let _ = manager.save(&mut session, &mut HeaderMap::new()).await;
+    }
+    handle.put_back(session);
 }
 
 fn failure<B: Default>(status: StatusCode, error: Error) -> Response<B> {
@@ -568,6 +605,49 @@ mod tests {
     }
 
     #[test]
+    fn destroy_on_error_path_deletes_the_store_entry() {
+        fn destroy_then_fail(session: &mut Session<Vec<u8>>) -> Result<String, &'static str> {
+            session.destroy();
+            Err("handler failed")
+        }
+        let store = Arc::new(FlakyStore::default());
+        let manager = manager(Some(Arc::clone(&store)));
+        let stored = send(&mut service(&manager, grow), None).unwrap();
+        let pair = cookie_pair(stored.headers()).unwrap();
+        assert_eq!(store.entries.lock().unwrap().len(), 1);
+
+        let mut destroying = service(&manager, destroy_then_fail);
+        let result = send(&mut destroying, Some(&pair));
+        assert_eq!(result.unwrap_err(), "handler failed", "error unchanged");
+        assert!(store.entries.lock().unwrap().is_empty(), "entry deleted");
+
+        // The cookie now points at nothing: a fresh session, not the data.
+        fn reason(session: &mut Session<Vec<u8>>) -> Result<String, &'static str> {
+            Ok(format!("{:?} {}", session.fresh_reason(), session.len()))
+        }
+        let after = send(&mut service(&manager, reason), Some(&pair)).unwrap();
+        assert_eq!(after.body(), "Some(MissingFromStore) 0");
+    }
+
+    #[test]
+    fn regenerate_on_error_path_keeps_the_old_entry() {
+        fn regenerate_then_fail(session: &mut Session<Vec<u8>>) -> Result<String, &'static str> {
+            session.regenerate();
+            Err("handler failed")
+        }
+        let store = Arc::new(FlakyStore::default());
+        let manager = manager(Some(Arc::clone(&store)));
+        let stored = send(&mut service(&manager, grow), None).unwrap();
+        let pair = cookie_pair(stored.headers()).unwrap();
+        let before: Vec<StoreId> = store.entries.lock().unwrap().keys().copied().collect();
+
+        let result = send(&mut service(&manager, regenerate_then_fail), Some(&pair));
+        assert_eq!(result.unwrap_err(), "handler failed");
+        let after: Vec<StoreId> = store.entries.lock().unwrap().keys().copied().collect();
+        assert_eq!(before, after);
+    }
+
+    #[test]
     fn map_session_handle_works_with_the_layer() {
         fn remember(session: &mut Session<Map>) -> Result<String, &'static str> {
             let seen = session.get::<u64>("n").unwrap().unwrap_or(0);
@@ -578,6 +658,25 @@ mod tests {
         let first = send(&mut service, None).unwrap();
         let pair = cookie_pair(first.headers()).unwrap();
         assert_eq!(send(&mut service, Some(&pair)).unwrap().body(), "1");
+    }
+
+    #[test]
+    fn session_error_debug_does_not_leak_data() {
+        fn oversized_secret(session: &mut Session<String>) -> Result<String, &'static str> {
+            session.set("s3cr3t-csrf-token".repeat(400));
+            Ok(String::new())
+        }
+        let mut service = service(&manager(None), oversized_secret);
+        let response = send(&mut service, None).unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let failure = response.extensions().get::<SessionError>().unwrap();
+        for text in [
+            format!("{failure:?}"),
+            format!("{failure:#?}"),
+            failure.to_string(),
+        ] {
+            assert!(!text.contains("s3cr3t"), "{text}");
+        }
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn the_payload_schema_id_is_frozen() {
 fn rejects_trailing_bytes_after_an_authentic_envelope_as_undecodable() {
     let payload = &VECTORS[0].payload;
     let now = at(1_700_000_000);
-    for algorithm in Algorithm::ALL {
+    for &algorithm in Algorithm::ALL {
         let ring = KeyRing::new([Key::generate().with_algorithm(algorithm)]).unwrap();
         let codec = Codec::builder(ring.clone()).build().unwrap();
         let env = Envelope {

@@ -126,7 +126,7 @@ fn codec(keys: &str) -> Codec {
 
 #[test]
 fn keygen_prints_a_key_that_parses_with_its_id_and_algorithm() {
-    for algorithm in Algorithm::ALL {
+    for &algorithm in Algorithm::ALL {
         let output = success(run(&["keygen", "--algorithm", algorithm.name()], None));
         let key = Key::parse(&field(&output, "key").unwrap()).unwrap();
         assert_eq!(field(&output, "key id").unwrap(), key.id().to_string());
@@ -384,7 +384,7 @@ fn a_store_pointer_shows_its_store_id() {
 
     let output = success(inspect(&[&value], &keys));
     assert_eq!(field(&output, "location").unwrap(), "store");
-    assert_eq!(field(&output, "store id").unwrap(), id.to_string());
+    assert_eq!(field(&output, "store id").unwrap(), id.to_hex());
     assert_eq!(field(&output, "payload bytes"), None);
     let hex = inspect(&["--hex", &value], &keys);
     assert_eq!(hex.status.code(), Some(1));

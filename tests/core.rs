@@ -433,7 +433,7 @@ macro_rules! algorithm_suite {
                 let key = key();
                 let codec_here = codec(ring([key.clone()]));
                 let value = seal_t0(&codec_here, &user());
-                for other in Algorithm::ALL.into_iter().filter(|&a| a != ALGORITHM) {
+                for other in Algorithm::ALL.iter().copied().filter(|&a| a != ALGORITHM) {
                     let codec_there = codec(ring([key.clone().with_algorithm(other)]));
                     assert_eq!(codec_there.ring().primary_id(), key.id());
                     assert_eq!(kind(open_user(&codec_there, &value)), ErrorKind::Rejected);
@@ -703,7 +703,7 @@ mod keys {
 
     #[test]
     fn debug_does_not_leak_key() {
-        for algorithm in Algorithm::ALL {
+        for &algorithm in Algorithm::ALL {
             let key = Key::from_bytes(&BYTES).unwrap().with_algorithm(algorithm);
             for text in [format!("{key:?}"), format!("{key:#?}")] {
                 assert_eq!(leaks(&text), Vec::<String>::new(), "{text}");
@@ -857,7 +857,7 @@ mod keys {
 
     #[test]
     fn key_strings_round_trip() {
-        for algorithm in Algorithm::ALL {
+        for &algorithm in Algorithm::ALL {
             let key = Key::generate().with_algorithm(algorithm);
             let string = key.to_key_string();
             assert!(string.starts_with(&format!("{}:", algorithm.name())));

