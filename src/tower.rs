@@ -220,7 +220,7 @@ where
 /// the caller gets, so a store failure here is dropped.
 async fn delete_if_destroyed<T>(manager: &SessionManager, handle: &SessionHandle<T>)
 where
-    T: Serialize + Default,
+    T: Serialize + DeserializeOwned + Default + 'static,
 {
     let mut session = handle.take();
     if session.is_destroyed() {
