@@ -6,24 +6,6 @@
 //! carries a four-byte [`SchemaId`] in its header, inside the associated
 //! data: a value opens only as the schema it was sealed for (or through a
 //! migration declared from that schema).
-//!
-//! A type's schema id is, by default, a digest of its *serde shape*: the
-//! container, field and variant names and the primitive types that its
-//! `Deserialize` implementation asks for, traced once per type and thread.
-//! It depends only on the type's definition (what `#[derive(Deserialize)]`
-//! generates from the source), so it survives compiler upgrades, restarts
-//! and moving the type to another module, and it changes when a field is
-//! added, removed, renamed, reordered or changes primitive type. Where a
-//! change keeps the shape but changes the meaning (a `role` that now grants
-//! more), or where the trace cannot see the change (below), name the schema
-//! explicitly with [`CodecBuilder::schema`](crate::CodecBuilder::schema):
-//! one line, and the name is the identity.
-//!
-//! The trace covers nested structs, tuples, options, the element type of
-//! sequences and maps, and every variant name of an enum, but only the
-//! *contents* of an enum's first variant, and nothing behind a type that
-//! deserializes through `deserialize_any` (self-describing values such as
-//! `serde_json::Value`, untagged enums) or past 16 levels of nesting.
 
 use std::any::TypeId;
 use std::cell::RefCell;
@@ -38,6 +20,33 @@ pub(crate) const SCHEMA_ID_BYTES: usize = 4;
 
 /// Which session schema a sealed value was written for: four bytes in the
 /// value's (authenticated) header.
+///
+/// A type's schema id is, by default, a digest of its *serde shape*: the
+/// container, field and variant names and the primitive types that its
+/// `Deserialize` implementation asks for, traced once per type and thread.
+/// It depends only on the type's definition (what `#[derive(Deserialize)]`
+/// generates from the source), so it survives compiler upgrades, restarts
+/// and moving the type to another module, and it changes when the type is
+/// renamed or a field is added, removed, renamed, reordered or changes
+/// primitive type. Where a
+/// change keeps the shape but changes the meaning (a `role` that now grants
+/// more), or where the trace cannot see the change (below), name the schema
+/// explicitly with [`CodecBuilder::schema`](crate::CodecBuilder::schema):
+/// one line, and the name is the identity.
+///
+/// The trace covers nested structs, tuples, options, the element type of
+/// sequences and maps, and every variant name of an enum, but only the
+/// *contents* of an enum's first variant, and nothing behind a type that
+/// deserializes through `deserialize_any` (self-describing values such as
+/// `serde_json::Value`, untagged enums) or past 16 levels of nesting.
+///
+/// # Security
+///
+/// The id is four bytes: two of an application's own session types share
+/// one with probability about n²/2³³ for n types (one in 10⁸ for ten).
+/// It is a label the server chose, authenticated by the AEAD, not a secret
+/// and not something a client can choose; a codec refuses migrations whose
+/// ids collide.
 ///
 /// # Examples
 ///
@@ -56,8 +65,8 @@ pub(crate) const SCHEMA_ID_BYTES: usize = 4;
 pub struct SchemaId([u8; SCHEMA_ID_BYTES]);
 
 impl SchemaId {
-    /// The schema id of `T`'s serde shape (see the [module docs](self) for
-    /// what the shape covers). Computed once per type and thread.
+    /// The schema id of `T`'s serde shape (see [`SchemaId`] for what the
+    /// shape covers). Computed once per type and thread.
     pub fn of<T: DeserializeOwned + 'static>() -> Self {
         let type_id = TypeId::of::<T>();
         let cached = SHAPES.with(|shapes| {

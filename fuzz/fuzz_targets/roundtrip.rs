@@ -1,14 +1,16 @@
 //! An arbitrary session value and times, sealed by one of six codecs (each
 //! algorithm as primary, default and tight limits and timeouts), then
 //! opened: equal value and times unless a timeout has passed, `TooLarge`
-//! with both sizes when it does not fit, never anything else.
+//! with both sizes when it does not fit, never anything else. The same
+//! value's old-schema form opens through the declared migration, and no
+//! value opens as the other schema.
 
 #![no_main]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arbitrary::Arbitrary;
-use fuzz_support::{FuzzSession, NOW_SECS, codecs, now, other_name_codec};
+use fuzz_support::{FuzzSession, FuzzSessionV0, NOW_SECS, codecs, now, other_name_codec};
 use libfuzzer_sys::fuzz_target;
 use sealed_session::{ErrorKind, Times};
 
@@ -112,4 +114,28 @@ fuzz_target!(|input: Input| {
         moved.map(|_| ()).map_err(|e| e.kind()),
         Err(ErrorKind::Rejected)
     );
+
+    // The value never opens as the old schema (no migration goes back).
+    if !expired {
+        let back = codec.open_at::<FuzzSessionV0>(value, now());
+        assert_eq!(
+            back.map(|_| ()).map_err(|e| e.kind()),
+            Err(ErrorKind::Undecodable)
+        );
+    }
+
+    // Sealed as the old schema, it opens through the migration.
+    let old = FuzzSessionV0::from_session(&input.session);
+    let Ok(sealed_old) = codec.seal_with_times(&old, times) else {
+        return;
+    };
+    match codec.open_at::<FuzzSession>(sealed_old.value(), now()) {
+        Ok(opened) => {
+            assert!(!expired, "opened past a timeout");
+            assert_eq!(opened.value(), &old.clone().upgrade());
+            assert!(opened.opened_with().is_migrated());
+            assert!(opened.opened_with().needs_reseal());
+        }
+        Err(e) => assert!(expired && e.kind() == ErrorKind::Expired, "{e:?}"),
+    }
 });

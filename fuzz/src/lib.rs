@@ -88,6 +88,7 @@ pub const SETTINGS: [Settings; 2] = [
 
 fn build(primary: usize, s: Settings) -> Codec {
     Codec::builder(ring(primary))
+        .migrate(FuzzSessionV0::upgrade)
         .cookie_name(s.name)
         .size_limit(s.limit)
         .idle_timeout(Duration::from_secs(s.idle_secs))
@@ -224,6 +225,39 @@ pub struct FuzzSession {
 }
 
 /// The fixed session value `mutate_sealed` and `store_pointer` seal.
+/// An older schema of [`FuzzSession`]: every codec declares the migration
+/// from it, so the schema dispatch and the migration path are fuzzed too.
+#[derive(Arbitrary, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct FuzzSessionV0 {
+    /// Becomes `FuzzSession::user_id`.
+    pub user_id: u64,
+    /// Becomes `FuzzSession::name`.
+    pub name: String,
+    /// Becomes `FuzzSession::role`.
+    pub role: Role,
+}
+
+impl FuzzSessionV0 {
+    /// The migration every codec declares.
+    pub fn upgrade(self) -> FuzzSession {
+        FuzzSession {
+            user_id: self.user_id,
+            name: self.name,
+            role: self.role,
+            ..FuzzSession::default()
+        }
+    }
+
+    /// The old-schema value a session came from.
+    pub fn from_session(session: &FuzzSession) -> Self {
+        Self {
+            user_id: session.user_id,
+            name: session.name.clone(),
+            role: session.role.clone(),
+        }
+    }
+}
+
 pub fn fixed_session() -> FuzzSession {
     FuzzSession {
         user_id: 42,
