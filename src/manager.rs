@@ -19,7 +19,7 @@ use crate::codec::{Codec, Failure, cookie_pair_size, envelope};
 use crate::envelope::{Body, Envelope, Times, to_secs};
 use crate::error::{Error, ErrorKind};
 use crate::headers::{self, Attributes, MAX_SESSION_CANDIDATES};
-use crate::session::{FreshReason, Origin, Session};
+use crate::session::{FreshReason, Origin, Pending, Session};
 use crate::store::{Store, StoreId};
 
 /// Fresh ids tried before a store's `create` is taken to be broken.
@@ -232,10 +232,14 @@ impl SessionManager {
                     }
                 }
             };
-            let mut session = Session::with_origin(data, origin, Some(times), Some(with), None);
-            session.cookie_size = Some(cookie_size);
-            session.reseal = reseal;
-            return Ok(session);
+            return Ok(Session::loaded(
+                data,
+                origin,
+                times,
+                with,
+                cookie_size,
+                reseal,
+            ));
         }
         // The cookie the client meant may lie past a cap: say so, and keep
         // save from writing a fresh session over it.
@@ -310,62 +314,41 @@ impl SessionManager {
         T: Serialize + DeserializeOwned + 'static,
     {
         let codec = &self.inner.codec;
-        let old_id = session.store_id();
-        if session.destroyed {
-            if let Some(id) = old_id {
-                self.require_store()?.delete(&id).await?;
+        let required = match session.pending(self.inner.renew_after, now) {
+            Pending::Nothing => return Ok(Saved::Unchanged),
+            Pending::Hidden => return Ok(Saved::NotOverwritten),
+            Pending::Remove => {
+                if let Some(id) = session.store_id() {
+                    self.require_store()?.delete(&id).await?;
+                }
+                headers::append_set_cookie(
+                    headers,
+                    codec.cookie_name(),
+                    "",
+                    &self.inner.attributes,
+                    Some(0),
+                )?;
+                session.mark_removed();
+                return Ok(Saved::Removed);
             }
-            headers::append_set_cookie(
-                headers,
-                codec.cookie_name(),
-                "",
-                &self.inner.attributes,
-                Some(0),
-            )?;
-            session.origin = Origin::New;
-            session.times = None;
-            session.changed = false;
-            session.regenerate = false;
-            session.reseal = false;
-            session.cookie_size = None;
-            return Ok(Saved::Removed);
-        }
-        if !self.needs_write(session, now) {
-            return Ok(Saved::Unchanged);
-        }
-        if session.fresh_reason == Some(FreshReason::HeaderTooLarge) && !session.regenerate {
-            return Ok(Saved::NotOverwritten);
-        }
-        // What the handler did requires the write; a renewal, a re-seal
-        // under the primary key or a migration alone does not.
-        let required = session.changed || session.regenerate || session.is_new();
-        let times = match session.times {
-            Some(t) if !session.regenerate => Times {
-                issued_at: t.issued_at,
-                renewed_at: Times::new(now).renewed_at,
-            },
-            _ => Times::new(now),
+            Pending::Write { required } => required,
         };
-        let saved = match self.write(session, headers, times, now, old_id).await {
-            Ok(saved) => saved,
+        let times = session.times_for_write(now);
+        match self.write(session, headers, times, now).await {
+            Ok((saved, origin, size)) => {
+                session.mark_written(origin, times, size);
+                Ok(saved)
+            }
+            // Nothing the handler did needs this write (a renewal, a re-seal
+            // or a migration): the client's cookie still opens, keep it.
             Err(e)
                 if !required
                     && matches!(e.kind(), ErrorKind::TooLarge { .. } | ErrorKind::Store) =>
             {
-                return Ok(Saved::Kept { cause: e.kind() });
+                Ok(Saved::Kept { cause: e.kind() })
             }
-            Err(e) => return Err(e),
-        };
-        session.times = Some(times);
-        session.changed = false;
-        session.regenerate = false;
-        session.reseal = false;
-        session.fresh_reason = None;
-        session.cookie_size = match saved {
-            Saved::Cookie { size } | Saved::Store { size, .. } => Some(size),
-            _ => session.cookie_size,
-        };
-        Ok(saved)
+            Err(e) => Err(e),
+        }
     }
 
     /// Writes the session: into the cookie when it fits, else into the store
@@ -375,16 +358,16 @@ impl SessionManager {
     /// cookie is emitted.
     async fn write<T>(
         &self,
-        session: &mut Session<T>,
+        session: &Session<T>,
         headers: &mut HeaderMap,
         times: Times,
         now: SystemTime,
-        old_id: Option<StoreId>,
-    ) -> Result<Saved, Error>
+    ) -> Result<(Saved, Origin, usize), Error>
     where
         T: Serialize + DeserializeOwned + 'static,
     {
         let codec = &self.inner.codec;
+        let old_id = session.store_id();
         let schema = codec.schema_of::<T>();
         let inline = envelope(times, Body::Inline(session.data()));
         match codec.seal_envelope(schema, &inline) {
@@ -393,10 +376,8 @@ impl SessionManager {
                     self.require_store()?.delete(&id).await?;
                 }
                 self.emit(headers, cookie.value(), times, now)?;
-                session.origin = Origin::Cookie;
-                Ok(Saved::Cookie {
-                    size: cookie.size(),
-                })
+                let size = cookie.size();
+                Ok((Saved::Cookie { size }, Origin::Cookie, size))
             }
             Err(e)
                 if matches!(e.kind(), ErrorKind::TooLarge { .. })
@@ -404,8 +385,7 @@ impl SessionManager {
             {
                 let store = self.require_store()?;
                 let expires_at = codec.deadline(times);
-                let keep = old_id.filter(|_| !session.regenerate);
-                let (id, pointer, stored_bytes) = match keep {
+                let (id, pointer, stored_bytes) = match session.reusable_store_id() {
                     Some(id) => {
                         let (pointer, value) = self.seal_spill(schema, id, times, &inline)?;
                         store.save(&id, &value, expires_at).await?;
@@ -420,11 +400,8 @@ impl SessionManager {
                     store.delete(&old).await?;
                 }
                 self.emit(headers, pointer.value(), times, now)?;
-                session.origin = Origin::Store(id);
-                Ok(Saved::Store {
-                    size: pointer.size(),
-                    stored_bytes,
-                })
+                let size = pointer.size();
+                Ok((Saved::Store { size, stored_bytes }, Origin::Store(id), size))
             }
             Err(e) => Err(e),
         }
@@ -486,17 +463,6 @@ impl SessionManager {
         T: Serialize + DeserializeOwned + 'static,
     {
         self.without_store(self.save_at(session, headers, now))
-    }
-
-    fn needs_write<T>(&self, session: &Session<T>, now: SystemTime) -> bool {
-        if session.is_new() {
-            return session.changed;
-        }
-        let renew = session.times.is_some_and(|t| {
-            now.duration_since(t.renewed_at)
-                .is_ok_and(|elapsed| elapsed >= self.inner.renew_after)
-        });
-        session.changed || session.regenerate || session.reseal || renew
     }
 
     fn emit(

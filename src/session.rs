@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+use std::time::{Duration, SystemTime};
+
 use crate::envelope::Times;
 use crate::seal::OpenedWith;
 use crate::store::StoreId;
@@ -90,27 +92,48 @@ pub(crate) enum Origin {
 #[derive(Clone)]
 pub struct Session<T> {
     data: T,
-    pub(crate) changed: bool,
-    pub(crate) origin: Origin,
-    pub(crate) times: Option<Times>,
-    pub(crate) opened_with: Option<OpenedWith>,
-    pub(crate) fresh_reason: Option<FreshReason>,
-    pub(crate) regenerate: bool,
-    pub(crate) destroyed: bool,
-    pub(crate) cookie_size: Option<usize>,
-    /// Opened with a non-primary key and not yet re-sealed.
-    pub(crate) reseal: bool,
+    changed: bool,
+    origin: Origin,
+    times: Option<Times>,
+    opened_with: Option<OpenedWith>,
+    fresh_reason: Option<FreshReason>,
+    regenerate: bool,
+    destroyed: bool,
+    cookie_size: Option<usize>,
+    /// Opened with a non-primary key, for an old schema or in an old format,
+    /// and not yet sealed again.
+    reseal: bool,
+}
+
+/// What a save has to do for a session: the session's own state machine
+/// decides, the manager carries it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pending {
+    /// Nothing to write.
+    Nothing,
+    /// Destroyed: emit a removal cookie (and delete the store entry).
+    Remove,
+    /// A fresh session stands in for one the request's caps hid: do not
+    /// write it over the client's cookie.
+    Hidden,
+    /// Write it. `required` when the handler asked for the write (a change,
+    /// a regeneration, a new session); otherwise it is a renewal or re-seal
+    /// that may be skipped if it fails.
+    Write {
+        /// Whether the handler asked for it.
+        required: bool,
+    },
 }
 
 impl<T: Default> Session<T> {
     /// A fresh, empty session and why it is fresh.
     pub(crate) fn fresh(reason: FreshReason) -> Self {
-        Self::with_origin(T::default(), Origin::New, None, None, Some(reason))
+        Self::new(T::default(), Origin::New, None, None, Some(reason))
     }
 }
 
 impl<T> Session<T> {
-    pub(crate) fn with_origin(
+    fn new(
         data: T,
         origin: Origin,
         times: Option<Times>,
@@ -129,6 +152,91 @@ impl<T> Session<T> {
             cookie_size: None,
             reseal: opened_with.is_some_and(|w| w.needs_reseal()),
         }
+    }
+
+    /// A session opened from a cookie of `cookie_size` bytes of
+    /// `name=value`. `reseal` when it must be sealed again even unchanged
+    /// (the cookie's or the stored value's key, schema or format is not the
+    /// current one).
+    pub(crate) fn loaded(
+        data: T,
+        origin: Origin,
+        times: Times,
+        with: OpenedWith,
+        cookie_size: usize,
+        reseal: bool,
+    ) -> Self {
+        let mut session = Self::new(data, origin, Some(times), Some(with), None);
+        session.cookie_size = Some(cookie_size);
+        session.reseal = reseal;
+        session
+    }
+
+    /// What a save at `now` has to do, renewing once `renew_after` has
+    /// passed since the last renewal.
+    pub(crate) fn pending(&self, renew_after: Duration, now: SystemTime) -> Pending {
+        if self.destroyed {
+            return Pending::Remove;
+        }
+        let renew = self.times.is_some_and(|t| {
+            now.duration_since(t.renewed_at)
+                .is_ok_and(|elapsed| elapsed >= renew_after)
+        });
+        let write = if self.is_new() {
+            self.changed
+        } else {
+            self.changed || self.regenerate || self.reseal || renew
+        };
+        if !write {
+            Pending::Nothing
+        } else if self.fresh_reason == Some(FreshReason::HeaderTooLarge) && !self.regenerate {
+            Pending::Hidden
+        } else {
+            Pending::Write {
+                required: self.changed || self.regenerate || self.is_new(),
+            }
+        }
+    }
+
+    /// The times a write at `now` seals: issued-at kept (unless
+    /// regenerating), renewed now; both to the whole second.
+    pub(crate) fn times_for_write(&self, now: SystemTime) -> Times {
+        let now = Times::new(now);
+        match self.times {
+            Some(t) if !self.regenerate => Times {
+                issued_at: t.issued_at,
+                renewed_at: now.renewed_at,
+            },
+            _ => now,
+        }
+    }
+
+    /// The store entry a write may update in place: the current one, unless
+    /// regenerating (which needs a new id).
+    pub(crate) fn reusable_store_id(&self) -> Option<StoreId> {
+        self.store_id().filter(|_| !self.regenerate)
+    }
+
+    /// After a removal cookie was emitted: nowhere, nothing pending.
+    pub(crate) fn mark_removed(&mut self) {
+        self.origin = Origin::New;
+        self.times = None;
+        self.changed = false;
+        self.regenerate = false;
+        self.reseal = false;
+        self.cookie_size = None;
+    }
+
+    /// After a write put the session at `origin` with `times`, in a cookie
+    /// of `cookie_size` bytes of `name=value`.
+    pub(crate) fn mark_written(&mut self, origin: Origin, times: Times, cookie_size: usize) {
+        self.origin = origin;
+        self.times = Some(times);
+        self.changed = false;
+        self.regenerate = false;
+        self.reseal = false;
+        self.fresh_reason = None;
+        self.cookie_size = Some(cookie_size);
     }
 
     /// The session value.
