@@ -7,15 +7,9 @@ use std::time::Duration;
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};
 use crate::headers::{self, Attributes, SameSite};
+use crate::limits::{DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD};
 use crate::manager::{Inner, SessionManager};
 use crate::store::Store;
-
-/// Default renewal threshold: renew the idle deadline once half the idle
-/// window has passed.
-pub const DEFAULT_RENEWAL_THRESHOLD: f64 = 0.5;
-
-/// Default most bytes of one sealed session in the store: 1 MiB.
-pub const DEFAULT_MAX_STORED_BYTES: usize = 1024 * 1024;
 
 /// What to do when a session no longer fits in a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

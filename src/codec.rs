@@ -14,25 +14,15 @@ use crate::envelope::{
     self, Body, Envelope, MAX_POINTER_PLAINTEXT_BYTES, STORE_ID_BYTES, Times, to_secs,
 };
 use crate::error::{Error, ErrorKind};
+use crate::limits::{
+    DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, MAX_COOKIE_BYTES,
+    MAX_COOKIE_NAME_BYTES,
+};
 use crate::migrate::{Migration, Migrations};
 use crate::ring::KeyRing;
 use crate::schema::SchemaId;
 use crate::seal::{self, MAX_CONTEXT_BYTES, OpenedWith, Refusal};
 use crate::wire;
-
-/// The most bytes of `name=value` browsers keep for one cookie (RFC 6265bis;
-/// Chromium and Firefox enforce it), and the default limit.
-pub const MAX_COOKIE_BYTES: usize = 4096;
-
-/// The default cookie name. The `__Host-` prefix makes browsers refuse the
-/// cookie unless it is `Secure`, host-only and `Path=/`, so no sibling
-/// subdomain or other path can set a cookie of this name ("cookie
-/// tossing"). Browsers accept `Secure` cookies from `http://localhost`, so
-/// local development works unchanged.
-pub const DEFAULT_COOKIE_NAME: &str = "__Host-session";
-
-/// Longest cookie name, in bytes.
-pub const MAX_COOKIE_NAME_BYTES: usize = 256;
 
 /// Decoded bytes that fit in [`MAX_COOKIE_BYTES`] characters of base64.
 const MAX_RAW_COOKIE_BYTES: usize = MAX_COOKIE_BYTES / 4 * 3;
@@ -42,12 +32,6 @@ const SMALL_RAW_BYTES: usize = 512;
 
 /// A plaintext does not fit the stack buffer tried.
 struct Full;
-
-/// Default idle timeout: one day.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Default absolute timeout: fourteen days.
-pub const DEFAULT_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// Seals session values into cookie values and opens them again.
 ///

@@ -5,27 +5,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
 use crate::error::{Error, ErrorKind};
-
-/// Most bytes of `Cookie` headers examined per request, over all headers.
-/// Bytes past it are not looked at.
-pub const MAX_COOKIE_HEADER_BYTES: usize = 64 * 1024;
-
-/// Most `name=value` pairs examined per request.
-pub const MAX_COOKIE_PAIRS: usize = 1024;
-
-/// Most cookies with the session's name whose AEAD is tried per request.
-///
-/// Only candidates that pass the cheap checks (length, base64url, version,
-/// algorithm, a key id the ring holds) count: junk placed before the real
-/// cookie costs no budget. 256 is more than the cookies a browser keeps for
-/// one host (about 180), so cookies tossed by a sibling domain cannot push
-/// the real one out of reach; the work stays bounded at 256 AEAD opens of
-/// at most [`MAX_COOKIE_HEADER_BYTES`] in all.
-pub const MAX_SESSION_CANDIDATES: usize = 256;
-
-/// Most bytes of one cookie attribute value (RFC 6265bis, as browsers
-/// enforce it).
-pub const MAX_ATTRIBUTE_BYTES: usize = 1024;
+use crate::limits::{MAX_ATTRIBUTE_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS};
 
 /// The `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -343,7 +343,7 @@ mod tests {
 
     use super::*;
     use crate::cipher::TAG_BYTES;
-    use crate::codec::MAX_COOKIE_BYTES;
+    use crate::limits::MAX_COOKIE_BYTES;
     use crate::codec::envelope;
     use crate::envelope::Body;
     use crate::key::Key;

@@ -13,12 +13,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
-
-/// Length of a key in bytes.
-pub const KEY_BYTES: usize = 32;
-
-/// Shortest secret [`Key::derive_from_secret`] accepts, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
+use crate::limits::{KEY_BYTES, MIN_SECRET_BYTES};
 
 const KEY_ID_INFO: &[u8] = b"sealed-session v1 key id";
 const SECRET_INFO: &[u8] = b"sealed-session v1 key from secret";

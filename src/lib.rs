@@ -15,6 +15,7 @@ mod error;
 mod headers;
 pub mod inspect;
 mod key;
+pub mod limits;
 mod manager;
 mod map;
 mod migrate;
@@ -32,23 +33,15 @@ mod wire;
 mod vectors_test;
 
 pub use crate::algorithm::Algorithm;
-pub use crate::builder::{
-    DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD, Overflow, SessionManagerBuilder,
-};
-pub use crate::codec::{
-    Codec, CodecBuilder, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT,
-    MAX_COOKIE_BYTES, MAX_COOKIE_NAME_BYTES, Opened, SealedCookie,
-};
+pub use crate::builder::{Overflow, SessionManagerBuilder};
+pub use crate::codec::{Codec, CodecBuilder, Opened, SealedCookie};
 pub use crate::envelope::Times;
 pub use crate::error::{Error, ErrorKind};
-pub use crate::headers::{
-    MAX_ATTRIBUTE_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES,
-    SameSite,
-};
-pub use crate::key::{KEY_BYTES, Key, KeyId, MIN_SECRET_BYTES};
+pub use crate::headers::SameSite;
+pub use crate::key::{Key, KeyId};
 pub use crate::manager::{Saved, SessionManager};
 pub use crate::map::{Map, MapSession};
-pub use crate::ring::{KeyRing, MAX_KEYS};
+pub use crate::ring::KeyRing;
 pub use crate::schema::SchemaId;
 pub use crate::seal::OpenedWith;
 pub use crate::session::{FreshReason, Location, Session};

@@ -18,7 +18,8 @@ use crate::builder::Overflow;
 use crate::codec::{Codec, Failure, cookie_pair_size, envelope};
 use crate::envelope::{Body, Envelope, Times, to_secs};
 use crate::error::{Error, ErrorKind};
-use crate::headers::{self, Attributes, MAX_SESSION_CANDIDATES};
+use crate::headers::{self, Attributes};
+use crate::limits::MAX_SESSION_CANDIDATES;
 use crate::session::{FreshReason, Origin, Pending, Session};
 use crate::store::{Store, StoreId};
 
@@ -138,7 +139,7 @@ impl SessionManager {
     /// Loads the session named by the request's cookies, at the current time.
     ///
     /// Every `Cookie` header and every pair with the session's name is tried
-    /// in order (bounded: see [`MAX_COOKIE_HEADER_BYTES`](crate::MAX_COOKIE_HEADER_BYTES));
+    /// in order (bounded: see [`MAX_COOKIE_HEADER_BYTES`](crate::limits::MAX_COOKIE_HEADER_BYTES));
     /// the first that opens wins. When none does, the session is fresh and
     /// [`Session::fresh_reason`] says why.
     ///

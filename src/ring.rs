@@ -10,11 +10,7 @@ use crate::algorithm::Algorithm;
 use crate::cipher::Cipher;
 use crate::error::{Error, ErrorKind};
 use crate::key::{Key, KeyId};
-
-/// Most keys one ring holds. Opening finds its key by id without trying
-/// keys, so the cost does not grow with the ring; the cap only keeps
-/// configuration mistakes visible.
-pub const MAX_KEYS: usize = 32;
+use crate::limits::MAX_KEYS;
 
 /// An ordered set of keys: the first (primary) key seals, every key opens.
 ///

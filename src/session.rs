@@ -29,9 +29,9 @@ pub enum FreshReason {
     /// deleted), or the manager has no store.
     MissingFromStore,
     /// The request's `Cookie` headers were longer than
-    /// [`MAX_COOKIE_HEADER_BYTES`](crate::MAX_COOKIE_HEADER_BYTES) or held
-    /// more than [`MAX_COOKIE_PAIRS`](crate::MAX_COOKIE_PAIRS) pairs or
-    /// [`MAX_SESSION_CANDIDATES`](crate::MAX_SESSION_CANDIDATES) authentic
+    /// [`MAX_COOKIE_HEADER_BYTES`](crate::limits::MAX_COOKIE_HEADER_BYTES) or held
+    /// more than [`MAX_COOKIE_PAIRS`](crate::limits::MAX_COOKIE_PAIRS) pairs or
+    /// [`MAX_SESSION_CANDIDATES`](crate::limits::MAX_SESSION_CANDIDATES) authentic
     /// looking session cookies, and no session was found in the part looked
     /// at: the client's session may be in the rest. Saving such a session
     /// writes nothing unless it was regenerated

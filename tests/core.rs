@@ -16,9 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use sealed_session::limits::{KEY_BYTES, MAX_COOKIE_BYTES, MAX_KEYS};
 use sealed_session::{
-    Algorithm, Codec, Error, ErrorKind, FORMAT_VERSION, KEY_BYTES, Key, KeyRing, MAX_COOKIE_BYTES,
-    MAX_KEYS, SchemaId, Times,
+    Algorithm, Codec, Error, ErrorKind, FORMAT_VERSION, Key, KeyRing, SchemaId, Times,
 };
 use serde::{Deserialize, Serialize};
 

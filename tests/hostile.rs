@@ -18,10 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
-use sealed_session::{
-    Codec, FreshReason, Key, KeyRing, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS,
-    MAX_SESSION_CANDIDATES, MapSession, Session, SessionManager,
-};
+use sealed_session::limits::{MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES};
+use sealed_session::{Codec, FreshReason, Key, KeyRing, MapSession, Session, SessionManager};
 
 const MIB: usize = 1024 * 1024;
 const PAIRS: usize = 50_000;

@@ -22,11 +22,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Request, Response};
+use sealed_session::limits::{
+    MAX_COOKIE_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES,
+};
 use sealed_session::store::{MemoryStore, Store, StoreFuture, StoreId};
 use sealed_session::{
-    Codec, Error, ErrorKind, FreshReason, Key, KeyRing, Location, MAX_COOKIE_BYTES,
-    MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES, MapSession, Overflow,
-    SameSite, Saved, Session, SessionManager,
+    Codec, Error, ErrorKind, FreshReason, Key, KeyRing, Location, MapSession, Overflow, SameSite,
+    Saved, Session, SessionManager,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

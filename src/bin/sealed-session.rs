@@ -17,10 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sealed_session::inspect::{self, Contents, Header, Inspection, Payload};
-use sealed_session::{
-    Algorithm, Codec, DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT, ErrorKind, Key, KeyRing, Map,
-    SessionManager, Times,
-};
+use sealed_session::limits::{DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+use sealed_session::{Algorithm, Codec, ErrorKind, Key, KeyRing, Map, SessionManager, Times};
 
 /// Longest input read from standard input: far above any cookie, so a
 /// mistaken pipe cannot exhaust memory.
@@ -82,7 +80,7 @@ struct RingArgs {
     #[arg(long, value_name = "VAR", default_value = "SESSION_KEYS")]
     keys_env: String,
     /// The cookie name the value is sealed under (it is bound into the value).
-    #[arg(long, value_name = "NAME", default_value = sealed_session::DEFAULT_COOKIE_NAME)]
+    #[arg(long, value_name = "NAME", default_value = sealed_session::limits::DEFAULT_COOKIE_NAME)]
     cookie_name: String,
 }
 
