@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::codec::Codec;
+use crate::cookie;
 use crate::error::{Error, ErrorKind};
-use crate::headers::{self, Attributes, SameSite};
+use crate::headers::{Attributes, SameSite};
 use crate::limits::{DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD};
 use crate::manager::{Inner, SessionManager};
 use crate::store::Store;
@@ -129,17 +130,17 @@ impl SessionManagerBuilder {
     /// [`ErrorKind::OverflowNeedsStore`].
     pub fn build(self) -> Result<SessionManager, Error> {
         let a = &self.attributes;
-        let attribute_ok = headers::is_attribute_value(&a.path)
-            && a.domain.as_deref().is_none_or(headers::is_attribute_value);
+        let attribute_ok = cookie::is_attribute_value(&a.path)
+            && a.domain.as_deref().is_none_or(cookie::is_attribute_value);
         if !attribute_ok {
             return Err(Error::new(ErrorKind::InvalidCookieAttribute));
         }
-        let prefix_ok = match cookie_prefix(self.codec.cookie_name()) {
-            Some(CookiePrefix::Host) => a.secure && a.path == "/" && a.domain.is_none(),
-            Some(CookiePrefix::Secure) => a.secure,
-            None => true,
-        };
-        if !prefix_ok {
+        if !cookie::prefix_allows(
+            self.codec.cookie_name(),
+            a.secure,
+            &a.path,
+            a.domain.as_deref(),
+        ) {
             return Err(Error::new(ErrorKind::CookiePrefix));
         }
         if !a.secure && (a.same_site == SameSite::None || a.partitioned) {
@@ -175,33 +176,6 @@ impl SessionManagerBuilder {
     }
 }
 
-/// A cookie name prefix that browsers give meaning to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CookiePrefix {
-    /// `__Host-`: needs `Secure`, `Path=/` and no `Domain`.
-    Host,
-    /// `__Secure-`: needs `Secure`.
-    Secure,
-}
-
-/// The prefix `name` starts with, matched as browsers match it: ASCII
-/// case-insensitively (RFC 6265bis; `__HOST-` is a `__Host-` cookie, and a
-/// browser drops it when it lacks the prefix's attributes).
-fn cookie_prefix(name: &str) -> Option<CookiePrefix> {
-    let starts = |prefix: &str| {
-        name.as_bytes()
-            .get(..prefix.len())
-            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
-    };
-    if starts("__Host-") {
-        Some(CookiePrefix::Host)
-    } else if starts("__Secure-") {
-        Some(CookiePrefix::Secure)
-    } else {
-        None
-    }
-}
-
 impl fmt::Debug for SessionManagerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionManagerBuilder")
@@ -227,32 +201,6 @@ impl SessionManager {
             overflow: None,
             store: None,
             max_stored_bytes: DEFAULT_MAX_STORED_BYTES,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookie_prefixes_match_ascii_case_insensitively() {
-        for name in ["__Host-s", "__HOST-s", "__host-s", "__hOsT-"] {
-            assert_eq!(cookie_prefix(name), Some(CookiePrefix::Host), "{name}");
-        }
-        for name in ["__Secure-s", "__SECURE-s", "__secure-", "__sEcUrE-x"] {
-            assert_eq!(cookie_prefix(name), Some(CookiePrefix::Secure), "{name}");
-        }
-        for name in [
-            "session",
-            "__Host",
-            "_Host-s",
-            "x__Host-s",
-            "__Hostx-s",
-            "",
-            "__Securé-",
-        ] {
-            assert_eq!(cookie_prefix(name), None, "{name}");
         }
     }
 }

@@ -10,13 +10,13 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
 use crate::cipher::TAG_BYTES;
+use crate::cookie;
 use crate::envelope::{
     self, Body, Envelope, MAX_POINTER_PLAINTEXT_BYTES, STORE_ID_BYTES, Times, to_secs,
 };
 use crate::error::{Error, ErrorKind};
 use crate::limits::{
     DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, MAX_COOKIE_BYTES,
-    MAX_COOKIE_NAME_BYTES,
 };
 use crate::migrate::{Migration, Migrations};
 use crate::ring::KeyRing;
@@ -194,7 +194,7 @@ impl CodecBuilder {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidCookieName`] for a name that is empty, longer than
-    /// [`MAX_COOKIE_NAME_BYTES`] or not an RFC 6265 token;
+    /// [`MAX_COOKIE_NAME_BYTES`](crate::limits::MAX_COOKIE_NAME_BYTES) or not an RFC 6265 token;
     /// [`ErrorKind::InvalidSizeLimit`] for a limit over
     /// [`MAX_COOKIE_BYTES`] or too small for the largest store pointer
     /// cookie under this name and primary key (so that spilling to a store
@@ -205,7 +205,7 @@ impl CodecBuilder {
     /// [`ErrorKind::MigrationToSameSchema`] for migrations that cannot be
     /// followed.
     pub fn build(self) -> Result<Codec, Error> {
-        if !is_cookie_name(&self.name) {
+        if !cookie::is_name(&self.name) {
             return Err(Error::new(ErrorKind::InvalidCookieName));
         }
         let min = pointer_cookie_size(&self.name, &self.ring);
@@ -244,35 +244,7 @@ impl CodecBuilder {
 /// `ring`'s primary key: the smallest size limit a codec accepts.
 fn pointer_cookie_size(name: &str, ring: &KeyRing) -> usize {
     let raw = wire::sealed_len(ring.primary().algorithm, MAX_POINTER_PLAINTEXT_BYTES);
-    name.len() + 1 + wire::encoded_len(raw)
-}
-
-/// RFC 6265 `token`: visible ASCII except separators.
-fn is_cookie_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_COOKIE_NAME_BYTES
-        && name.bytes().all(|b| {
-            b.is_ascii_graphic()
-                && !matches!(
-                    b,
-                    b'(' | b')'
-                        | b'<'
-                        | b'>'
-                        | b'@'
-                        | b','
-                        | b';'
-                        | b':'
-                        | b'\\'
-                        | b'"'
-                        | b'/'
-                        | b'['
-                        | b']'
-                        | b'?'
-                        | b'='
-                        | b'{'
-                        | b'}'
-                )
-        })
+    cookie::pair_size(name, wire::encoded_len(raw))
 }
 
 /// A sealed cookie value, with the size of `name=value` it makes.
@@ -483,7 +455,7 @@ impl Codec {
     /// Bytes of `name=value` for a plaintext of `plaintext_len` bytes.
     pub(crate) fn cookie_size(&self, plaintext_len: usize) -> usize {
         let raw = wire::sealed_len(self.inner.ring.primary().algorithm, plaintext_len);
-        cookie_pair_size(&self.inner.name, wire::encoded_len(raw))
+        cookie::pair_size(&self.inner.name, wire::encoded_len(raw))
     }
 
     /// Seals an envelope for `schema` into a cookie value, on the stack,
@@ -601,7 +573,7 @@ impl Codec {
         value: &str,
         f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
     ) -> Result<R, Failure> {
-        if cookie_pair_size(&self.inner.name, value.len()) > self.inner.limit {
+        if cookie::pair_size(&self.inner.name, value.len()) > self.inner.limit {
             return Err(Failure::Malformed);
         }
         if value.len() <= wire::encoded_len(SMALL_RAW_BYTES) {
@@ -747,12 +719,6 @@ impl From<Failure> for Error {
             Failure::Error(e) => e,
         }
     }
-}
-
-/// Bytes of `name=value` for a value of `value_len` bytes: what browsers
-/// hold against their limit. The one place the rule is written.
-pub(crate) fn cookie_pair_size(name: &str, value_len: usize) -> usize {
-    name.len() + 1 + value_len
 }
 
 /// `name || 0x00 || id`: a cookie name holds no zero byte, so no store

@@ -5,7 +5,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
 use crate::error::{Error, ErrorKind};
-use crate::limits::{MAX_ATTRIBUTE_BYTES, MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS};
+use crate::limits::{MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS};
 
 /// The `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,14 +54,6 @@ impl Default for Attributes {
             persistent: true,
         }
     }
-}
-
-/// Whether `value` can be a `Path` or `Domain` attribute value: visible
-/// ASCII without `;`, at most [`MAX_ATTRIBUTE_BYTES`].
-pub(crate) fn is_attribute_value(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= MAX_ATTRIBUTE_BYTES
-        && value.bytes().all(|b| b.is_ascii_graphic() && b != b';')
 }
 
 /// The values of cookies named `name` in the request, in header order,

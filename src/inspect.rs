@@ -48,6 +48,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
 use crate::codec::Codec;
+use crate::cookie;
 use crate::envelope::{STORE_ID_BYTES, Times, from_secs, to_secs};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyId;
@@ -292,7 +293,7 @@ pub fn inspect(codec: &Codec, value: &str) -> Result<Inspection, Error> {
 /// authenticates but the envelope does not decode (an unknown body tag, or
 /// bytes after a store id).
 pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspection, Error> {
-    let cookie_bytes = codec.cookie_name().len() + 1 + value.len();
+    let cookie_bytes = cookie::pair_size(codec.cookie_name(), value.len());
     let (opened_with, issued_at, renewed_at, contents) = codec
         .with_opened_cookie(value, |plaintext, opened_with| {
             let (issued_at, renewed_at, contents) =
@@ -343,10 +344,10 @@ mod tests {
 
     use super::*;
     use crate::cipher::TAG_BYTES;
-    use crate::limits::MAX_COOKIE_BYTES;
     use crate::codec::envelope;
     use crate::envelope::Body;
     use crate::key::Key;
+    use crate::limits::MAX_COOKIE_BYTES;
     use crate::map::Map;
     use crate::ring::KeyRing;
     use crate::session::FreshReason;

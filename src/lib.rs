@@ -9,6 +9,7 @@ pub mod axum;
 mod builder;
 mod cipher;
 mod codec;
+mod cookie;
 pub mod docs;
 mod envelope;
 mod error;

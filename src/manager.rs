@@ -15,7 +15,8 @@ use crate::codec::SealedCookie;
 use crate::schema::SchemaId;
 
 use crate::builder::Overflow;
-use crate::codec::{Codec, Failure, cookie_pair_size, envelope};
+use crate::codec::{Codec, Failure, envelope};
+use crate::cookie;
 use crate::envelope::{Body, Envelope, Times, to_secs};
 use crate::error::{Error, ErrorKind};
 use crate::headers::{self, Attributes};
@@ -196,7 +197,7 @@ impl SessionManager {
             };
             aead_budget -= 1;
             let times = Times::from_secs(env.issued_at, env.renewed_at);
-            let cookie_size = cookie_pair_size(codec.cookie_name(), value.len());
+            let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
             let (data, origin, reseal) = match env.body {
                 Body::Inline(data) => (data, Origin::Cookie, with.needs_reseal()),
                 Body::Stored(id) => {
