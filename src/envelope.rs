@@ -77,6 +77,38 @@ pub(crate) fn decode<T: DeserializeOwned>(plaintext: &[u8]) -> Result<Envelope<T
     }
 }
 
+/// An envelope's body as bytes, for tools that open a value without its
+/// session type.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum RawBody<'a> {
+    /// The session value's postcard bytes (all the rest of the plaintext).
+    Inline(&'a [u8]),
+    /// A store id, with nothing after it.
+    Stored([u8; STORE_ID_BYTES]),
+}
+
+/// Body tags as postcard writes `Body`'s variants: their indices.
+const TAG_INLINE: u32 = 0;
+const TAG_STORED: u32 = 1;
+
+/// The envelope's times and body without knowing the session type: what
+/// postcard makes of `Envelope<T>` for any `T`. `None` for an unknown body
+/// tag or bytes after a store id.
+pub(crate) fn decode_raw(plaintext: &[u8]) -> Option<(u64, u64, RawBody<'_>)> {
+    let (issued_at, rest) = postcard::take_from_bytes::<u64>(plaintext).ok()?;
+    let (renewed_at, rest) = postcard::take_from_bytes::<u64>(rest).ok()?;
+    let (tag, rest) = postcard::take_from_bytes::<u32>(rest).ok()?;
+    let body = match tag {
+        TAG_INLINE => RawBody::Inline(rest),
+        TAG_STORED => match postcard::take_from_bytes::<[u8; STORE_ID_BYTES]>(rest) {
+            Ok((id, [])) => RawBody::Stored(id),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some((issued_at, renewed_at, body))
+}
+
 /// When a session was first issued and when its idle deadline was last
 /// renewed, to whole seconds.
 ///
@@ -124,4 +156,39 @@ pub(crate) fn from_secs(secs: u64) -> SystemTime {
     UNIX_EPOCH
         .checked_add(Duration::from_secs(secs))
         .unwrap_or(UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX)) * 64)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn decode_raw_agrees_with_postcard_on_both_bodies() {
+        let inline = Envelope {
+            issued_at: 300,
+            renewed_at: 1_700_000_000,
+            body: Body::Inline((7u8, "x".to_owned())),
+        };
+        let bytes = postcard::to_allocvec(&inline).unwrap();
+        let value = postcard::to_allocvec(&(7u8, "x".to_owned())).unwrap();
+        assert_eq!(
+            decode_raw(&bytes),
+            Some((300, 1_700_000_000, RawBody::Inline(&value[..])))
+        );
+        let stored: Envelope<()> = Envelope {
+            issued_at: 1,
+            renewed_at: 2,
+            body: Body::Stored([9; STORE_ID_BYTES]),
+        };
+        let bytes = postcard::to_allocvec(&stored).unwrap();
+        assert_eq!(
+            decode_raw(&bytes),
+            Some((1, 2, RawBody::Stored([9; STORE_ID_BYTES])))
+        );
+        // Bytes after a store id, or an unknown tag.
+        assert_eq!(decode_raw(&[bytes.as_slice(), &[0]].concat()), None);
+        assert_eq!(decode_raw(&[1, 2, 2]), None);
+    }
 }

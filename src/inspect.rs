@@ -49,7 +49,7 @@ use zeroize::Zeroizing;
 use crate::algorithm::Algorithm;
 use crate::codec::Codec;
 use crate::cookie;
-use crate::envelope::{STORE_ID_BYTES, Times, from_secs, to_secs};
+use crate::envelope::{self, RawBody, Times, from_secs, to_secs};
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyId;
 use crate::schema::SchemaId;
@@ -59,12 +59,6 @@ use crate::wire::{self, HEADER_BYTES};
 
 /// Base64 characters that hold the ten header bytes (whole quanta).
 const HEADER_CHARS: usize = HEADER_BYTES.div_ceil(3) * 4;
-
-/// Envelope body tag of an inline session (`Body::Inline`).
-const TAG_INLINE: u32 = 0;
-
-/// Envelope body tag of a store pointer (`Body::Stored`).
-const TAG_STORED: u32 = 1;
 
 /// The clear-text header of a cookie value: the algorithm and the id of the
 /// key that (the header claims) sealed it.
@@ -296,8 +290,12 @@ pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspect
     let cookie_bytes = cookie::pair_size(codec.cookie_name(), value.len());
     let (opened_with, issued_at, renewed_at, contents) = codec
         .with_opened_cookie(value, |plaintext, opened_with| {
-            let (issued_at, renewed_at, contents) =
-                decode_envelope(plaintext).ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
+            let (issued_at, renewed_at, body) = envelope::decode_raw(plaintext)
+                .ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
+            let contents = match body {
+                RawBody::Inline(bytes) => Contents::Inline(Payload(Zeroizing::new(bytes.to_vec()))),
+                RawBody::Stored(id) => Contents::Stored(StoreId::from_bytes(id)),
+            };
             Ok((opened_with, issued_at, renewed_at, contents))
         })
         .map_err(Error::from)?;
@@ -316,23 +314,6 @@ pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspect
     })
 }
 
-/// The envelope by its documented layout (docs/wire-format.md), with the
-/// body kept as bytes: what `postcard` makes of `Envelope<T>` for any `T`.
-fn decode_envelope(plaintext: &[u8]) -> Option<(u64, u64, Contents)> {
-    let (issued_at, rest) = postcard::take_from_bytes::<u64>(plaintext).ok()?;
-    let (renewed_at, rest) = postcard::take_from_bytes::<u64>(rest).ok()?;
-    let (tag, rest) = postcard::take_from_bytes::<u32>(rest).ok()?;
-    let contents = match tag {
-        TAG_INLINE => Contents::Inline(Payload(Zeroizing::new(rest.to_vec()))),
-        TAG_STORED => match postcard::take_from_bytes::<[u8; STORE_ID_BYTES]>(rest) {
-            Ok((id, [])) => Contents::Stored(StoreId::from_bytes(id)),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    Some((issued_at, renewed_at, contents))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -345,7 +326,7 @@ mod tests {
     use super::*;
     use crate::cipher::TAG_BYTES;
     use crate::codec::envelope;
-    use crate::envelope::Body;
+    use crate::envelope::{Body, STORE_ID_BYTES};
     use crate::key::Key;
     use crate::limits::MAX_COOKIE_BYTES;
     use crate::map::Map;
