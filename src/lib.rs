@@ -6,14 +6,12 @@ mod algorithm;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
-mod builder;
 mod cipher;
 mod codec;
 mod cookie;
 pub mod docs;
 mod envelope;
 mod error;
-mod headers;
 pub mod inspect;
 mod key;
 pub mod limits;
@@ -34,13 +32,11 @@ mod wire;
 mod vectors_test;
 
 pub use crate::algorithm::Algorithm;
-pub use crate::builder::{Overflow, SessionManagerBuilder};
 pub use crate::codec::{Codec, CodecBuilder, Opened, SealedCookie};
 pub use crate::envelope::Times;
 pub use crate::error::{Error, ErrorKind};
-pub use crate::headers::SameSite;
 pub use crate::key::{Key, KeyId};
-pub use crate::manager::{Saved, SessionManager};
+pub use crate::manager::{Overflow, SameSite, Saved, SessionManager, SessionManagerBuilder};
 pub use crate::map::{Map, MapSession};
 pub use crate::ring::KeyRing;
 pub use crate::schema::SchemaId;

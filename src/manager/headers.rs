@@ -32,14 +32,14 @@ impl SameSite {
 
 /// Cookie attributes the manager writes.
 #[derive(Debug, Clone)]
-pub(crate) struct Attributes {
-    pub(crate) path: String,
-    pub(crate) domain: Option<String>,
-    pub(crate) secure: bool,
-    pub(crate) http_only: bool,
-    pub(crate) same_site: SameSite,
-    pub(crate) partitioned: bool,
-    pub(crate) persistent: bool,
+pub(super) struct Attributes {
+    pub(super) path: String,
+    pub(super) domain: Option<String>,
+    pub(super) secure: bool,
+    pub(super) http_only: bool,
+    pub(super) same_site: SameSite,
+    pub(super) partitioned: bool,
+    pub(super) persistent: bool,
 }
 
 impl Default for Attributes {
@@ -60,7 +60,7 @@ impl Default for Attributes {
 /// examining at most [`MAX_COOKIE_HEADER_BYTES`] bytes and
 /// [`MAX_COOKIE_PAIRS`] pairs. Lazy: nothing past the value the caller stops
 /// at is parsed. Non-UTF-8 values are skipped over, never decoded.
-pub(crate) fn candidates<'h>(headers: &'h HeaderMap, name: &'h str) -> Candidates<'h> {
+pub(super) fn candidates<'h>(headers: &'h HeaderMap, name: &'h str) -> Candidates<'h> {
     Candidates {
         headers: headers.get_all(COOKIE).iter(),
         current: &[],
@@ -72,7 +72,7 @@ pub(crate) fn candidates<'h>(headers: &'h HeaderMap, name: &'h str) -> Candidate
 }
 
 /// The iterator [`candidates`] returns.
-pub(crate) struct Candidates<'h> {
+pub(super) struct Candidates<'h> {
     headers: http::header::ValueIter<'h, HeaderValue>,
     /// The unparsed rest of the current header.
     current: &'h [u8],
@@ -85,7 +85,7 @@ pub(crate) struct Candidates<'h> {
 impl<'h> Candidates<'h> {
     /// Whether a cap stopped the scan before the headers ended: the cookie
     /// the client meant may be in the part not looked at.
-    pub(crate) fn truncated(&self) -> bool {
+    pub(super) fn truncated(&self) -> bool {
         self.truncated
     }
 
@@ -159,7 +159,7 @@ impl<'h> Iterator for Candidates<'h> {
 ///
 /// The line is built in a `String` of exactly its length, which becomes
 /// the header value's buffer without a copy: one allocation.
-pub(crate) fn append_set_cookie(
+pub(super) fn append_set_cookie(
     headers: &mut HeaderMap,
     name: &str,
     value: &str,

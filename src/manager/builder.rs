@@ -4,12 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::headers::{Attributes, SameSite};
+use super::{Inner, SessionManager};
 use crate::codec::Codec;
 use crate::cookie;
 use crate::error::{Error, ErrorKind};
-use crate::headers::{Attributes, SameSite};
 use crate::limits::{DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD};
-use crate::manager::{Inner, SessionManager};
 use crate::store::Store;
 
 /// What to do when a session no longer fits in a cookie.

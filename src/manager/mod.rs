@@ -1,4 +1,10 @@
 //! The session manager: load from request headers, save to response headers.
+//!
+//! `builder` validates a configuration into the manager's private state;
+//! `headers` is the `http` glue (reading `Cookie`, writing `Set-Cookie`).
+
+mod builder;
+mod headers;
 
 use std::fmt;
 use std::future::Future;
@@ -11,16 +17,15 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::SealedCookie;
-use crate::schema::SchemaId;
-
-use crate::builder::Overflow;
-use crate::codec::{Codec, Failure, envelope};
+pub use self::builder::{Overflow, SessionManagerBuilder};
+use self::headers::Attributes;
+pub use self::headers::SameSite;
+use crate::codec::{Codec, Failure, SealedCookie, envelope};
 use crate::cookie;
 use crate::envelope::{Body, Envelope, Times, to_secs};
 use crate::error::{Error, ErrorKind};
-use crate::headers::{self, Attributes};
 use crate::limits::MAX_SESSION_CANDIDATES;
+use crate::schema::SchemaId;
 use crate::session::{FreshReason, Origin, Pending, Session};
 use crate::store::{Store, StoreId};
 
@@ -102,16 +107,17 @@ pub enum Saved {
 /// ```
 #[derive(Clone)]
 pub struct SessionManager {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) codec: Codec,
-    pub(crate) attributes: Attributes,
-    pub(crate) renew_after: Duration,
-    pub(crate) overflow: Overflow,
-    pub(crate) store: Option<Arc<dyn Store>>,
-    pub(crate) max_stored_bytes: usize,
+/// The validated configuration, built only by [`SessionManagerBuilder`].
+struct Inner {
+    codec: Codec,
+    attributes: Attributes,
+    renew_after: Duration,
+    overflow: Overflow,
+    store: Option<Arc<dyn Store>>,
+    max_stored_bytes: usize,
 }
 
 impl fmt::Debug for SessionManager {
