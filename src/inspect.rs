@@ -46,16 +46,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use crate::algorithm::Algorithm;
 use crate::codec::Codec;
-use crate::cookie;
-use crate::envelope::{self, RawBody, Times, from_secs, to_secs};
+use crate::codec::cookie;
+use crate::codec::envelope::{self, RawBody, Times, from_secs, to_secs};
+use crate::codec::schema::SchemaId;
+use crate::crypto::algorithm::Algorithm;
+use crate::crypto::key::KeyId;
+use crate::crypto::seal::OpenedWith;
+use crate::crypto::wire::{self, HEADER_BYTES};
 use crate::error::{Error, ErrorKind};
-use crate::key::KeyId;
-use crate::schema::SchemaId;
-use crate::seal::OpenedWith;
 use crate::store::StoreId;
-use crate::wire::{self, HEADER_BYTES};
 
 /// Base64 characters that hold the ten header bytes (whole quanta).
 const HEADER_CHARS: usize = HEADER_BYTES.div_ceil(3) * 4;
@@ -324,16 +324,16 @@ mod tests {
     use serde::{Deserialize, Serialize};
 
     use super::*;
-    use crate::cipher::TAG_BYTES;
     use crate::codec::envelope;
-    use crate::envelope::{Body, STORE_ID_BYTES};
-    use crate::key::Key;
+    use crate::codec::envelope::{Body, STORE_ID_BYTES};
+    use crate::crypto::cipher::TAG_BYTES;
+    use crate::crypto::key::Key;
+    use crate::crypto::ring::KeyRing;
+    use crate::crypto::{seal, wire};
     use crate::limits::MAX_COOKIE_BYTES;
-    use crate::map::Map;
-    use crate::ring::KeyRing;
     use crate::session::FreshReason;
     use crate::session::Session;
-    use crate::{seal, wire};
+    use crate::session::map::Map;
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
     struct User {

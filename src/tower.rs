@@ -60,7 +60,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Error;
 use crate::manager::SessionManager;
-use crate::map::Map;
+use crate::session::map::Map;
 use crate::session::{FreshReason, Session};
 
 /// A [`Layer`] that gives every request a [`Session<T>`] and saves it on the

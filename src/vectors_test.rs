@@ -13,8 +13,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::envelope::{Body, Envelope};
-use crate::{Algorithm, Codec, ErrorKind, Key, KeyRing, Times, seal, wire};
+use crate::codec::envelope::{Body, Envelope};
+use crate::crypto::{seal, wire};
+use crate::{Algorithm, Codec, ErrorKind, Key, KeyRing, Times};
 
 include!("../tests/vectors/v1.rs");
 include!("../tests/vectors/v2.rs");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::headers::{Attributes, SameSite};
 use super::{Inner, SessionManager};
 use crate::codec::Codec;
-use crate::cookie;
+use crate::codec::cookie;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD};
 use crate::store::Store;

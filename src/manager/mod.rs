@@ -20,12 +20,12 @@ use serde::de::DeserializeOwned;
 pub use self::builder::{Overflow, SessionManagerBuilder};
 use self::headers::Attributes;
 pub use self::headers::SameSite;
+use crate::codec::cookie;
+use crate::codec::envelope::{Body, Envelope, Times, to_secs};
+use crate::codec::schema::SchemaId;
 use crate::codec::{Codec, Failure, SealedCookie, envelope};
-use crate::cookie;
-use crate::envelope::{Body, Envelope, Times, to_secs};
 use crate::error::{Error, ErrorKind};
 use crate::limits::MAX_SESSION_CANDIDATES;
-use crate::schema::SchemaId;
 use crate::session::{FreshReason, Origin, Pending, Session};
 use crate::store::{Store, StoreId};
 

@@ -1,12 +1,14 @@
-//! The session a handler reads and changes.
+//! The session a handler reads and changes, and its state machine.
+
+pub(crate) mod map;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use std::time::{Duration, SystemTime};
 
-use crate::envelope::Times;
-use crate::seal::OpenedWith;
+use crate::codec::envelope::Times;
+use crate::crypto::seal::OpenedWith;
 use crate::store::StoreId;
 
 /// Why a request got a fresh, empty session instead of the one its cookie

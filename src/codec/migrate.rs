@@ -6,9 +6,9 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-use crate::envelope::Envelope;
+use crate::codec::envelope::Envelope;
+use crate::codec::schema::SchemaId;
 use crate::error::{Error, ErrorKind};
-use crate::schema::SchemaId;
 
 type Decode = dyn Fn(&[u8]) -> Result<Envelope<Box<dyn Any>>, Error> + Send + Sync;
 type Convert = dyn Fn(Box<dyn Any>) -> Option<Box<dyn Any>> + Send + Sync;
@@ -39,7 +39,7 @@ impl Migration {
             to_type: TypeId::of::<New>(),
             to_shape: SchemaId::of::<New>(),
             decode: Box::new(|plaintext| {
-                let env = crate::envelope::decode::<Old>(plaintext)?;
+                let env = crate::codec::envelope::decode::<Old>(plaintext)?;
                 Ok(env.map_body(|old| Box::new(old) as Box<dyn Any>))
             }),
             convert: Box::new(move |old| {

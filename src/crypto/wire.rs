@@ -33,10 +33,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::algorithm::Algorithm;
-use crate::cipher::TAG_BYTES;
-use crate::key::KeyId;
-use crate::schema::SchemaId;
+use crate::codec::schema::SchemaId;
+use crate::crypto::algorithm::Algorithm;
+use crate::crypto::cipher::TAG_BYTES;
+use crate::crypto::key::KeyId;
 
 /// The wire format version this crate writes.
 pub const FORMAT_VERSION: u8 = 2;

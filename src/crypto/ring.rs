@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::algorithm::Algorithm;
-use crate::cipher::Cipher;
+use crate::crypto::algorithm::Algorithm;
+use crate::crypto::cipher::Cipher;
+use crate::crypto::key::{Key, KeyId};
 use crate::error::{Error, ErrorKind};
-use crate::key::{Key, KeyId};
 use crate::limits::MAX_KEYS;
 
 /// An ordered set of keys: the first (primary) key seals, every key opens.

@@ -1,4 +1,19 @@
-//! The cookie codec: a session value to a sealed cookie value and back.
+//! The codec layer: a session value to a sealed cookie value (or store
+//! value) and back.
+//!
+//! This file holds the [`Codec`] and its cookie pipeline; `builder`
+//! validates its configuration, `store_value` is the store-value pipeline,
+//! `opened` the result types, `envelope` what is sealed, `schema` and
+//! `migrate` schema identity and declared migrations, and `cookie` the
+//! cookie syntax and size rules.
+
+mod builder;
+pub(crate) mod cookie;
+pub(crate) mod envelope;
+pub(crate) mod migrate;
+mod opened;
+pub(crate) mod schema;
+mod store_value;
 
 use std::any::TypeId;
 use std::fmt;
@@ -9,20 +24,17 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
-use crate::cipher::TAG_BYTES;
-use crate::cookie;
-use crate::envelope::{
-    self, Body, Envelope, MAX_POINTER_PLAINTEXT_BYTES, STORE_ID_BYTES, Times, to_secs,
-};
+pub use self::builder::CodecBuilder;
+use self::envelope::{Body, Envelope, Times, to_secs};
+use self::migrate::Migrations;
+pub use self::opened::{Opened, SealedCookie};
+use self::schema::SchemaId;
+use crate::crypto::cipher::TAG_BYTES;
+use crate::crypto::ring::KeyRing;
+use crate::crypto::seal::{self, OpenedWith, Refusal};
+use crate::crypto::wire;
 use crate::error::{Error, ErrorKind};
-use crate::limits::{
-    DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_COOKIE_NAME, DEFAULT_IDLE_TIMEOUT, MAX_COOKIE_BYTES,
-};
-use crate::migrate::{Migration, Migrations};
-use crate::ring::KeyRing;
-use crate::schema::SchemaId;
-use crate::seal::{self, MAX_CONTEXT_BYTES, OpenedWith, Refusal};
-use crate::wire;
+use crate::limits::MAX_COOKIE_BYTES;
 
 /// Decoded bytes that fit in [`MAX_COOKIE_BYTES`] characters of base64.
 const MAX_RAW_COOKIE_BYTES: usize = MAX_COOKIE_BYTES / 4 * 3;
@@ -71,275 +83,7 @@ struct Inner {
     legacy: bool,
 }
 
-/// Configures a [`Codec`]; [`CodecBuilder::build`] checks the whole
-/// configuration.
-#[derive(Debug)]
-#[must_use]
-pub struct CodecBuilder {
-    ring: KeyRing,
-    name: String,
-    limit: usize,
-    idle: Duration,
-    absolute: Duration,
-    schemas: Vec<(TypeId, SchemaId)>,
-    migrations: Migrations,
-    legacy: bool,
-}
-
-impl CodecBuilder {
-    /// The cookie name (default [`DEFAULT_COOKIE_NAME`], `__Host-session`).
-    /// It is bound into every sealed value, so a value cannot be moved to
-    /// another cookie.
-    ///
-    /// # Security
-    ///
-    /// Keep the `__Host-` prefix unless the cookie must be shared with
-    /// subdomains or limited to a path. Without it, any subdomain (or a page
-    /// under another path) can set cookies of this name for your host: it
-    /// cannot forge a session, but it can place its own valid session first
-    /// (logging the user into the attacker's account) or an old copy of the
-    /// user's own cookie. See the threat model in [`docs`](crate::docs).
-    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// Names `T`'s schema explicitly: values sealed for `T` carry the id of
-    /// `name` instead of the id of `T`'s serde shape (see [`SchemaId`]).
-    /// Change the name (say `"cart/2"` to `"cart/3"`) when the meaning of a
-    /// type changes without its shape changing; values sealed under the old
-    /// name then no longer open as `T` (declare a [migration](Self::migrate)
-    /// to keep them). Also names old types in migrations.
-    pub fn schema<T: 'static>(mut self, name: &str) -> Self {
-        let id = SchemaId::named(name);
-        let type_id = TypeId::of::<T>();
-        self.schemas.retain(|(t, _)| *t != type_id);
-        self.schemas.push((type_id, id));
-        self
-    }
-
-    /// Declares how a session sealed for `Old` becomes a `New`: a value of
-    /// `Old`'s schema opens as an `Old`, is converted by `f` (and by further
-    /// migrations from `New`, when one is declared, until it is the type
-    /// being opened) and is sealed again under the new schema on the next
-    /// save. Chains are followed: declare `V1 → V2` and `V2 → V3`, and a
-    /// `V1` cookie opens as a `V3`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use serde::{Deserialize, Serialize};
-    /// use sealed_session::{Codec, Key, KeyRing};
-    ///
-    /// #[derive(Serialize, Deserialize)]
-    /// struct V1 { user_id: u64 }
-    /// #[derive(Serialize, Deserialize, Debug, PartialEq)]
-    /// struct V2 { user_id: u64, theme: String }
-    ///
-    /// let ring = KeyRing::new([Key::generate()])?;
-    /// let old = Codec::builder(ring.clone()).build()?;
-    /// let cookie = old.seal(&V1 { user_id: 7 })?;
-    ///
-    /// let new = Codec::builder(ring)
-    ///     .migrate(|v1: V1| V2 { user_id: v1.user_id, theme: "light".into() })
-    ///     .build()?;
-    /// let opened = new.open::<V2>(cookie.value())?;
-    /// assert_eq!(opened.value(), &V2 { user_id: 7, theme: "light".into() });
-    /// assert!(opened.opened_with().is_migrated());
-    /// # Ok::<(), sealed_session::Error>(())
-    /// ```
-    pub fn migrate<Old, New>(mut self, f: impl Fn(Old) -> New + Send + Sync + 'static) -> Self
-    where
-        Old: DeserializeOwned + 'static,
-        New: DeserializeOwned + 'static,
-    {
-        self.migrations.push(Migration::new(f));
-        self
-    }
-
-    /// Whether to open values in wire format version 1, which predates
-    /// schema ids (default off). Such a value opens as whatever type is
-    /// asked for, as before, and is sealed again in the current format on
-    /// the next save. Turn it on only to carry sessions sealed by
-    /// sealed-session 0.1 across an upgrade, for one absolute timeout.
-    pub fn open_legacy_v1(mut self, open: bool) -> Self {
-        self.legacy = open;
-        self
-    }
-
-    /// The most bytes of cookie `name=value` to emit (default
-    /// [`MAX_COOKIE_BYTES`], 4096). Lower it when the site sets other large
-    /// cookies.
-    pub fn size_limit(mut self, bytes: usize) -> Self {
-        self.limit = bytes;
-        self
-    }
-
-    /// How long a session lives without being renewed (default one day).
-    /// Checked against the sealed last-renewed time, to whole seconds.
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle = timeout;
-        self
-    }
-
-    /// How long a session lives after it was issued, however active
-    /// (default fourteen days). Checked against the sealed issued-at time.
-    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
-        self.absolute = timeout;
-        self
-    }
-
-    /// Checks the configuration and builds the codec.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidCookieName`] for a name that is empty, longer than
-    /// [`MAX_COOKIE_NAME_BYTES`](crate::limits::MAX_COOKIE_NAME_BYTES) or not an RFC 6265 token;
-    /// [`ErrorKind::InvalidSizeLimit`] for a limit over
-    /// [`MAX_COOKIE_BYTES`] or too small for the largest store pointer
-    /// cookie under this name and primary key (so that spilling to a store
-    /// can never fail for want of room);
-    /// [`ErrorKind::TimeoutsOutOfOrder`] for an idle timeout under one second
-    /// or longer than the absolute timeout;
-    /// [`ErrorKind::DuplicateMigration`] and
-    /// [`ErrorKind::MigrationToSameSchema`] for migrations that cannot be
-    /// followed.
-    pub fn build(self) -> Result<Codec, Error> {
-        if !cookie::is_name(&self.name) {
-            return Err(Error::new(ErrorKind::InvalidCookieName));
-        }
-        let min = pointer_cookie_size(&self.name, &self.ring);
-        if !(min..=MAX_COOKIE_BYTES).contains(&self.limit) {
-            return Err(Error::new(ErrorKind::InvalidSizeLimit {
-                limit: self.limit,
-                min,
-            }));
-        }
-        if self.idle.as_secs() == 0 || self.idle > self.absolute {
-            return Err(Error::new(ErrorKind::TimeoutsOutOfOrder));
-        }
-        let schemas = self.schemas;
-        let migrations = self.migrations.resolve(|type_id| {
-            schemas
-                .iter()
-                .find(|(t, _)| *t == type_id)
-                .map(|(_, id)| *id)
-        })?;
-        Ok(Codec {
-            inner: Arc::new(Inner {
-                ring: self.ring,
-                name: self.name,
-                limit: self.limit,
-                idle: self.idle,
-                absolute: self.absolute,
-                schemas,
-                migrations,
-                legacy: self.legacy,
-            }),
-        })
-    }
-}
-
-/// Bytes of `name=value` of the largest store pointer cookie sealed under
-/// `ring`'s primary key: the smallest size limit a codec accepts.
-fn pointer_cookie_size(name: &str, ring: &KeyRing) -> usize {
-    let raw = wire::sealed_len(ring.primary().algorithm, MAX_POINTER_PLAINTEXT_BYTES);
-    cookie::pair_size(name, wire::encoded_len(raw))
-}
-
-/// A sealed cookie value, with the size of `name=value` it makes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SealedCookie {
-    value: String,
-    size: usize,
-}
-
-impl SealedCookie {
-    /// The cookie value: base64url without padding.
-    pub fn value(&self) -> &str {
-        &self.value
-    }
-
-    /// Bytes of `name=value`, what browsers hold against their 4096 limit.
-    pub fn size(&self) -> usize {
-        self.size
-    }
-
-    /// The cookie value, owned.
-    pub fn into_value(self) -> String {
-        self.value
-    }
-}
-
-impl fmt::Debug for SealedCookie {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SealedCookie")
-            .field("size", &self.size)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A value that opened: the session value, its times and the key that
-/// opened it.
-///
-/// `Debug` shows the times and the opening key, never the value.
-#[derive(Clone)]
-pub struct Opened<T> {
-    value: T,
-    times: Times,
-    with: OpenedWith,
-}
-
-impl<T> Opened<T> {
-    /// The session value.
-    pub fn value(&self) -> &T {
-        &self.value
-    }
-
-    /// The session value, owned.
-    pub fn into_value(self) -> T {
-        self.value
-    }
-
-    /// When the session was issued and last renewed.
-    pub fn times(&self) -> Times {
-        self.times
-    }
-
-    /// Which key opened the value (for re-sealing and rotation telemetry).
-    pub fn opened_with(&self) -> OpenedWith {
-        self.with
-    }
-}
-
-impl<T> fmt::Debug for Opened<T> {
-    /// Metadata only: never the session value.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Opened")
-            .field("times", &self.times)
-            .field("opened_with", &self.with)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Codec {
-    /// A builder over `ring` with the defaults: cookie name
-    /// `__Host-session`, size limit 4096, idle timeout one day, absolute
-    /// timeout fourteen days, schemas from the types' serde shapes, no
-    /// migrations, version-1 values refused.
-    pub fn builder(ring: KeyRing) -> CodecBuilder {
-        CodecBuilder {
-            ring,
-            name: DEFAULT_COOKIE_NAME.to_owned(),
-            limit: MAX_COOKIE_BYTES,
-            idle: DEFAULT_IDLE_TIMEOUT,
-            absolute: DEFAULT_ABSOLUTE_TIMEOUT,
-            schemas: Vec::new(),
-            migrations: Migrations::default(),
-            legacy: false,
-        }
-    }
-
     /// The schema id values sealed for `T` carry: its explicit name's id
     /// when [`CodecBuilder::schema`] gave one, else its serde shape's.
     pub fn schema_of<T: DeserializeOwned + 'static>(&self) -> SchemaId {
@@ -441,11 +185,11 @@ impl Codec {
     ) -> Result<Opened<T>, Error> {
         let (env, with) = self.open_envelope::<T>(value, now)?;
         match env.body {
-            Body::Inline(value) => Ok(Opened {
+            Body::Inline(value) => Ok(Opened::new(
                 value,
-                times: Times::from_secs(env.issued_at, env.renewed_at),
+                Times::from_secs(env.issued_at, env.renewed_at),
                 with,
-            }),
+            )),
             // A pointer where a value was asked for: sessions handle
             // pointers; to a caller of this API it is not a `T`.
             Body::Stored(_) => Err(Error::new(ErrorKind::Undecodable)),
@@ -523,10 +267,7 @@ impl Codec {
             buf.get(..sealed_len)
                 .ok_or_else(|| Error::new(ErrorKind::Serialize))
         })
-        .map(|raw| SealedCookie {
-            value: wire::encode_base64(raw),
-            size,
-        });
+        .map(|raw| SealedCookie::new(wire::encode_base64(raw), size));
         if sealed.is_err() {
             buf.get_mut(..prefix + plaintext_len + TAG_BYTES)
                 .into_iter()
@@ -608,55 +349,6 @@ impl Codec {
         result
     }
 
-    /// Seals an envelope for a store entry under `id`, for `schema`: raw
-    /// bytes (no base64), bound to the cookie name and the id.
-    pub(crate) fn seal_store_value<T: Serialize + ?Sized>(
-        &self,
-        schema: SchemaId,
-        id: &[u8; STORE_ID_BYTES],
-        env: &Envelope<&T>,
-    ) -> Result<Vec<u8>, Error> {
-        let mut context = [0u8; MAX_CONTEXT_BYTES];
-        let context = store_context(&self.inner.name, id, &mut context)?;
-        let prefix = wire::prefix_len(self.inner.ring.primary().algorithm);
-        let plaintext_len = postcard::experimental::serialized_size(env)
-            .map_err(|_| Error::new(ErrorKind::Serialize))?;
-        // Sized up front so serializing never reallocates and leaves a copy
-        // of plaintext in freed memory.
-        let mut buf = Vec::with_capacity(wire::sealed_len(
-            self.inner.ring.primary().algorithm,
-            plaintext_len,
-        ));
-        buf.resize(prefix, 0);
-        buf = postcard::to_extend(env, buf).map_err(|_| Error::new(ErrorKind::Serialize))?;
-        let plaintext_len = buf.len() - prefix;
-        buf.extend_from_slice(&[0u8; TAG_BYTES]);
-        let sealed_len =
-            seal::seal_in_place(&self.inner.ring, schema, context, &mut buf, plaintext_len);
-        if sealed_len.is_err() {
-            buf.zeroize();
-        }
-        buf.truncate(sealed_len?);
-        Ok(buf)
-    }
-
-    /// Opens a store entry sealed under `id`, in place, and checks the
-    /// timeouts.
-    pub(crate) fn open_store_value<T: DeserializeOwned + 'static>(
-        &self,
-        id: &[u8; STORE_ID_BYTES],
-        mut raw: Vec<u8>,
-        now: SystemTime,
-    ) -> Result<(Envelope<T>, OpenedWith), Error> {
-        let mut context = [0u8; MAX_CONTEXT_BYTES];
-        let context = store_context(&self.inner.name, id, &mut context)?;
-        let result = seal::open_in_place(&self.inner.ring, context, &mut raw, self.inner.legacy)
-            .map_err(Error::from)
-            .and_then(|(plaintext, with)| self.decode_checked(plaintext, with, now));
-        raw.zeroize();
-        result
-    }
-
     /// The envelope of `T`, from `T`'s own schema or through declared
     /// migrations, with no trailing bytes; then the timeouts.
     fn decode_checked<T: DeserializeOwned + 'static>(
@@ -719,25 +411,6 @@ impl From<Failure> for Error {
             Failure::Error(e) => e,
         }
     }
-}
-
-/// `name || 0x00 || id`: a cookie name holds no zero byte, so no store
-/// context equals a cookie context.
-fn store_context<'a>(
-    name: &str,
-    id: &[u8; STORE_ID_BYTES],
-    out: &'a mut [u8; MAX_CONTEXT_BYTES],
-) -> Result<&'a [u8], Error> {
-    let len = name.len() + 1 + STORE_ID_BYTES;
-    let dst = out
-        .get_mut(..len)
-        .ok_or_else(|| Error::new(ErrorKind::InvalidCookieName))?;
-    let (n, rest) = dst.split_at_mut(name.len());
-    n.copy_from_slice(name.as_bytes());
-    let (zero, id_dst) = rest.split_at_mut(1);
-    zero.fill(0);
-    id_dst.copy_from_slice(id);
-    Ok(dst)
 }
 
 pub(crate) fn envelope<T: ?Sized>(times: Times, body: Body<&T>) -> Envelope<&T> {

@@ -3,13 +3,13 @@
 
 use rand::RngCore as _;
 
-use crate::algorithm::Algorithm;
-use crate::cipher::TAG_BYTES;
+use crate::codec::schema::SchemaId;
+use crate::crypto::algorithm::Algorithm;
+use crate::crypto::cipher::TAG_BYTES;
+use crate::crypto::key::KeyId;
+use crate::crypto::ring::KeyRing;
+use crate::crypto::wire::{self, HEADER_BYTES, Header};
 use crate::error::{Error, ErrorKind};
-use crate::key::KeyId;
-use crate::ring::KeyRing;
-use crate::schema::SchemaId;
-use crate::wire::{self, HEADER_BYTES, Header};
 
 /// Longest context (cookie name, or cookie name, zero byte and store id)
 /// bound into the associated data.

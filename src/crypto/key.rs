@@ -11,7 +11,7 @@ use rand::RngCore as _;
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::algorithm::Algorithm;
+use crate::crypto::algorithm::Algorithm;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{KEY_BYTES, MIN_SECRET_BYTES};
 

@@ -8,7 +8,7 @@ use aes_gcm::{Aes256Gcm, Nonce as AesNonce, Tag as AesTag};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use xaes_256_gcm::Xaes256Gcm;
 
-use crate::algorithm::Algorithm;
+use crate::crypto::algorithm::Algorithm;
 
 /// Length of every algorithm's authentication tag, in bytes.
 pub(crate) const TAG_BYTES: usize = 16;
