@@ -1,5 +1,6 @@
-//! Documentation-only pages: the wire format, the key rotation procedure and
-//! the threat model. Nothing here is code.
+//! Documentation-only pages: the wire format, the key rotation procedure,
+//! the threat model and the architecture (the layers and the module graph).
+//! Nothing here is code.
 
 #[doc = include_str!("../docs/wire-format.md")]
 pub mod wire_format {}
@@ -9,3 +10,6 @@ pub mod key_rotation {}
 
 #[doc = include_str!("../docs/threat-model.md")]
 pub mod threat_model {}
+
+#[doc = include_str!("../docs/architecture.md")]
+pub mod architecture {}

@@ -22,31 +22,43 @@ use crate::error::Error;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use memory::{DEFAULT_CAPACITY_BYTES, MemoryStore};
 
 #[cfg(any(feature = "redis", feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 mod deadline;
 #[cfg(any(feature = "redis", feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "redis", feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
 pub use deadline::DEFAULT_STORE_TIMEOUT;
 
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{DEFAULT_REDIS_PREFIX, RedisStore, RedisStoreBuilder};
 
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 mod sql;
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
 pub use sql::DEFAULT_TABLE_NAME;
 
 #[cfg(feature = "sqlx-sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlx-sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
 pub use sqlite::SqliteStore;
 
 #[cfg(feature = "sqlx-postgres")]
 mod postgres;
 #[cfg(feature = "sqlx-postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-postgres")))]
 pub use postgres::PostgresStore;
 
 /// The future a [`Store`] method returns.

@@ -212,6 +212,7 @@ impl RedisStore {
     /// its nodes (the rest are discovered). Keys are routed by hash slot;
     /// every operation touches one key, so no hash tags are needed.
     #[cfg(feature = "redis-cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis-cluster")))]
     pub fn cluster_builder<I, S>(nodes: I) -> RedisStoreBuilder
     where
         I: IntoIterator<Item = S>,
