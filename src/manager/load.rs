@@ -1,0 +1,169 @@
+//! Loading: the request's session cookies, tried in order under bounded
+//! work, opened (from the store when they point there) into a [`Session`].
+
+use std::time::SystemTime;
+
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+
+use super::{SessionManager, headers};
+use crate::codec::Failure;
+use crate::codec::cookie;
+use crate::codec::envelope::{Body, Times};
+use crate::error::{Error, ErrorKind};
+use crate::limits::MAX_SESSION_CANDIDATES;
+use crate::session::{FreshReason, Origin, Session};
+use crate::store::StoreId;
+
+/// Most store reads one request's cookies can cause: authentic pointer
+/// cookies whose entries are gone each cost one.
+const MAX_STORE_LOOKUPS: usize = 4;
+
+impl SessionManager {
+    /// Loads the session named by the request's cookies, at the current time.
+    ///
+    /// Every `Cookie` header and every pair with the session's name is tried
+    /// in order (bounded: see [`MAX_COOKIE_HEADER_BYTES`](crate::limits::MAX_COOKIE_HEADER_BYTES));
+    /// the first that opens wins. When none does, the session is fresh and
+    /// [`Session::fresh_reason`] says why.
+    ///
+    /// # Errors
+    ///
+    /// Only infrastructure failures: [`ErrorKind::Store`] when the store
+    /// cannot be read.
+    pub async fn load<T>(&self, headers: &HeaderMap) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default + 'static,
+    {
+        self.load_at(headers, SystemTime::now()).await
+    }
+
+    /// As [`SessionManager::load`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::load`].
+    pub async fn load_at<T>(
+        &self,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default + 'static,
+    {
+        let codec = &self.inner.codec;
+        let mut reason = FreshReason::NoCookie;
+        let mut worse = |r: FreshReason| {
+            if r.rank() > reason.rank() {
+                reason = r;
+            }
+        };
+        let mut candidates = headers::candidates(headers, codec.cookie_name());
+        let mut aead_budget = MAX_SESSION_CANDIDATES;
+        let mut store_budget = MAX_STORE_LOOKUPS;
+        while aead_budget > 0 {
+            let Some(value) = candidates.next() else {
+                break;
+            };
+            let (env, with) = match codec.try_open_envelope::<T>(value, now) {
+                Ok(opened) => opened,
+                // Junk that fails the cheap checks costs no budget.
+                Err(Failure::Malformed) => {
+                    worse(FreshReason::Rejected);
+                    continue;
+                }
+                Err(Failure::Error(e)) => {
+                    aead_budget -= 1;
+                    worse(reason_for(&e));
+                    continue;
+                }
+            };
+            aead_budget -= 1;
+            let times = Times::from_secs(env.issued_at, env.renewed_at);
+            let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
+            let (data, origin, reseal) = match env.body {
+                Body::Inline(data) => (data, Origin::Cookie, with.needs_reseal()),
+                Body::Stored(id) => {
+                    let id = StoreId::from_bytes(id);
+                    let Some(store) = &self.inner.store else {
+                        worse(FreshReason::MissingFromStore);
+                        continue;
+                    };
+                    if store_budget == 0 {
+                        worse(FreshReason::MissingFromStore);
+                        continue;
+                    }
+                    store_budget -= 1;
+                    let Some(bytes) = store.load(&id).await? else {
+                        worse(FreshReason::MissingFromStore);
+                        continue;
+                    };
+                    match codec.open_store_value::<T>(id.as_bytes(), bytes, now) {
+                        Ok((stored, stored_with)) => match stored.body {
+                            Body::Inline(data) => (
+                                data,
+                                Origin::Store(id),
+                                with.needs_reseal() || stored_with.needs_reseal(),
+                            ),
+                            Body::Stored(_) => {
+                                worse(FreshReason::Rejected);
+                                continue;
+                            }
+                        },
+                        Err(e) => {
+                            worse(reason_for(&e));
+                            continue;
+                        }
+                    }
+                }
+            };
+            return Ok(Session::loaded(
+                data,
+                origin,
+                times,
+                with,
+                cookie_size,
+                reseal,
+            ));
+        }
+        // The cookie the client meant may lie past a cap: say so, and keep
+        // save from writing a fresh session over it.
+        if candidates.truncated() || (aead_budget == 0 && candidates.next().is_some()) {
+            reason = FreshReason::HeaderTooLarge;
+        }
+        Ok(Session::fresh(reason))
+    }
+
+    /// Loads a session from synchronous code, with no async runtime. For
+    /// managers without a store (cookie-only sessions).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::StoreNeedsAsync`] when the manager has a store.
+    pub fn load_sync<T>(&self, headers: &HeaderMap) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default + 'static,
+    {
+        self.load_sync_at(headers, SystemTime::now())
+    }
+
+    /// As [`SessionManager::load_sync`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::load_sync`].
+    pub fn load_sync_at<T>(&self, headers: &HeaderMap, now: SystemTime) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default + 'static,
+    {
+        self.without_store(self.load_at(headers, now))
+    }
+}
+
+fn reason_for(error: &Error) -> FreshReason {
+    match error.kind() {
+        ErrorKind::Expired => FreshReason::Expired,
+        ErrorKind::Undecodable => FreshReason::Undecodable,
+        _ => FreshReason::Rejected,
+    }
+}

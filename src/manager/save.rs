@@ -1,0 +1,277 @@
+//! Saving: what the session's state machine asks for, written to the
+//! response (and the store) in an order that never loses data.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::HeaderMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Overflow, Saved, SessionManager, headers};
+use crate::codec::envelope::{Body, Envelope, Times, to_secs};
+use crate::codec::schema::SchemaId;
+use crate::codec::{SealedCookie, envelope};
+use crate::error::{Error, ErrorKind};
+use crate::session::{Origin, Pending, Session};
+use crate::store::{Store, StoreId};
+
+/// Fresh ids tried before a store's `create` is taken to be broken.
+const CREATE_ATTEMPTS: usize = 4;
+
+impl SessionManager {
+    /// Writes the session to the response headers at the current time, if
+    /// anything needs writing.
+    ///
+    /// A `Set-Cookie` (marked sensitive) is appended only when the session
+    /// changed, was regenerated or destroyed, passed the renewal threshold,
+    /// was opened with a non-primary key, or moved between cookie and store.
+    /// A session too large for the cookie goes to the store (the store write
+    /// completes before the pointer cookie is emitted) or, without one, fails
+    /// with [`ErrorKind::TooLarge`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::TooLarge`] (no store), [`ErrorKind::Serialize`],
+    /// [`ErrorKind::Store`]. On error no cookie is appended.
+    pub async fn save<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        self.save_at(session, headers, SystemTime::now()).await
+    }
+
+    /// As [`SessionManager::save`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::save`].
+    pub async fn save_at<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+        now: SystemTime,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        let codec = &self.inner.codec;
+        let required = match session.pending(self.inner.renew_after, now) {
+            Pending::Nothing => return Ok(Saved::Unchanged),
+            Pending::Hidden => return Ok(Saved::NotOverwritten),
+            Pending::Remove => {
+                if let Some(id) = session.store_id() {
+                    self.require_store()?.delete(&id).await?;
+                }
+                headers::append_set_cookie(
+                    headers,
+                    codec.cookie_name(),
+                    "",
+                    &self.inner.attributes,
+                    Some(0),
+                )?;
+                session.mark_removed();
+                return Ok(Saved::Removed);
+            }
+            Pending::Write { required } => required,
+        };
+        let times = session.times_for_write(now);
+        match self.write(session, headers, times, now).await {
+            Ok((saved, origin, size)) => {
+                session.mark_written(origin, times, size);
+                Ok(saved)
+            }
+            // Nothing the handler did needs this write (a renewal, a re-seal
+            // or a migration): the client's cookie still opens, keep it.
+            Err(e)
+                if !required
+                    && matches!(e.kind(), ErrorKind::TooLarge { .. } | ErrorKind::Store) =>
+            {
+                Ok(Saved::Kept { cause: e.kind() })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes the session: into the cookie when it fits, else into the store
+    /// behind a pointer cookie. Every fallible step that could lose data
+    /// comes first: the pointer is sealed before the store is written, and
+    /// the store is written before the old entry is deleted and before the
+    /// cookie is emitted.
+    async fn write<T>(
+        &self,
+        session: &Session<T>,
+        headers: &mut HeaderMap,
+        times: Times,
+        now: SystemTime,
+    ) -> Result<(Saved, Origin, usize), Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        let codec = &self.inner.codec;
+        let old_id = session.store_id();
+        let schema = codec.schema_of::<T>();
+        let inline = envelope(times, Body::Inline(session.data()));
+        match codec.seal_envelope(schema, &inline) {
+            Ok(cookie) => {
+                if let Some(id) = old_id {
+                    self.require_store()?.delete(&id).await?;
+                }
+                self.emit(headers, cookie.value(), times, now)?;
+                let size = cookie.size();
+                Ok((Saved::Cookie { size }, Origin::Cookie, size))
+            }
+            Err(e)
+                if matches!(e.kind(), ErrorKind::TooLarge { .. })
+                    && self.inner.overflow == Overflow::Store =>
+            {
+                let store = self.require_store()?;
+                let expires_at = codec.deadline(times);
+                let (id, pointer, stored_bytes) = match session.reusable_store_id() {
+                    Some(id) => {
+                        let (pointer, value) = self.seal_spill(schema, id, times, &inline)?;
+                        store.save(&id, &value, expires_at).await?;
+                        (id, pointer, value.len())
+                    }
+                    None => {
+                        self.create_entry(store.as_ref(), schema, times, &inline, expires_at)
+                            .await?
+                    }
+                };
+                if let Some(old) = old_id.filter(|old| *old != id) {
+                    store.delete(&old).await?;
+                }
+                self.emit(headers, pointer.value(), times, now)?;
+                let size = pointer.size();
+                Ok((Saved::Store { size, stored_bytes }, Origin::Store(id), size))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Seals the pointer cookie and the store value for entry `id`: both
+    /// before anything is written, so neither can fail after the store
+    /// holds the entry.
+    fn seal_spill<T: Serialize>(
+        &self,
+        schema: SchemaId,
+        id: StoreId,
+        times: Times,
+        inline: &Envelope<&T>,
+    ) -> Result<(SealedCookie, Vec<u8>), Error> {
+        let codec = &self.inner.codec;
+        let pointer =
+            codec.seal_envelope(schema, &envelope::<()>(times, Body::Stored(id.to_bytes())))?;
+        let value = codec.seal_store_value(schema, id.as_bytes(), inline)?;
+        if value.len() > self.inner.max_stored_bytes {
+            return Err(Error::new(ErrorKind::TooLarge {
+                size: value.len(),
+                limit: self.inner.max_stored_bytes,
+            }));
+        }
+        Ok((pointer, value))
+    }
+
+    /// Saves from synchronous code, with no async runtime. For managers
+    /// without a store (cookie-only sessions).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::StoreNeedsAsync`] when the manager has a store; otherwise
+    /// as [`SessionManager::save`].
+    pub fn save_sync<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        self.save_sync_at(session, headers, SystemTime::now())
+    }
+
+    /// As [`SessionManager::save_sync`], with the clock injected.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::save_sync`].
+    pub fn save_sync_at<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+        now: SystemTime,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        self.without_store(self.save_at(session, headers, now))
+    }
+
+    fn emit(
+        &self,
+        headers: &mut HeaderMap,
+        value: &str,
+        times: Times,
+        now: SystemTime,
+    ) -> Result<(), Error> {
+        let max_age = self
+            .inner
+            .attributes
+            .persistent
+            .then(|| to_secs(self.inner.codec.deadline(times)).saturating_sub(to_secs(now)));
+        headers::append_set_cookie(
+            headers,
+            self.inner.codec.cookie_name(),
+            value,
+            &self.inner.attributes,
+            max_age,
+        )
+    }
+
+    /// Seals `inline` under a fresh random id and creates its entry,
+    /// retrying on the (astronomically unlikely) collision.
+    async fn create_entry<T: Serialize>(
+        &self,
+        store: &dyn Store,
+        schema: SchemaId,
+        times: Times,
+        inline: &Envelope<&T>,
+        expires_at: SystemTime,
+    ) -> Result<(StoreId, SealedCookie, usize), Error> {
+        for _ in 0..CREATE_ATTEMPTS {
+            let id = StoreId::generate();
+            let (pointer, value) = self.seal_spill(schema, id, times, inline)?;
+            if store.create(&id, &value, expires_at).await? {
+                return Ok((id, pointer, value.len()));
+            }
+        }
+        Err(Error::store(IdsExhausted))
+    }
+
+    fn require_store(&self) -> Result<&Arc<dyn Store>, Error> {
+        self.inner
+            .store
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorKind::OverflowNeedsStore))
+    }
+}
+
+/// The store answered "taken" for every fresh random id.
+#[derive(Debug)]
+struct IdsExhausted;
+
+impl fmt::Display for IdsExhausted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "store reported {CREATE_ATTEMPTS} fresh random 128-bit ids as taken"
+        )
+    }
+}
+
+impl std::error::Error for IdsExhausted {}
