@@ -17,6 +17,7 @@ pub mod inspect;
 mod key;
 mod manager;
 mod map;
+mod random;
 mod ring;
 mod seal;
 mod session;

@@ -1,12 +1,11 @@
 //! Sealing and opening raw bytes under a key ring: the wire format joined to
 //! the AEAD seam.
 
-use rand::RngCore as _;
-
 use crate::algorithm::Algorithm;
 use crate::cipher::TAG_BYTES;
 use crate::error::{Error, ErrorKind};
 use crate::key::KeyId;
+use crate::random;
 use crate::ring::KeyRing;
 use crate::wire::{self, HEADER_BYTES};
 
@@ -89,7 +88,8 @@ pub(crate) fn seal_in_place(
     Ok(total)
 }
 
-/// Fills a fresh nonce from rand's thread-local CSPRNG.
+/// Fills a fresh nonce from the crate's fork-safe generator
+/// ([`random::fill`]).
 ///
 /// In this crate's own unit tests only, a nonce fixed by [`fix_nonce`] is
 /// used instead, so frozen test vectors can be sealed to exact strings.
@@ -102,7 +102,7 @@ fn fill_nonce(nonce: &mut [u8]) {
             .for_each(|(dst, src)| *dst = src);
         return;
     }
-    rand::rng().fill_bytes(nonce);
+    random::fill(nonce);
 }
 
 #[cfg(test)]
