@@ -49,3 +49,11 @@ pub use crate::ring::{KeyRing, MAX_KEYS};
 pub use crate::seal::OpenedWith;
 pub use crate::session::{FreshReason, Location, Session};
 pub use crate::wire::FORMAT_VERSION;
+
+/// Fills `dest` from the generator nonces, store ids and keys are drawn
+/// from (fork-safe; see the threat model). For `benches/core.rs` only: not
+/// part of the public API, and it may change or go away in any release.
+#[doc(hidden)]
+pub fn __bench_fill_random(dest: &mut [u8]) {
+    random::fill(dest);
+}
