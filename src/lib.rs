@@ -33,3 +33,10 @@ pub use crate::error::{Error, ErrorKind};
 pub use crate::manager::{Overflow, SameSite, Saved, SessionManager, SessionManagerBuilder};
 pub use crate::session::map::{Map, MapSession};
 pub use crate::session::{FreshReason, Location, Session};
+/// Fills `dest` from the generator nonces, store ids and keys are drawn
+/// from (fork-safe; see the threat model). For `benches/core.rs` only: not
+/// part of the public API, and it may change or go away in any release.
+#[doc(hidden)]
+pub fn __bench_fill_random(dest: &mut [u8]) {
+    crate::crypto::random::fill(dest);
+}

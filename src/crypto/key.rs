@@ -7,7 +7,6 @@ use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 use hkdf::Hkdf;
-use rand::RngCore as _;
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -59,13 +58,14 @@ pub struct Key {
 }
 
 impl Key {
-    /// A new random key for the default algorithm, from rand's thread-local
-    /// CSPRNG (ChaCha12, seeded and periodically reseeded by the operating
-    /// system).
+    /// A new random key for the default algorithm, from the crate's
+    /// thread-local CSPRNG (ChaCha12, seeded by the operating system and
+    /// reseeded in a forked child, so a parent and its child never generate
+    /// the same key).
     pub fn generate() -> Self {
         // Filled in place: no copy of the key bytes is left on the stack.
         let mut key = Self::zeroed();
-        rand::rng().fill_bytes(&mut key.bytes);
+        crate::crypto::random::fill(&mut key.bytes);
         key
     }
 

@@ -4,6 +4,7 @@
 pub(crate) mod algorithm;
 pub(crate) mod cipher;
 pub(crate) mod key;
+pub(crate) mod random;
 pub(crate) mod ring;
 pub(crate) mod seal;
 pub(crate) mod wire;

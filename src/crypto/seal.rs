@@ -1,12 +1,11 @@
 //! Sealing and opening raw bytes under a key ring: the wire format joined to
 //! the AEAD seam.
 
-use rand::RngCore as _;
-
 use crate::codec::schema::SchemaId;
 use crate::crypto::algorithm::Algorithm;
 use crate::crypto::cipher::TAG_BYTES;
 use crate::crypto::key::KeyId;
+use crate::crypto::random;
 use crate::crypto::ring::KeyRing;
 use crate::crypto::wire::{self, HEADER_BYTES, Header};
 use crate::error::{Error, ErrorKind};
@@ -133,7 +132,8 @@ pub(crate) fn seal_in_place(
     Ok(total)
 }
 
-/// Fills a fresh nonce from rand's thread-local CSPRNG.
+/// Fills a fresh nonce from the crate's fork-safe generator
+/// ([`random::fill`]).
 ///
 /// In this crate's own unit tests only, a nonce fixed by [`fix_nonce`] is
 /// used instead, so frozen test vectors can be sealed to exact strings.
@@ -146,7 +146,7 @@ fn fill_nonce(nonce: &mut [u8]) {
             .for_each(|(dst, src)| *dst = src);
         return;
     }
-    rand::rng().fill_bytes(nonce);
+    random::fill(nonce);
 }
 
 #[cfg(test)]

@@ -15,8 +15,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::SystemTime;
 
-use rand::RngCore as _;
-
 use crate::error::Error;
 
 #[cfg(feature = "memory")]
@@ -88,10 +86,12 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Se
 pub struct StoreId([u8; 16]);
 
 impl StoreId {
-    /// A new random id from rand's thread-local CSPRNG.
+    /// A new random id from the crate's thread-local CSPRNG (ChaCha12,
+    /// seeded by the operating system and reseeded in a forked child, so a
+    /// parent and its child never draw the same id).
     pub fn generate() -> Self {
         let mut bytes = [0u8; 16];
-        rand::rng().fill_bytes(&mut bytes);
+        crate::crypto::random::fill(&mut bytes);
         Self(bytes)
     }
 

@@ -1,0 +1,136 @@
+//! Random bytes for nonces, store ids and keys, safe across `fork`.
+//!
+//! Each thread keeps a ChaCha12 generator ([`StdRng`]) seeded from the
+//! operating system, so a nonce costs a few nanoseconds of ChaCha instead of
+//! a system call. A user-space generator has one hazard a system call does
+//! not: `fork` copies it. A forked child (a pre-forking server's worker, a
+//! daemon that forks after start-up) would then draw exactly the bytes its
+//! parent draws, and two cookies sealed under one key with the same nonce
+//! break AES-GCM and XAES-256-GCM. rand 0.9's thread RNG, used before, is
+//! not reseeded on fork.
+//!
+//! So every draw first checks that it runs in the process that seeded the
+//! thread's generator: the generator records the process id at seeding, and
+//! a different id means this is a forked child (or a thread's first draw),
+//! which reseeds from the operating system before drawing. The check is a
+//! `getpid` system call on every platform. On Linux, a page advised
+//! `MADV_WIPEONFORK` would make the check a plain memory read, but no
+//! well-kept crate offers that advice through a safe API, and this crate
+//! forbids `unsafe`.
+//!
+//! The one gap a process-id check leaves is id reuse: a grandchild that
+//! inherits a generator its parent never drew from after forking, and that
+//! happens to get the process id of the long-gone process which seeded that
+//! generator, is not detected. That takes the ids to wrap around to one
+//! exact value; a `fork` without `exec` two levels deep, with the original
+//! process dead, is also rare.
+
+use std::cell::RefCell;
+
+use rand::rngs::StdRng;
+use rand::{RngCore as _, SeedableRng as _};
+
+/// A thread's generator and the process that seeded it.
+struct Seeded {
+    rng: StdRng,
+    pid: u32,
+}
+
+impl Seeded {
+    /// A generator seeded from the operating system for process `pid`.
+    ///
+    /// Panics, as rand's own thread RNG does, only if the operating
+    /// system's random source fails: there is no safe way to go on.
+    fn new(pid: u32) -> Self {
+        Self {
+            rng: StdRng::from_os_rng(),
+            pid,
+        }
+    }
+}
+
+thread_local! {
+    static RNG: RefCell<Option<Seeded>> = const { RefCell::new(None) };
+}
+
+/// Fills `dest` with random bytes from this thread's generator, reseeding it
+/// from the operating system first when this is the thread's first draw or
+/// the process was forked since it was seeded.
+///
+/// Panics only if the operating system's random source fails.
+pub(crate) fn fill(dest: &mut [u8]) {
+    let pid = std::process::id();
+    let drawn = RNG.try_with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return false;
+        };
+        if slot.as_ref().is_none_or(|seeded| seeded.pid != pid) {
+            *slot = Some(Seeded::new(pid));
+        }
+        slot.as_mut()
+            .map(|seeded| seeded.rng.fill_bytes(dest))
+            .is_some()
+    });
+    if drawn != Ok(true) {
+        // Only while this thread's locals are being destroyed: a generator
+        // for this one draw.
+        Seeded::new(pid).rng.fill_bytes(dest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn fills_every_length() {
+        for len in [0, 1, 12, 16, 24, 32, 100, 1000] {
+            let mut a = vec![0u8; len];
+            let mut b = vec![0u8; len];
+            fill(&mut a);
+            fill(&mut b);
+            if len >= 12 {
+                assert_ne!(a, b);
+                assert!(a.iter().any(|&byte| byte != 0));
+            }
+        }
+    }
+
+    #[test]
+    fn reseeds_when_the_process_id_changes() {
+        let mut before = [0u8; 24];
+        fill(&mut before);
+        // What a forked child sees: the parent's generator, recorded under
+        // another process id.
+        let mut copied = RNG.with_borrow_mut(|slot| {
+            let seeded = slot.as_mut().expect("seeded by the draw above");
+            seeded.pid = seeded.pid.wrapping_add(1);
+            seeded.rng.clone()
+        });
+        let mut inherited = [0u8; 24];
+        copied.fill_bytes(&mut inherited);
+        let mut drawn = [0u8; 24];
+        fill(&mut drawn);
+        assert_ne!(drawn, inherited, "drew from the inherited state");
+        RNG.with_borrow(|slot| {
+            let seeded = slot.as_ref().expect("reseeded");
+            assert_eq!(seeded.pid, std::process::id());
+        });
+    }
+
+    #[test]
+    fn threads_draw_different_bytes() {
+        let mut here = [0u8; 24];
+        fill(&mut here);
+        let there = std::thread::spawn(|| {
+            let mut bytes = [0u8; 24];
+            fill(&mut bytes);
+            bytes
+        })
+        .join()
+        .expect("thread");
+        assert_ne!(here, there);
+    }
+}

@@ -1,0 +1,107 @@
+//! Random draws after a real `fork` (issue 10, defect 5): a forked child
+//! inherits its parent's memory, and with it the state of any user-space
+//! random generator. Each test seeds the generator in the parent, forks, lets
+//! the child draw several values and write them to a file, draws as many in
+//! the parent, and asserts that no value repeats: a repeated nonce under one
+//! key breaks AES-GCM and XAES-256-GCM, a repeated store id or key is worse.
+//!
+//! `fork` comes from the test-only `fork-support` crate (the library and its
+//! tests forbid `unsafe`).
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sealed_session::store::StoreId;
+use sealed_session::{Algorithm, Codec, Key, KeyRing};
+
+/// Values each side draws after the fork.
+const DRAWS: usize = 8;
+
+/// Where an XAES-256-GCM nonce sits in a decoded cookie value: after
+/// version, algorithm, the 4-byte key id and the 4-byte schema id, 24 bytes.
+const XAES_NONCE: std::ops::Range<usize> = 10..34;
+
+fn codec() -> Codec {
+    let key = Key::generate().with_algorithm(Algorithm::Xaes256Gcm);
+    Codec::builder(KeyRing::new([key]).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// The nonce of a freshly sealed cookie.
+fn nonce(codec: &Codec) -> Vec<u8> {
+    let sealed = codec.seal(&"a session".to_owned()).unwrap();
+    URL_SAFE_NO_PAD.decode(sealed.value()).unwrap()[XAES_NONCE].to_vec()
+}
+
+/// Draws `DRAWS` values with `draw` in a forked child and as many in the
+/// parent after the child has exited (after `draw` has run once in the
+/// parent, so the generator is seeded before the fork); returns (child's,
+/// parent's).
+fn draws_across_fork(
+    dir: &Path,
+    mut draw: impl FnMut() -> Vec<u8>,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    draw();
+    let path = dir.join("child-draws");
+    let code = fork_support::in_forked_child(|| {
+        let bytes: Vec<u8> = (0..DRAWS).flat_map(|_| draw()).collect();
+        match fs::write(&path, bytes) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        }
+    })
+    .expect("fork and wait");
+    assert_eq!(code, 0, "the child failed");
+    let parent: Vec<Vec<u8>> = (0..DRAWS).map(|_| draw()).collect();
+    let width = parent[0].len();
+    let child: Vec<Vec<u8>> = fs::read(&path)
+        .unwrap()
+        .chunks(width)
+        .map(<[u8]>::to_vec)
+        .collect();
+    assert_eq!(child.len(), DRAWS);
+    (child, parent)
+}
+
+/// Every value of both sides is distinct.
+fn assert_all_distinct(child: &[Vec<u8>], parent: &[Vec<u8>]) {
+    let shared: Vec<&Vec<u8>> = child.iter().filter(|v| parent.contains(v)).collect();
+    assert!(
+        shared.is_empty(),
+        "{} of {DRAWS} values drawn in the forked child were also drawn in the parent",
+        shared.len()
+    );
+    let all: BTreeSet<&Vec<u8>> = child.iter().chain(parent).collect();
+    assert_eq!(all.len(), 2 * DRAWS, "a value repeated on one side");
+}
+
+#[test]
+fn forked_child_draws_different_nonces() {
+    let dir = tempfile::tempdir().unwrap();
+    let codec = codec();
+    let (child, parent) = draws_across_fork(dir.path(), || nonce(&codec));
+    assert_eq!(parent[0].len(), 24);
+    assert_all_distinct(&child, &parent);
+}
+
+#[test]
+fn forked_child_draws_different_store_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, parent) = draws_across_fork(dir.path(), || StoreId::generate().to_bytes().to_vec());
+    assert_all_distinct(&child, &parent);
+}
+
+#[test]
+fn forked_child_generates_different_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, parent) =
+        draws_across_fork(dir.path(), || Key::generate().to_base64().into_bytes());
+    assert_all_distinct(&child, &parent);
+}
