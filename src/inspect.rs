@@ -50,12 +50,12 @@ use crate::codec::Codec;
 use crate::codec::cookie;
 use crate::codec::envelope::{self, RawBody, Times, from_secs, to_secs};
 use crate::codec::schema::SchemaId;
+use crate::codec::store_id::StoreId;
 use crate::crypto::algorithm::Algorithm;
 use crate::crypto::key::KeyId;
 use crate::crypto::seal::OpenedWith;
 use crate::crypto::wire::{self, HEADER_BYTES};
 use crate::error::{Error, ErrorKind};
-use crate::store::StoreId;
 
 /// Base64 characters that hold the ten header bytes (whole quanta).
 const HEADER_CHARS: usize = HEADER_BYTES.div_ceil(3) * 4;

@@ -22,13 +22,12 @@ pub mod tower;
 mod vectors_test;
 
 pub use crate::codec::envelope::Times;
-pub use crate::codec::schema::SchemaId;
 pub use crate::codec::{Codec, CodecBuilder, Opened, SealedCookie};
 pub use crate::crypto::algorithm::Algorithm;
 pub use crate::crypto::key::{Key, KeyId};
 pub use crate::crypto::ring::KeyRing;
 pub use crate::crypto::seal::OpenedWith;
-pub use crate::crypto::wire::FORMAT_VERSION;
+pub use crate::crypto::wire::{FORMAT_VERSION, SchemaId};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::manager::{Overflow, SameSite, Saved, SessionManager, SessionManagerBuilder};
 pub use crate::session::map::{Map, MapSession};

@@ -13,6 +13,7 @@ pub(crate) mod envelope;
 pub(crate) mod migrate;
 mod opened;
 pub(crate) mod schema;
+pub(crate) mod store_id;
 mod store_value;
 
 use std::any::TypeId;

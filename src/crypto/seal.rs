@@ -1,13 +1,12 @@
 //! Sealing and opening raw bytes under a key ring: the wire format joined to
 //! the AEAD seam.
 
-use crate::codec::schema::SchemaId;
 use crate::crypto::algorithm::Algorithm;
 use crate::crypto::cipher::TAG_BYTES;
 use crate::crypto::key::KeyId;
 use crate::crypto::random;
 use crate::crypto::ring::KeyRing;
-use crate::crypto::wire::{self, HEADER_BYTES, Header};
+use crate::crypto::wire::{self, HEADER_BYTES, Header, SchemaId};
 use crate::error::{Error, ErrorKind};
 
 /// Longest context (cookie name, or cookie name, zero byte and store id)

@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Store;
 use super::headers::{Attributes, SameSite};
 use super::{Inner, SessionManager};
 use crate::codec::Codec;
 use crate::codec::cookie;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD};
-use crate::store::Store;
 
 /// What to do when a session no longer fits in a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use super::{SessionManager, headers};
 use crate::codec::Failure;
 use crate::codec::cookie;
 use crate::codec::envelope::{Body, Times};
+use crate::codec::store_id::StoreId;
 use crate::error::{Error, ErrorKind};
 use crate::limits::MAX_SESSION_CANDIDATES;
 use crate::session::{FreshReason, Origin, Session};
-use crate::store::StoreId;
 
 /// Most store reads one request's cookies can cause: authentic pointer
 /// cookies whose entries are gone each cost one.

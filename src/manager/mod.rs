@@ -8,6 +8,7 @@ mod builder;
 mod headers;
 mod load;
 mod save;
+mod store;
 
 use std::fmt;
 use std::future::Future;
@@ -19,9 +20,9 @@ use std::time::Duration;
 pub use self::builder::{Overflow, SessionManagerBuilder};
 use self::headers::Attributes;
 pub use self::headers::SameSite;
+pub use self::store::{Store, StoreFuture};
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};
-use crate::store::Store;
 
 /// What a save wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,13 +9,14 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::Store;
 use super::{Overflow, Saved, SessionManager, headers};
 use crate::codec::envelope::{Body, Envelope, Times, to_secs};
 use crate::codec::schema::SchemaId;
+use crate::codec::store_id::StoreId;
 use crate::codec::{SealedCookie, envelope};
 use crate::error::{Error, ErrorKind};
 use crate::session::{Origin, Pending, Session};
-use crate::store::{Store, StoreId};
 
 /// Fresh ids tried before a store's `create` is taken to be broken.
 const CREATE_ATTEMPTS: usize = 4;

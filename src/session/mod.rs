@@ -8,8 +8,8 @@ use std::ops::{Deref, DerefMut};
 use std::time::{Duration, SystemTime};
 
 use crate::codec::envelope::Times;
+use crate::codec::store_id::StoreId;
 use crate::crypto::seal::OpenedWith;
-use crate::store::StoreId;
 
 /// Why a request got a fresh, empty session instead of the one its cookie
 /// named. For logging; the handler carries on with the fresh session.

@@ -1,0 +1,49 @@
+//! What the manager needs of a server-side store. The trait lives with the
+//! manager that calls it; the stores that implement it (`crate::store`) sit
+//! above, and `sealed_session::store` re-exports it.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::SystemTime;
+
+use crate::codec::store_id::StoreId;
+use crate::error::Error;
+
+/// The future a [`Store`] method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// A server-side key-value store for sealed sessions.
+///
+/// Every method returns a boxed future so the trait stays object-safe
+/// (`Arc<dyn Store>`). Errors are infrastructure failures, built with
+/// [`Error::store`]; the manager passes them to the caller unchanged and never
+/// emits a cookie pointing at an entry whose write failed.
+///
+/// Entries must not be returned after `expires_at`; a store may keep them
+/// longer internally (the sealed value carries its own deadlines, which are
+/// checked again after it authenticates).
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Inserts `value` under `id` only if no entry exists; `Ok(false)` when
+    /// one does (the caller then picks another id).
+    fn create<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool>;
+
+    /// The value under `id`, or `None` when absent or expired.
+    fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>>;
+
+    /// Inserts or replaces the value under `id`.
+    fn save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Removes the entry under `id`, if any.
+    fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()>;
+}
