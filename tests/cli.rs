@@ -504,3 +504,41 @@ fn inspect_agrees_with_the_library_on_times() {
     );
     assert_eq!(field(&output, "payload bytes").unwrap(), "1");
 }
+
+#[test]
+fn a_pasted_name_equals_value_is_inspected_under_its_own_name() {
+    let keys = Key::generate().to_key_string();
+    let value = seal(&keys, &["--cookie-name", "cart"]);
+    // As a browser's devtools show it: the name comes with the value, and
+    // wins over the default --cookie-name.
+    let output = success(inspect(&[&format!("cart={value}")], &keys));
+    assert_eq!(
+        field(&output, "cookie name").as_deref(),
+        Some("cart (from the value)")
+    );
+    assert_eq!(field(&output, "primary").as_deref(), Some("yes"));
+    // The seal subcommand seals a map session: its schema id is shown.
+    let map_schema = sealed_session::SchemaId::of::<sealed_session::Map>().to_string();
+    assert_eq!(field(&output, "schema"), Some(map_schema));
+    assert_eq!(field(&output, "format version").as_deref(), Some("2"));
+}
+
+#[test]
+fn a_value_sealed_for_another_cookie_name_gets_a_hint() {
+    let keys = Key::generate().to_key_string();
+    let value = seal(&keys, &["--cookie-name", "cart"]);
+    let output = inspect(&[&value], &keys);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stderr(&output).trim(), "rejected");
+    assert_eq!(field(&output, "key in ring").as_deref(), Some("yes"));
+    let hint = field(&output, "hint").unwrap();
+    assert!(
+        hint.contains("another cookie name than __Host-session"),
+        "{hint}"
+    );
+    // A key the ring does not hold gets no such hint.
+    let other_keys = Key::generate().to_key_string();
+    let output = inspect(&[&value], &other_keys);
+    assert_eq!(field(&output, "key in ring").as_deref(), Some("no"));
+    assert_eq!(field(&output, "hint"), None);
+}

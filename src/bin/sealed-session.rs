@@ -112,8 +112,9 @@ struct InspectArgs {
                      `sealed_session::inspect::Payload::decode` in Rust."
     )]
     json_type: Option<JsonType>,
-    /// The cookie value (a `NAME=` prefix is ignored), or `-` to read it from
-    /// standard input and keep it out of shell history.
+    /// The cookie value, or `NAME=VALUE` as a browser shows it (the name then
+    /// replaces --cookie-name), or `-` to read it from standard input and
+    /// keep it out of shell history.
     #[arg(value_name = "COOKIE-VALUE")]
     value: String,
 }
@@ -200,12 +201,17 @@ fn keygen(algorithm: Algorithm, out: &mut String) {
     let _ = writeln!(out, "algorithm: {}", key.algorithm());
 }
 
-/// The ring from the environment, and a codec over it.
-fn codec(ring: &RingArgs, idle: Duration, absolute: Duration) -> Result<Codec, Exit> {
+/// The ring from the environment, and a codec over it for `cookie_name`.
+fn codec(
+    ring: &RingArgs,
+    cookie_name: &str,
+    idle: Duration,
+    absolute: Duration,
+) -> Result<Codec, Exit> {
     let keys = KeyRing::from_env(&ring.keys_env)
         .map_err(|e| Exit::usage(format!("error: keys from ${}: {e}", ring.keys_env)))?;
     Codec::builder(keys)
-        .cookie_name(ring.cookie_name.as_str())
+        .cookie_name(cookie_name)
         .idle_timeout(idle)
         .absolute_timeout(absolute)
         .build()
@@ -213,22 +219,37 @@ fn codec(ring: &RingArgs, idle: Duration, absolute: Duration) -> Result<Codec, E
 }
 
 fn run_inspect(args: &InspectArgs, out: &mut String) -> Result<(), Exit> {
-    let codec = codec(
-        &args.ring,
-        Duration::from_secs(args.idle),
-        Duration::from_secs(args.absolute),
-    )?;
-    let value = if args.value == "-" {
+    let input = if args.value == "-" {
         read_stdin()?
     } else {
         args.value.clone()
     };
-    let value = cookie_value(&value, codec.cookie_name());
+    // A pasted `NAME=VALUE` names the cookie it came from: use that name
+    // (base64url has no `=`, so any `=` ends a name).
+    let (name, value) = cookie_value(&input);
+    let name = name.unwrap_or(&args.ring.cookie_name);
+    if name != args.ring.cookie_name {
+        let _ = writeln!(out, "cookie name: {name} (from the value)");
+    }
+    let codec = codec(
+        &args.ring,
+        name,
+        Duration::from_secs(args.idle),
+        Duration::from_secs(args.absolute),
+    )?;
     let seen = match inspect::inspect(&codec, value) {
         Ok(seen) => seen,
         Err(e) => {
             if let Some(header) = Header::peek(value) {
                 write_header(out, &codec, header);
+                if e.kind() == ErrorKind::Rejected && codec.ring().contains(header.key_id()) {
+                    let _ = writeln!(
+                        out,
+                        "hint: the ring holds this key but the value did not authenticate: \
+                         sealed for another cookie name than {name}? (give it with \
+                         --cookie-name or paste NAME=VALUE), or tampered or truncated"
+                    );
+                }
             }
             let verdict = match e.kind() {
                 ErrorKind::Undecodable => "undecodable",
@@ -255,14 +276,14 @@ fn run_inspect(args: &InspectArgs, out: &mut String) -> Result<(), Exit> {
     }
 }
 
-/// The value alone: surrounding whitespace and a `NAME=` prefix removed
-/// (base64url has no `=`, so the prefix cannot be part of a value).
-fn cookie_value<'a>(input: &'a str, name: &str) -> &'a str {
+/// The cookie's name, when the input is `NAME=VALUE`, and its value, with
+/// surrounding whitespace removed.
+fn cookie_value(input: &str) -> (Option<&str>, &str) {
     let input = input.trim();
-    input
-        .strip_prefix(name)
-        .and_then(|rest| rest.strip_prefix('='))
-        .unwrap_or(input)
+    match input.split_once('=') {
+        Some((name, value)) => (Some(name.trim()), value.trim()),
+        None => (None, input),
+    }
 }
 
 fn read_stdin() -> Result<String, Exit> {
@@ -286,6 +307,9 @@ fn write_header(out: &mut String, codec: &Codec, header: Header) {
         "algorithm: {} (from the header, unauthenticated)",
         header.algorithm()
     );
+    if let Some(schema) = header.schema() {
+        let _ = writeln!(out, "schema: {schema} (from the header, unauthenticated)");
+    }
     let _ = writeln!(
         out,
         "key in ring: {}",
@@ -300,6 +324,10 @@ fn write_inspection(out: &mut String, codec: &Codec, seen: &Inspection) {
     let _ = writeln!(out, "algorithm: {}", with.algorithm());
     let _ = writeln!(out, "key in ring: yes");
     let _ = writeln!(out, "primary: {}", yes_no(with.is_primary()));
+    let _ = writeln!(out, "format version: {}", with.format_version());
+    if let Some(schema) = with.schema() {
+        let _ = writeln!(out, "schema: {schema}");
+    }
     let _ = writeln!(out, "issued at: {}", timestamp(times.issued_at));
     let _ = writeln!(out, "renewed at: {}", timestamp(times.renewed_at));
     let _ = writeln!(out, "idle deadline: {}", timestamp(seen.idle_deadline()));
@@ -360,7 +388,12 @@ fn payload_json(payload: &Payload, ty: JsonType) -> Result<String, Exit> {
 }
 
 fn run_seal(args: &SealArgs, out: &mut String) -> Result<(), Exit> {
-    let codec = codec(&args.ring, DEFAULT_IDLE_TIMEOUT, DEFAULT_ABSOLUTE_TIMEOUT)?;
+    let codec = codec(
+        &args.ring,
+        &args.ring.cookie_name,
+        DEFAULT_IDLE_TIMEOUT,
+        DEFAULT_ABSOLUTE_TIMEOUT,
+    )?;
     let map = map_from_json(&codec, &args.json)?;
     let issued_at = match args.issued_at {
         Some(secs) => unix("--issued-at", secs)?,
@@ -533,11 +566,15 @@ mod tests {
     }
 
     #[test]
-    fn cookie_value_strips_whitespace_and_the_name() {
-        assert_eq!(cookie_value(" abc\n", "session"), "abc");
-        assert_eq!(cookie_value("session=abc", "session"), "abc");
-        assert_eq!(cookie_value("other=abc", "session"), "other=abc");
-        assert_eq!(cookie_value("sessionabc", "session"), "sessionabc");
+    fn cookie_value_strips_whitespace_and_takes_the_name() {
+        assert_eq!(cookie_value(" abc\n"), (None, "abc"));
+        assert_eq!(cookie_value("session=abc"), (Some("session"), "abc"));
+        assert_eq!(
+            cookie_value("__Host-session=AQ"),
+            (Some("__Host-session"), "AQ")
+        );
+        assert_eq!(cookie_value(" other = abc "), (Some("other"), "abc"));
+        assert_eq!(cookie_value("sessionabc"), (None, "sessionabc"));
     }
 
     #[test]
