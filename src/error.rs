@@ -174,11 +174,28 @@ impl fmt::Display for ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     source: Option<Box<dyn StdError + Send + Sync + 'static>>,
+    /// Which configuration item failed (an environment variable's name):
+    /// never input from a request.
+    subject: Option<Box<str>>,
 }
 
 impl Error {
     pub(crate) const fn new(kind: ErrorKind) -> Self {
-        Self { kind, source: None }
+        Self {
+            kind,
+            source: None,
+            subject: None,
+        }
+    }
+
+    /// An error about a named configuration item, such as the environment
+    /// variable that is missing. The name is shown by `Display`; it must
+    /// never be request input.
+    pub(crate) fn about(kind: ErrorKind, subject: &str) -> Self {
+        Self {
+            subject: Some(subject.into()),
+            ..Self::new(kind)
+        }
     }
 
     /// A [`ErrorKind::Store`] error with its cause, for [`Store`](crate::store::Store)
@@ -187,6 +204,7 @@ impl Error {
         Self {
             kind: ErrorKind::Store,
             source: Some(source.into()),
+            subject: None,
         }
     }
 
@@ -206,6 +224,9 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.kind);
+        if let Some(subject) = &self.subject {
+            d.field("subject", subject);
+        }
         if let Some(source) = &self.source {
             d.field("source", source);
         }
@@ -215,7 +236,14 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.kind, f)
+        match (&self.kind, &self.subject) {
+            (ErrorKind::MissingEnvVar, Some(name)) => write!(
+                f,
+                "key environment variable {name} is not set or not unicode"
+            ),
+            (kind, Some(subject)) => write!(f, "{kind} ({subject})"),
+            (kind, None) => fmt::Display::fmt(kind, f),
+        }
     }
 }
 

@@ -140,7 +140,7 @@ impl KeyRing {
     /// # Ok::<(), sealed_session::Error>(())
     /// ```
     pub fn from_env(name: &str) -> Result<Self, Error> {
-        let missing = || Error::new(ErrorKind::MissingEnvVar);
+        let missing = || Error::about(ErrorKind::MissingEnvVar, name);
         // Not `std::env::var`: when the value is not Unicode it drops the
         // raw value (the key list) without wiping it.
         let value = match std::env::var_os(name).ok_or_else(missing)?.into_string() {
@@ -224,6 +224,8 @@ impl fmt::Debug for KeyRing {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn kind(result: Result<KeyRing, Error>) -> Option<ErrorKind> {
@@ -257,6 +259,12 @@ mod tests {
         assert_eq!(
             kind(KeyRing::from_env("SEALED_SESSION_RING_TEST_UNSET_VARIABLE")),
             Some(ErrorKind::MissingEnvVar)
+        );
+        let err = KeyRing::from_env("SEALED_SESSION_RING_TEST_UNSET_VARIABLE").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "key environment variable SEALED_SESSION_RING_TEST_UNSET_VARIABLE is not set or \
+             not unicode"
         );
     }
 }
