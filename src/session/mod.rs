@@ -308,8 +308,9 @@ impl<T> Session<T> {
         }
     }
 
-    /// Bytes of `name=value` of the cookie last emitted for this session by
-    /// save, or `None` before any.
+    /// Bytes of `name=value` of the session's cookie: the one the request
+    /// carried (set by load), then the one the last save emitted; `None`
+    /// for a new session before its first save, and after a removal.
     pub fn cookie_size(&self) -> Option<usize> {
         self.cookie_size
     }
