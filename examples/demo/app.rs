@@ -19,6 +19,11 @@ use serde::{Deserialize, Serialize};
 /// Cart items added or removed per click.
 pub(crate) const ITEMS_PER_CLICK: usize = 10;
 
+/// Most cart lines a session holds (about 20 KB, well under the manager's
+/// 1 MiB bound on a stored session): a demo cart has a ceiling, as a real
+/// one should.
+pub(crate) const MAX_CART_ITEMS: usize = 200;
+
 /// Cart lines listed on the cart page, newest first.
 const SHOWN_ITEMS: usize = 5;
 
@@ -218,7 +223,8 @@ async fn cart(State(app): State<App>, session: SessionHandle<DemoSession>) -> Ht
          <p>Held inline, this session would make a cookie of <strong id=inline-size>{inline}\
          </strong> bytes of name and value; browsers keep at most {limit}. {}</p>\
          <div class=row>\
-         <form method=post action=/cart/add><button>Add {ITEMS_PER_CLICK} items</button></form>\
+         <form method=post action=/cart/add><button>Add {ITEMS_PER_CLICK} items</button> \
+         (at most {MAX_CART_ITEMS})</form>\
          <form method=post action=/cart/remove><button>Remove {ITEMS_PER_CLICK} items</button></form>\
          <form method=post action=/cart/clear><button>Clear cart</button></form></div>",
         session.cart.len(),
@@ -252,9 +258,12 @@ async fn cart(State(app): State<App>, session: SessionHandle<DemoSession>) -> Ht
 
 async fn cart_add(session: SessionHandle<DemoSession>) -> Redirect {
     let mut session = session.lock();
-    let cart = &mut session.data_mut().cart;
-    let next = cart.last().map_or(1, |item| item.sku + 1);
-    cart.extend((next..).take(ITEMS_PER_CLICK).map(Item::new));
+    let room = MAX_CART_ITEMS.saturating_sub(session.cart.len());
+    if room > 0 {
+        let cart = &mut session.data_mut().cart;
+        let next = cart.last().map_or(1, |item| item.sku + 1);
+        cart.extend((next..).take(ITEMS_PER_CLICK.min(room)).map(Item::new));
+    }
     Redirect::to("/cart")
 }
 
