@@ -562,7 +562,7 @@ fn repeated_header(pair: &str) -> (String, usize) {
 }
 
 fn bench_header(c: &mut Criterion) {
-    let manager = SessionManager::builder(codec(Algorithm::Xaes256Gcm))
+    let manager = SessionManager::with_codec(codec(Algorithm::Xaes256Gcm))
         .build()
         .expect("manager");
     let session = small();

@@ -70,7 +70,9 @@ fn next_request(response: &HeaderMap) -> HeaderMap {
 }
 
 fn small_inline_sync(c: &mut Criterion) {
-    let manager = SessionManager::builder(codec()).build().expect("manager");
+    let manager = SessionManager::with_codec(codec())
+        .build()
+        .expect("manager");
     let mut session: Session<SmallSession> = manager.load_sync(&HeaderMap::new()).expect("fresh");
     session.set(SmallSession {
         user_id: 42,
@@ -107,7 +109,7 @@ fn large_memory_store_async(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .store(store)
         .build()
         .expect("manager");

@@ -229,7 +229,7 @@ fn manager(store: Arc<dyn Store>) -> SessionManager {
         .cookie_name("sid")
         .build()
         .expect("codec");
-    SessionManager::builder(codec)
+    SessionManager::with_codec(codec)
         .store(store)
         .renewal_threshold(0.0)
         .build()

@@ -15,7 +15,7 @@ use axum::Router;
 use axum::routing::get;
 use sealed_session::store::MemoryStore;
 use sealed_session::tower::{SessionHandle, SessionLayer};
-use sealed_session::{Codec, Key, KeyRing, SessionManager};
+use sealed_session::{Key, KeyRing, SessionManager};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -35,10 +35,7 @@ async fn index(session: SessionHandle<Visits>) -> String {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // In production, load keys from a secret store, e.g.
     // `KeyRing::from_env("SESSION_KEYS")`.
-    let codec = Codec::builder(KeyRing::new([Key::generate()])?)
-        .cookie_name("__Host-session")
-        .build()?;
-    let manager = SessionManager::builder(codec)
+    let manager = SessionManager::builder(KeyRing::new([Key::generate()])?)
         // Sessions too large for a cookie go here instead of failing.
         .store(Arc::new(MemoryStore::new()))
         .build()?;

@@ -9,7 +9,7 @@
 //! previous response set, as a browser would.
 
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use sealed_session::{Codec, Error, Key, KeyRing, SessionManager};
+use sealed_session::{Error, Key, KeyRing, SessionManager};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -48,10 +48,7 @@ fn cookie_header(response: &HeaderMap) -> Option<HeaderValue> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // In production, load keys from a secret store, e.g.
     // `KeyRing::from_env("SESSION_KEYS")`.
-    let codec = Codec::builder(KeyRing::new([Key::generate()])?)
-        .cookie_name("__Host-session")
-        .build()?;
-    let manager = SessionManager::builder(codec).build()?;
+    let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
 
     let mut cookie: Option<HeaderValue> = None;
     for path in ["/", "/about", "/contact"] {

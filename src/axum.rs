@@ -28,7 +28,7 @@
 //!
 //! // In production, load keys from a secret store (`KeyRing::from_env`).
 //! let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
-//! let manager = SessionManager::builder(codec).build()?;
+//! let manager = SessionManager::with_codec(codec).build()?;
 //! let app: Router = Router::new()
 //!     .route("/", get(visits))
 //!     .layer(SessionLayer::<Visits>::new(manager));

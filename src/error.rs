@@ -90,6 +90,11 @@ pub enum ErrorKind {
     /// Two declared migrations start from the same old type or the same old
     /// schema id.
     DuplicateMigration,
+    /// Codec settings (cookie name, timeouts, size limit, schemas) were
+    /// given to a manager builder made from a ready-made codec
+    /// (`SessionManager::with_codec`); give them to the codec's builder, or
+    /// use `SessionManager::with_codec(ring)`.
+    CodecAlreadyBuilt,
     /// A declared migration's old and new types have the same schema id, so
     /// it could never run; name one of them with `CodecBuilder::schema`.
     MigrationToSameSchema,
@@ -159,6 +164,9 @@ impl fmt::Display for ErrorKind {
                 "this session manager has a store; use the async load and save",
             ),
             Self::Store => f.write_str("session store failed"),
+            Self::CodecAlreadyBuilt => f.write_str(
+                "codec settings were given for a ready-made codec; set them on its builder or use SessionManager::builder",
+            ),
             Self::DuplicateMigration => f.write_str(
                 "two migrations start from the same old type or schema; declare one step per old schema",
             ),

@@ -78,7 +78,7 @@ use crate::session::{FreshReason, Session};
 ///
 /// // In production, load keys from a secret store (`KeyRing::from_env`).
 /// let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
-/// let manager = SessionManager::builder(codec).build()?;
+/// let manager = SessionManager::with_codec(codec).build()?;
 /// let layer = SessionLayer::<u32>::new(manager);
 /// # let _ = layer;
 /// # Ok::<(), sealed_session::Error>(())
@@ -468,7 +468,7 @@ mod tests {
         let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
             .build()
             .unwrap();
-        let builder = SessionManager::builder(codec);
+        let builder = SessionManager::with_codec(codec);
         match store {
             Some(store) => builder.store(store),
             None => builder,

@@ -258,7 +258,7 @@ fn request(pair: &str) -> HeaderMap {
 
 /// Load and save through the manager (default algorithm, no store).
 fn manager_rows(rows: &mut Vec<Row>) {
-    let manager = SessionManager::builder(codec(Algorithm::Xaes256Gcm))
+    let manager = SessionManager::with_codec(codec(Algorithm::Xaes256Gcm))
         .build()
         .unwrap();
     let mut session: Session<SmallSession> = manager.load_sync(&HeaderMap::new()).unwrap();

@@ -213,7 +213,7 @@ fn a_map_session_reads_what_seal_wrote() {
             r#"{"user":"alice","n":42,"neg":-3,"ok":true,"pi":3.5}"#,
         ],
     );
-    let manager = SessionManager::builder(codec(&keys)).build().unwrap();
+    let manager = SessionManager::with_codec(codec(&keys)).build().unwrap();
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::COOKIE,
@@ -366,7 +366,7 @@ fn a_store_pointer_shows_its_store_id() {
         .size_limit(256)
         .build()
         .unwrap();
-    let manager = SessionManager::builder(codec)
+    let manager = SessionManager::with_codec(codec)
         .store(Arc::new(MemoryStore::new()))
         .overflow(Overflow::Store)
         .build()

@@ -88,7 +88,7 @@ fn open_value_seeds_are_rejected_by_the_fuzz_ring() {
 
 #[test]
 fn load_headers_seeds_give_fresh_sessions() {
-    let manager = SessionManager::builder(fuzz_codec()).build().unwrap();
+    let manager = SessionManager::with_codec(fuzz_codec()).build().unwrap();
     for (name, bytes) in seeds("load_headers") {
         let mut headers = HeaderMap::new();
         for part in bytes.split(|&b| b == b'\n') {

@@ -50,7 +50,7 @@ fn codec() -> Codec {
 }
 
 fn manager() -> SessionManager {
-    SessionManager::builder(codec()).build().unwrap()
+    SessionManager::with_codec(codec()).build().unwrap()
 }
 
 /// Both `Debug` forms of `value`, asserting neither holds the marker.
@@ -148,7 +148,7 @@ fn named(name: &str) -> sealed_session::SessionManagerBuilder {
         .cookie_name(name)
         .build()
         .unwrap();
-    SessionManager::builder(codec)
+    SessionManager::with_codec(codec)
 }
 
 fn prefix_error(builder: sealed_session::SessionManagerBuilder) -> ErrorKind {
@@ -215,13 +215,13 @@ fn codec_with_idle(idle: Duration, absolute: Duration) -> Codec {
 #[test]
 fn huge_idle_timeout_with_full_threshold_is_an_error_not_a_panic() {
     let codec = codec_with_idle(Duration::MAX, Duration::MAX);
-    let built = SessionManager::builder(codec.clone())
+    let built = SessionManager::with_codec(codec.clone())
         .renewal_threshold(1.0)
         .build();
     assert_eq!(built.unwrap_err().kind(), ErrorKind::RenewalOverflow);
     // Thresholds whose share fits still build, and renewal still works.
     for fraction in [0.0, 0.5, 0.9] {
-        let manager = SessionManager::builder(codec.clone())
+        let manager = SessionManager::with_codec(codec.clone())
             .renewal_threshold(fraction)
             .build()
             .unwrap();
@@ -245,7 +245,7 @@ fn nan_or_infinite_renewal_threshold_is_rejected() {
         -0.1,
         1.1,
     ] {
-        let built = SessionManager::builder(codec.clone())
+        let built = SessionManager::with_codec(codec.clone())
             .renewal_threshold(fraction)
             .build();
         assert_eq!(

@@ -33,7 +33,7 @@ fn manager() -> SessionManager {
     let codec = Codec::builder(KeyRing::new([key]).unwrap())
         .build()
         .unwrap();
-    SessionManager::builder(codec).build().unwrap()
+    SessionManager::with_codec(codec).build().unwrap()
 }
 
 /// A valid `__Host-session=…` pair for `manager`, holding 42.

@@ -89,7 +89,7 @@ fn v2_to_v3(v2: V2) -> V3 {
 }
 
 fn manager(codec: CodecBuilder) -> SessionManager {
-    SessionManager::builder(codec.build().unwrap())
+    SessionManager::with_codec(codec.build().unwrap())
         .build()
         .unwrap()
 }
@@ -143,7 +143,7 @@ fn a_cookie_of_another_type_with_the_same_wire_shape_is_not_reinterpreted() {
 #[tokio::test]
 async fn a_stored_value_of_another_type_with_the_same_wire_shape_is_not_reinterpreted() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let manager = SessionManager::builder(
+    let manager = SessionManager::with_codec(
         Codec::builder(KeyRing::new([Key::generate()]).unwrap())
             .build()
             .unwrap(),
@@ -252,7 +252,7 @@ async fn a_stored_session_migrates_and_is_stored_again_under_the_new_schema() {
     let ring = KeyRing::new([Key::generate()]).unwrap();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let with_store = |codec: CodecBuilder| {
-        SessionManager::builder(codec.build().unwrap())
+        SessionManager::with_codec(codec.build().unwrap())
             .store(Arc::clone(&store))
             .build()
             .unwrap()

@@ -109,7 +109,7 @@ fn codec_named(name: &str) -> Codec {
 
 /// A cookie-only manager (no store), idle 1 h, absolute 8 h.
 fn manager() -> SessionManager {
-    SessionManager::builder(codec()).build().unwrap()
+    SessionManager::with_codec(codec()).build().unwrap()
 }
 
 /// A clock shared by a test and its stores, in seconds after the epoch.
@@ -151,7 +151,7 @@ impl Stored {
         let clock = Clock::new();
         let store = clock.store(16 << 20);
         let shared: Arc<dyn Store> = Arc::new(store.clone());
-        let manager = SessionManager::builder(codec)
+        let manager = SessionManager::with_codec(codec)
             .store(shared)
             .build()
             .unwrap();
@@ -573,7 +573,7 @@ async fn renewing_a_stored_session_extends_its_store_entry() {
 
 #[test]
 fn a_renewal_threshold_of_zero_renews_on_every_request() {
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .renewal_threshold(0.0)
         .build()
         .unwrap();
@@ -587,11 +587,11 @@ fn a_renewal_threshold_of_zero_renews_on_every_request() {
 fn a_cookie_sealed_under_an_old_key_is_resealed_with_the_primary() {
     let a = Key::generate();
     let b = Key::generate();
-    let old = SessionManager::builder(codec_with(KeyRing::new([a.clone()]).unwrap()))
+    let old = SessionManager::with_codec(codec_with(KeyRing::new([a.clone()]).unwrap()))
         .build()
         .unwrap();
     let rotated =
-        SessionManager::builder(codec_with(KeyRing::new([b.clone(), a.clone()]).unwrap()))
+        SessionManager::with_codec(codec_with(KeyRing::new([b.clone(), a.clone()]).unwrap()))
             .build()
             .unwrap();
     let only_b = codec_with(KeyRing::new([b.clone()]).unwrap());
@@ -638,7 +638,7 @@ async fn a_stored_session_sealed_under_an_old_key_is_resealed_in_the_store_too()
     let store = clock.store(16 << 20);
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let manager_for = |keys: Vec<Key>| {
-        SessionManager::builder(codec_with(KeyRing::new(keys).unwrap()))
+        SessionManager::with_codec(codec_with(KeyRing::new(keys).unwrap()))
             .store(Arc::clone(&shared))
             .build()
             .unwrap()
@@ -813,7 +813,7 @@ async fn a_pointer_to_a_missing_store_entry_gives_a_fresh_session() {
     assert_eq!(session.fresh_reason(), Some(FreshReason::MissingFromStore));
 
     // A cookie-only manager with the same keys cannot follow the pointer.
-    let no_store = SessionManager::builder(fx.manager.codec().clone())
+    let no_store = SessionManager::with_codec(fx.manager.codec().clone())
         .build()
         .unwrap();
     let session: Session<Blob> = load_sync_at(&no_store, &next_request(&response), fx.at(1));
@@ -826,7 +826,7 @@ async fn a_pointer_to_a_missing_store_entry_gives_a_fresh_session() {
 
 #[test]
 fn destroy_emits_a_removal_cookie_with_the_same_name_path_and_domain() {
-    let manager = SessionManager::builder(codec_named("session"))
+    let manager = SessionManager::with_codec(codec_named("session"))
         .path("/app")
         .domain("example.com")
         .build()
@@ -1077,7 +1077,7 @@ async fn without_a_store_an_oversized_session_is_too_large_and_sets_nothing() {
 
     // The same with a store but `Overflow::Error`.
     let fx_store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .store(fx_store)
         .overflow(Overflow::Error)
         .build()
@@ -1099,7 +1099,7 @@ fn flaky() -> (Arc<FlakyStore>, SessionManager) {
         inner: MemoryStore::new(),
         fail: AtomicBool::new(false),
     });
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .store(Arc::clone(&store) as Arc<dyn Store>)
         .build()
         .unwrap();
@@ -1170,7 +1170,7 @@ async fn loading_a_pointer_while_the_store_is_down_is_an_error_not_a_fresh_sessi
 
     // An inline cookie needs no store, so it loads while the store is down.
     let cookie = sealed_cart(
-        &SessionManager::builder(manager.codec().clone())
+        &SessionManager::with_codec(manager.codec().clone())
             .build()
             .unwrap(),
         Cart::sample(),
@@ -1348,7 +1348,7 @@ fn cookie_only_sessions_load_and_save_without_a_runtime() {
 #[test]
 fn sync_load_and_save_with_a_store_ask_for_async() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .store(store)
         .build()
         .unwrap();
@@ -1380,7 +1380,7 @@ fn build_error(builder: sealed_session::SessionManagerBuilder) -> ErrorKind {
 
 #[test]
 fn a_host_prefixed_name_needs_secure_root_path_and_no_domain() {
-    let b = || SessionManager::builder(host_codec());
+    let b = || SessionManager::with_codec(host_codec());
     assert!(b().build().is_ok());
     assert_eq!(build_error(b().secure(false)), ErrorKind::CookiePrefix);
     assert_eq!(build_error(b().path("/app")), ErrorKind::CookiePrefix);
@@ -1396,14 +1396,14 @@ fn a_secure_prefixed_name_needs_secure() {
         .cookie_name("__Secure-session")
         .build()
         .unwrap();
-    let b = || SessionManager::builder(codec.clone());
+    let b = || SessionManager::with_codec(codec.clone());
     assert!(b().path("/app").domain("example.com").build().is_ok());
     assert_eq!(build_error(b().secure(false)), ErrorKind::CookiePrefix);
 }
 
 #[test]
 fn same_site_none_or_partitioned_without_secure_is_refused() {
-    let b = || SessionManager::builder(codec_named("session")).secure(false);
+    let b = || SessionManager::with_codec(codec_named("session")).secure(false);
     assert!(b().build().is_ok(), "plain-http development is allowed");
     assert_eq!(
         build_error(b().same_site(SameSite::None)),
@@ -1419,14 +1419,14 @@ fn same_site_none_or_partitioned_without_secure_is_refused() {
 fn a_renewal_threshold_outside_zero_to_one_is_refused() {
     for bad in [1.5, -0.1, f64::NAN, f64::INFINITY] {
         assert_eq!(
-            build_error(SessionManager::builder(codec()).renewal_threshold(bad)),
+            build_error(SessionManager::with_codec(codec()).renewal_threshold(bad)),
             ErrorKind::InvalidRenewalThreshold,
             "{bad}"
         );
     }
     for good in [0.0, 0.25, 1.0] {
         assert!(
-            SessionManager::builder(codec())
+            SessionManager::with_codec(codec())
                 .renewal_threshold(good)
                 .build()
                 .is_ok()
@@ -1437,7 +1437,7 @@ fn a_renewal_threshold_outside_zero_to_one_is_refused() {
 #[test]
 fn overflow_to_a_store_without_a_store_is_refused() {
     assert_eq!(
-        build_error(SessionManager::builder(codec()).overflow(Overflow::Store)),
+        build_error(SessionManager::with_codec(codec()).overflow(Overflow::Store)),
         ErrorKind::OverflowNeedsStore
     );
 }
@@ -1445,10 +1445,10 @@ fn overflow_to_a_store_without_a_store_is_refused() {
 #[test]
 fn bad_path_or_domain_attributes_are_refused() {
     for b in [
-        SessionManager::builder(codec()).path(""),
-        SessionManager::builder(codec()).path("/a;b"),
-        SessionManager::builder(codec()).domain("exa mple.com"),
-        SessionManager::builder(codec()).path("/".repeat(1025)),
+        SessionManager::with_codec(codec()).path(""),
+        SessionManager::with_codec(codec()).path("/a;b"),
+        SessionManager::with_codec(codec()).domain("exa mple.com"),
+        SessionManager::with_codec(codec()).path("/".repeat(1025)),
     ] {
         assert_eq!(build_error(b), ErrorKind::InvalidCookieAttribute);
     }
@@ -1456,7 +1456,7 @@ fn bad_path_or_domain_attributes_are_refused() {
 
 #[test]
 fn configured_attributes_appear_in_set_cookie() {
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .same_site(SameSite::Strict)
         .http_only(false)
         .partitioned(true)
@@ -1674,7 +1674,7 @@ fn the_manager_is_clone_send_sync_and_stores_work_as_trait_objects() {
 #[tokio::test]
 async fn load_and_save_futures_are_send() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .store(store)
         .build()
         .unwrap();
@@ -1716,7 +1716,7 @@ async fn load_and_save_futures_are_send() {
 fn a_reseal_under_a_new_primary_that_no_longer_fits_keeps_the_old_cookie() {
     // A session sealed under AES-256-GCM, as close to the limit as it gets.
     let old_key = Key::generate().with_algorithm(sealed_session::Algorithm::Aes256Gcm);
-    let old = SessionManager::builder(codec_with(KeyRing::new([old_key.clone()]).unwrap()))
+    let old = SessionManager::with_codec(codec_with(KeyRing::new([old_key.clone()]).unwrap()))
         .build()
         .unwrap();
     let fits = (0..4096)
@@ -1731,7 +1731,7 @@ fn a_reseal_under_a_new_primary_that_no_longer_fits_keeps_the_old_cookie() {
     // The documented move to XAES-256-GCM adds 12 bytes of nonce: the
     // re-seal is too large, and nothing the handler did requires it.
     let new_key = Key::generate();
-    let rotated = SessionManager::builder(codec_with(KeyRing::new([new_key, old_key]).unwrap()))
+    let rotated = SessionManager::with_codec(codec_with(KeyRing::new([new_key, old_key]).unwrap()))
         .build()
         .unwrap();
     let mut session: Session<Blob> = load_sync_at(&rotated, &request, at(1));
@@ -1767,7 +1767,7 @@ async fn a_renewal_while_the_store_is_down_keeps_the_old_cookie() {
         fail: AtomicBool::new(false),
     });
     // Renew on every request (the memory store runs on the real clock).
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .store(Arc::clone(&store) as Arc<dyn Store>)
         .renewal_threshold(0.0)
         .build()
@@ -1829,7 +1829,7 @@ async fn the_smallest_size_limit_still_holds_a_pointer_cookie() {
 async fn a_stored_session_over_the_maximum_is_too_large() {
     let clock = Clock::new();
     let store: Arc<dyn Store> = Arc::new(clock.store(16 << 20));
-    let manager = SessionManager::builder(codec())
+    let manager = SessionManager::with_codec(codec())
         .store(store)
         .max_stored_bytes(10_000)
         .build()

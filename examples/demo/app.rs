@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Router, middleware};
 use sealed_session::store::Store;
 use sealed_session::tower::{SessionError, SessionHandle, SessionLayer};
-use sealed_session::{Codec, Error, Key, KeyRing, Location, Session, SessionManager};
+use sealed_session::{Error, Key, KeyRing, Location, Session, SessionManager};
 use serde::{Deserialize, Serialize};
 
 /// Cart items added or removed per click.
@@ -92,12 +92,10 @@ pub(crate) fn cookie_name(secure: bool) -> &'static str {
 }
 
 fn manager(keys: Vec<Key>, config: &Config) -> Result<SessionManager, Error> {
-    let codec = Codec::builder(KeyRing::new(keys)?)
+    SessionManager::builder(KeyRing::new(keys)?)
         .cookie_name(cookie_name(config.secure))
         .idle_timeout(Duration::from_secs(30 * 60))
         .absolute_timeout(Duration::from_secs(8 * 60 * 60))
-        .build()?;
-    SessionManager::builder(codec)
         .store(Arc::clone(&config.store))
         .secure(config.secure)
         .build()

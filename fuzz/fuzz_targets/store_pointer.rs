@@ -61,7 +61,7 @@ fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
         let store = Arc::new(MemoryStore::new().with_clock(now));
         // The tight codec (256-byte limit) spills the fixed session.
-        let manager = SessionManager::builder(codecs()[3].0.clone())
+        let manager = SessionManager::with_codec(codecs()[3].0.clone())
             .store(Arc::clone(&store) as Arc<dyn Store>)
             .build()
             .expect("manager");

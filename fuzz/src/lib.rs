@@ -128,7 +128,7 @@ pub fn other_name_codec() -> &'static Codec {
 pub fn cookie_manager() -> &'static SessionManager {
     static MANAGER: OnceLock<SessionManager> = OnceLock::new();
     MANAGER.get_or_init(|| {
-        SessionManager::builder(codecs()[0].0.clone())
+        SessionManager::with_codec(codecs()[0].0.clone())
             .build()
             .expect("valid manager settings")
     })

@@ -419,7 +419,7 @@ fn run_seal(args: &SealArgs, out: &mut String) -> Result<(), Exit> {
 fn map_from_json(codec: &Codec, json: &str) -> Result<Map, Exit> {
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
         .map_err(|_| Exit::usage("error: --json must be a JSON object"))?;
-    let manager = SessionManager::builder(codec.clone())
+    let manager = SessionManager::with_codec(codec.clone())
         .build()
         .map_err(|e| Exit::usage(format!("error: {e}")))?;
     let mut session = manager

@@ -4,11 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
 use super::Store;
 use super::headers::{Attributes, SameSite};
 use super::{Inner, SessionManager};
-use crate::codec::Codec;
 use crate::codec::cookie;
+use crate::codec::{Codec, CodecBuilder};
+use crate::crypto::ring::KeyRing;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD};
 
@@ -25,10 +28,33 @@ pub enum Overflow {
 }
 
 /// Configures a [`SessionManager`]; [`SessionManagerBuilder::build`] checks
-/// the whole configuration.
+/// the whole configuration (the codec's settings and the cookie's
+/// attributes together) and reports the first conflict.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use sealed_session::{Key, KeyRing, SessionManager};
+///
+/// // In production, load keys from a secret store: `KeyRing::from_env`.
+/// let manager = SessionManager::builder(KeyRing::new([Key::generate()])?)
+///     .idle_timeout(Duration::from_secs(30 * 60))
+///     .build()?;
+/// assert_eq!(manager.codec().cookie_name(), "__Host-session");
+///
+/// // Conflicts are caught at the one `build()`: a `__Host-` cookie needs
+/// // `Secure`.
+/// let err = SessionManager::builder(KeyRing::new([Key::generate()])?)
+///     .secure(false)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.kind(), sealed_session::ErrorKind::CookiePrefix);
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
 #[must_use]
 pub struct SessionManagerBuilder {
-    codec: Codec,
+    codec: CodecStage,
     attributes: Attributes,
     renewal_threshold: f64,
     overflow: Option<Overflow>,
@@ -36,7 +62,69 @@ pub struct SessionManagerBuilder {
     max_stored_bytes: usize,
 }
 
+/// The codec: still being configured (from [`SessionManager::builder`]),
+/// or given ready-made ([`SessionManager::with_codec`]).
+enum CodecStage {
+    Building(CodecBuilder),
+    Built(Codec),
+    /// A codec setting was given for a ready-made codec.
+    Conflict,
+}
+
 impl SessionManagerBuilder {
+    fn codec_setting(mut self, f: impl FnOnce(CodecBuilder) -> CodecBuilder) -> Self {
+        self.codec = match self.codec {
+            CodecStage::Building(b) => CodecStage::Building(f(b)),
+            CodecStage::Built(_) | CodecStage::Conflict => CodecStage::Conflict,
+        };
+        self
+    }
+
+    /// The cookie name (default `__Host-session`); see
+    /// [`CodecBuilder::cookie_name`].
+    pub fn cookie_name(self, name: impl Into<String>) -> Self {
+        self.codec_setting(|b| b.cookie_name(name))
+    }
+
+    /// The most bytes of cookie `name=value` to emit (default 4096); see
+    /// [`CodecBuilder::size_limit`].
+    pub fn size_limit(self, bytes: usize) -> Self {
+        self.codec_setting(|b| b.size_limit(bytes))
+    }
+
+    /// How long a session lives without being renewed (default one day);
+    /// see [`CodecBuilder::idle_timeout`].
+    pub fn idle_timeout(self, timeout: Duration) -> Self {
+        self.codec_setting(|b| b.idle_timeout(timeout))
+    }
+
+    /// How long a session lives after it was issued (default fourteen
+    /// days); see [`CodecBuilder::absolute_timeout`].
+    pub fn absolute_timeout(self, timeout: Duration) -> Self {
+        self.codec_setting(|b| b.absolute_timeout(timeout))
+    }
+
+    /// Names `T`'s schema explicitly; see [`CodecBuilder::schema`].
+    pub fn schema<T: 'static>(self, name: &str) -> Self {
+        self.codec_setting(|b| b.schema::<T>(name))
+    }
+
+    /// Declares a migration from an old session type; see
+    /// [`CodecBuilder::migrate`].
+    pub fn migrate<Old, New>(self, f: impl Fn(Old) -> New + Send + Sync + 'static) -> Self
+    where
+        Old: DeserializeOwned + 'static,
+        New: DeserializeOwned + 'static,
+    {
+        self.codec_setting(|b| b.migrate(f))
+    }
+
+    /// Whether to open values in wire format version 1; see
+    /// [`CodecBuilder::open_legacy_v1`].
+    pub fn open_legacy_v1(self, open: bool) -> Self {
+        self.codec_setting(|b| b.open_legacy_v1(open))
+    }
+
     /// The store sessions spill into when they outgrow the cookie. Without
     /// one, an oversized session is a [`ErrorKind::TooLarge`] error.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
@@ -129,18 +217,18 @@ impl SessionManagerBuilder {
     /// timeout does not fit in a [`Duration`], and
     /// [`ErrorKind::OverflowNeedsStore`].
     pub fn build(self) -> Result<SessionManager, Error> {
+        let codec = match self.codec {
+            CodecStage::Building(b) => b.build()?,
+            CodecStage::Built(codec) => codec,
+            CodecStage::Conflict => return Err(Error::new(ErrorKind::CodecAlreadyBuilt)),
+        };
         let a = &self.attributes;
         let attribute_ok = cookie::is_attribute_value(&a.path)
             && a.domain.as_deref().is_none_or(cookie::is_attribute_value);
         if !attribute_ok {
             return Err(Error::new(ErrorKind::InvalidCookieAttribute));
         }
-        if !cookie::prefix_allows(
-            self.codec.cookie_name(),
-            a.secure,
-            &a.path,
-            a.domain.as_deref(),
-        ) {
+        if !cookie::prefix_allows(codec.cookie_name(), a.secure, &a.path, a.domain.as_deref()) {
             return Err(Error::new(ErrorKind::CookiePrefix));
         }
         if !a.secure && (a.same_site == SameSite::None || a.partitioned) {
@@ -160,12 +248,12 @@ impl SessionManagerBuilder {
         // Not `Duration::mul_f64`: it panics when the product overflows (an
         // idle timeout near `Duration::MAX` with a threshold near 1).
         let renew_after = Duration::try_from_secs_f64(
-            self.codec.idle_timeout().as_secs_f64() * self.renewal_threshold,
+            codec.idle_timeout().as_secs_f64() * self.renewal_threshold,
         )
         .map_err(|_| Error::new(ErrorKind::RenewalOverflow))?;
         Ok(SessionManager {
             inner: Arc::new(Inner {
-                codec: self.codec,
+                codec,
                 attributes: self.attributes,
                 renew_after,
                 overflow,
@@ -179,7 +267,14 @@ impl SessionManagerBuilder {
 impl fmt::Debug for SessionManagerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionManagerBuilder")
-            .field("codec", &self.codec)
+            .field(
+                "codec",
+                &match &self.codec {
+                    CodecStage::Building(b) => format!("{b:?}"),
+                    CodecStage::Built(c) => format!("{c:?}"),
+                    CodecStage::Conflict => "conflict".to_owned(),
+                },
+            )
             .field("attributes", &self.attributes)
             .field("renewal_threshold", &self.renewal_threshold)
             .field("overflow", &self.overflow)
@@ -190,10 +285,25 @@ impl fmt::Debug for SessionManagerBuilder {
 }
 
 impl SessionManager {
-    /// A builder over `codec` with secure defaults: `HttpOnly; Secure;
-    /// SameSite=Lax; Path=/`, `Max-Age` from the timeouts, renewal after
-    /// half the idle timeout, no store.
-    pub fn builder(codec: Codec) -> SessionManagerBuilder {
+    /// A builder over `ring`, for the whole configuration in one place:
+    /// the codec's settings (cookie name, timeouts, size limit, schemas)
+    /// and the cookie's attributes, with secure defaults: the name
+    /// `__Host-session`, `HttpOnly; Secure; SameSite=Lax; Path=/`,
+    /// `Max-Age` from the timeouts, renewal after half the idle timeout, no
+    /// store.
+    pub fn builder(ring: KeyRing) -> SessionManagerBuilder {
+        Self::builder_over(CodecStage::Building(Codec::builder(ring)))
+    }
+
+    /// A builder over a codec built separately (with [`Codec::builder`]),
+    /// with the same defaults as [`SessionManager::builder`]. Codec
+    /// settings given to this builder are an error at `build()`
+    /// ([`ErrorKind::CodecAlreadyBuilt`]).
+    pub fn with_codec(codec: Codec) -> SessionManagerBuilder {
+        Self::builder_over(CodecStage::Built(codec))
+    }
+
+    fn builder_over(codec: CodecStage) -> SessionManagerBuilder {
         SessionManagerBuilder {
             codec,
             attributes: Attributes::default(),

@@ -75,7 +75,7 @@ pub enum Saved {
 ///
 /// # fn main() -> Result<(), sealed_session::Error> {
 /// let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
-/// let manager = SessionManager::builder(codec).build()?;
+/// let manager = SessionManager::with_codec(codec).build()?;
 ///
 /// // Request 1: no cookie; the handler counts a visit.
 /// let mut session = manager.load_sync::<u32>(&HeaderMap::new())?;

@@ -26,7 +26,7 @@ pub struct Map(BTreeMap<String, Vec<u8>>);
 /// ```
 /// # use sealed_session::{Codec, Key, KeyRing, MapSession, SessionManager};
 /// # let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
-/// # let manager = SessionManager::builder(codec).build()?;
+/// # let manager = SessionManager::with_codec(codec).build()?;
 /// let mut session: MapSession = manager.load_sync(&http::HeaderMap::new())?;
 /// session.insert("user_id", &42u64)?;
 /// assert_eq!(session.get::<u64>("user_id")?, Some(42));

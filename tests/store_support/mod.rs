@@ -35,7 +35,7 @@ pub(crate) fn unique(prefix: &str) -> String {
 pub(crate) fn manager(store: Arc<dyn Store>) -> SessionManager {
     let ring = KeyRing::new([Key::generate()]).unwrap();
     let codec = Codec::builder(ring).cookie_name("sid").build().unwrap();
-    SessionManager::builder(codec)
+    SessionManager::with_codec(codec)
         .store(store)
         .secure(false)
         .build()
