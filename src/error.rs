@@ -90,6 +90,8 @@ pub enum ErrorKind {
     /// Two declared migrations start from the same old type or the same old
     /// schema id.
     DuplicateMigration,
+    /// A session subject is empty or longer than `MAX_SUBJECT_BYTES`.
+    InvalidSubject,
     /// Codec settings (cookie name, timeouts, size limit, schemas) were
     /// given to a manager builder made from a ready-made codec
     /// (`SessionManager::with_codec`); give them to the codec's builder, or
@@ -164,6 +166,7 @@ impl fmt::Display for ErrorKind {
                 "this session manager has a store; use the async load and save",
             ),
             Self::Store => f.write_str("session store failed"),
+            Self::InvalidSubject => f.write_str("session subject must be 1 to 128 bytes"),
             Self::CodecAlreadyBuilt => f.write_str(
                 "codec settings were given for a ready-made codec; set them on its builder or use SessionManager::builder",
             ),

@@ -46,11 +46,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use crate::codec::Codec;
 use crate::codec::cookie;
 use crate::codec::envelope::{self, RawBody, Times, from_secs, to_secs};
 use crate::codec::schema::SchemaId;
 use crate::codec::store_id::StoreId;
+use crate::codec::{Codec, SessionId};
 use crate::crypto::algorithm::Algorithm;
 use crate::crypto::key::KeyId;
 use crate::crypto::seal::OpenedWith;
@@ -188,9 +188,11 @@ pub enum Contents {
 }
 
 /// What [`inspect_at`] found in a value that authenticated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Inspection {
     opened_with: OpenedWith,
+    session_id: SessionId,
+    subject: Option<String>,
     times: Times,
     idle_deadline: SystemTime,
     absolute_deadline: SystemTime,
@@ -205,6 +207,17 @@ impl Inspection {
     /// ring's primary key.
     pub fn opened_with(&self) -> OpenedWith {
         self.opened_with
+    }
+
+    /// The session id sealed inside the value.
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+
+    /// The subject sealed inside the value, if the application set one.
+    /// Store pointers carry none (the stored value does).
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
     }
 
     /// When the session was issued and last renewed.
@@ -260,6 +273,20 @@ impl Inspection {
     }
 }
 
+impl fmt::Debug for Inspection {
+    /// Metadata only: neither the payload nor the subject.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inspection")
+            .field("opened_with", &self.opened_with)
+            .field("session_id", &self.session_id)
+            .field("has_subject", &self.subject.is_some())
+            .field("times", &self.times)
+            .field("expired", &self.is_expired())
+            .field("cookie_bytes", &self.cookie_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
 /// As [`inspect_at`], at the current time.
 ///
 /// # Errors
@@ -288,15 +315,23 @@ pub fn inspect(codec: &Codec, value: &str) -> Result<Inspection, Error> {
 /// bytes after a store id).
 pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspection, Error> {
     let cookie_bytes = cookie::pair_size(codec.cookie_name(), value.len());
-    let (opened_with, issued_at, renewed_at, contents) = codec
+    let (opened_with, issued_at, renewed_at, session_id, subject, contents) = codec
         .with_opened_cookie(value, |plaintext, opened_with| {
-            let (issued_at, renewed_at, body) = envelope::decode_raw(plaintext)
+            let legacy = opened_with.format_version() != crate::FORMAT_VERSION;
+            let env = envelope::decode_raw(plaintext, legacy)
                 .ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
-            let contents = match body {
+            let contents = match env.body {
                 RawBody::Inline(bytes) => Contents::Inline(Payload(Zeroizing::new(bytes.to_vec()))),
                 RawBody::Stored(id) => Contents::Stored(StoreId::from_bytes(id)),
             };
-            Ok((opened_with, issued_at, renewed_at, contents))
+            Ok((
+                opened_with,
+                env.issued_at,
+                env.renewed_at,
+                SessionId::from_bytes(env.session_id),
+                env.subject.map(str::to_owned),
+                contents,
+            ))
         })
         .map_err(Error::from)?;
 
@@ -304,6 +339,8 @@ pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspect
     let (idle, absolute) = codec.deadlines(issued_at, renewed_at);
     Ok(Inspection {
         opened_with,
+        session_id,
+        subject,
         times: Times::from_secs(issued_at, renewed_at),
         idle_deadline: from_secs(idle),
         absolute_deadline: from_secs(absolute),
@@ -439,11 +476,17 @@ mod tests {
     fn store_pointer_shows_its_id_and_no_payload() {
         let codec = codec(Algorithm::XChaCha20Poly1305);
         let id = StoreId::generate();
-        let env = envelope::<()>(Times::new(t0()), Body::Stored(id.to_bytes()));
+        let identity = crate::codec::Identity {
+            id: SessionId::from_bytes([5; 16]),
+            subject: None,
+        };
+        let env = envelope::<()>(Times::new(t0()), identity, Body::Stored(id.to_bytes()));
         let sealed = codec.seal_envelope(SchemaId::of::<()>(), &env).unwrap();
         let seen = inspect_at(&codec, sealed.value(), t0()).unwrap();
         assert_eq!(seen.contents(), &Contents::Stored(id));
         assert!(seen.payload().is_none());
+        assert_eq!(seen.session_id(), SessionId::from_bytes([5; 16]));
+        assert_eq!(seen.subject(), None);
     }
 
     #[test]
@@ -530,22 +573,29 @@ mod tests {
     #[test]
     fn rejects_an_undecodable_envelope_after_authentication() {
         let codec = codec(Algorithm::Xaes256Gcm);
-        let stored_with_trailing = [&[0, 0, 1][..], &[7u8; STORE_ID_BYTES + 1]].concat();
+        // Times 0 and 0, a session id, no subject, then the body.
+        let head = [&[0u8, 0][..], &[9; 16], &[0]].concat();
+        let with = |rest: &[u8]| [&head[..], rest].concat();
+        let stored_with_trailing = with(&[&[1][..], &[7u8; STORE_ID_BYTES + 1]].concat());
         for plaintext in [
-            &[0u8, 0, 2][..],
-            &[0, 0],
-            &[0, 0, 1, 1, 2],
-            &stored_with_trailing,
+            with(&[2]),
+            vec![0, 0],
+            with(&[1, 1, 2]),
+            stored_with_trailing,
+            [&[0u8, 0][..], &[9; 15]].concat(),
         ] {
-            let value = seal_plaintext(&codec, plaintext);
+            let value = seal_plaintext(&codec, &plaintext);
             let err = inspect_at(&codec, &value, t0()).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Undecodable, "{plaintext:?}");
         }
         // And a hand-made envelope that is valid opens.
-        let value = seal_plaintext(&codec, &[5, 6, 0, 0xAB]);
+        let plaintext = [&[5u8, 6][..], &[9; 16], &[1, 1, b'u', 0, 0xAB]].concat();
+        let value = seal_plaintext(&codec, &plaintext);
         let seen = inspect_at(&codec, &value, t0()).unwrap();
         assert_eq!(seen.payload().unwrap().as_bytes(), [0xAB]);
         assert_eq!(seen.times(), Times::from_secs(5, 6));
+        assert_eq!(seen.session_id(), SessionId::from_bytes([9; 16]));
+        assert_eq!(seen.subject(), Some("u"));
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub const MAX_KEYS: usize = 32;
 
 // Sessions
 
+/// Longest subject a session carries (`Session::set_subject`), in bytes.
+pub const MAX_SUBJECT_BYTES: usize = 128;
+
 /// Default idle timeout: one day.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -14,6 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::codec::envelope::{Body, Envelope};
+use crate::codec::{Identity, SessionId, envelope};
 use crate::crypto::{seal, wire};
 use crate::{Algorithm, Codec, ErrorKind, Key, KeyRing, Times};
 
@@ -34,7 +35,8 @@ fn codec_for(v: &Vector) -> Codec {
 #[test]
 fn seals_every_frozen_vector_to_its_exact_string() {
     assert_eq!(VECTORS.len(), VECTORS_V2.len());
-    for (v, cookie) in VECTORS.iter().zip(VECTORS_V2) {
+    for (v, v2) in VECTORS.iter().zip(VECTORS_V2) {
+        let cookie = &v2.cookie;
         let codec = codec_for(v);
         let nonce = hex(v.nonce);
         assert_eq!(nonce.len(), codec.ring().primary_algorithm().nonce_len());
@@ -44,9 +46,16 @@ fn seals_every_frozen_vector_to_its_exact_string() {
             issued_at: at(v.issued_at),
             renewed_at: at(v.renewed_at),
         };
+        let identity = Identity {
+            id: SessionId::from_bytes(hex(v2.session_id).try_into().unwrap()),
+            subject: v2.subject,
+        };
+        let env = envelope(times, identity, Body::Inline(&v.payload));
         let sealed = {
             let _fixed = seal::fix_nonce(fixed);
-            codec.seal_with_times(&v.payload, times).unwrap()
+            codec
+                .seal_envelope(codec.schema_of::<Payload>(), &env)
+                .unwrap()
         };
         assert_eq!(sealed.value(), *cookie, "vector for {}", v.algorithm);
         assert_eq!(sealed.size(), v.cookie_name.len() + 1 + cookie.len());
@@ -69,9 +78,11 @@ fn rejects_trailing_bytes_after_an_authentic_envelope_as_undecodable() {
     for &algorithm in Algorithm::ALL {
         let ring = KeyRing::new([Key::generate().with_algorithm(algorithm)]).unwrap();
         let codec = Codec::builder(ring.clone()).build().unwrap();
-        let env = Envelope {
+        let env: Envelope<_, &str> = Envelope {
             issued_at: 1_700_000_000,
             renewed_at: 1_700_000_000,
+            session_id: [7; 16],
+            subject: None,
             body: Body::Inline(payload),
         };
         let seal_with_trailing = |trailing: &[u8]| {

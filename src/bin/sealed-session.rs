@@ -325,6 +325,10 @@ fn write_inspection(out: &mut String, codec: &Codec, seen: &Inspection) {
     let _ = writeln!(out, "key in ring: yes");
     let _ = writeln!(out, "primary: {}", yes_no(with.is_primary()));
     let _ = writeln!(out, "format version: {}", with.format_version());
+    let _ = writeln!(out, "session id: {}", seen.session_id());
+    if let Some(subject) = seen.subject() {
+        let _ = writeln!(out, "subject: {subject}");
+    }
     if let Some(schema) = with.schema() {
         let _ = writeln!(out, "schema: {schema}");
     }

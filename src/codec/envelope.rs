@@ -1,10 +1,12 @@
 //! The payload codec: what is sealed, as postcard.
 //!
 //! ```text
-//! issued_at: varint u64 (seconds since the Unix epoch)
+//! issued_at:  varint u64 (seconds since the Unix epoch)
 //! renewed_at: varint u64
-//! body: varint tag 0 + postcard of the session value  (inline)
-//!     | varint tag 1 + 16-byte store id                 (stored)
+//! session_id: 16 bytes (random, stable across renewals, new on regenerate)
+//! subject:    0 | 1 + varint length + UTF-8 (the application's user id)
+//! body:       varint tag 0 + postcard of the session value  (inline)
+//!           | varint tag 1 + 16-byte store id                 (stored)
 //! ```
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,14 +14,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::codec::SessionId;
 use crate::error::{Error, ErrorKind};
 
 /// Bytes of a store id: 128 bits.
 pub(crate) const STORE_ID_BYTES: usize = 16;
 
+/// Bytes of a session id: 128 bits.
+pub(crate) const SESSION_ID_BYTES: usize = 16;
+
 /// Most bytes of plaintext a store pointer takes: two varint `u64` times
-/// (at most 10 bytes each), the body tag and the id.
-pub(crate) const MAX_POINTER_PLAINTEXT_BYTES: usize = 10 + 10 + 1 + STORE_ID_BYTES;
+/// (at most 10 bytes each), the session id, an absent subject (pointers
+/// carry none: the stored value does), the body tag and the store id.
+pub(crate) const MAX_POINTER_PLAINTEXT_BYTES: usize =
+    10 + 10 + SESSION_ID_BYTES + 1 + 1 + STORE_ID_BYTES;
 
 /// What a sealed value carries besides its times.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
@@ -30,20 +38,25 @@ pub(crate) enum Body<T> {
     Stored([u8; STORE_ID_BYTES]),
 }
 
-/// The sealed plaintext.
+/// The sealed plaintext. `S` is the subject's string type: `&str` when
+/// sealing, `String` when opened.
 #[derive(Serialize, Deserialize, Debug)]
-pub(crate) struct Envelope<T> {
+pub(crate) struct Envelope<T, S = String> {
     pub(crate) issued_at: u64,
     pub(crate) renewed_at: u64,
+    pub(crate) session_id: [u8; SESSION_ID_BYTES],
+    pub(crate) subject: Option<S>,
     pub(crate) body: Body<T>,
 }
 
-impl<T> Envelope<T> {
+impl<T, S> Envelope<T, S> {
     /// The same envelope with its inline value mapped.
-    pub(crate) fn map_body<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U> {
+    pub(crate) fn map_body<U>(self, f: impl FnOnce(T) -> U) -> Envelope<U, S> {
         Envelope {
             issued_at: self.issued_at,
             renewed_at: self.renewed_at,
+            session_id: self.session_id,
+            subject: self.subject,
             body: match self.body {
                 Body::Inline(value) => Body::Inline(f(value)),
                 Body::Stored(id) => Body::Stored(id),
@@ -53,10 +66,12 @@ impl<T> Envelope<T> {
 
     /// The same envelope with its inline value mapped, or `None` when `f`
     /// fails.
-    pub(crate) fn try_map_body<U>(self, f: impl FnOnce(T) -> Option<U>) -> Option<Envelope<U>> {
+    pub(crate) fn try_map_body<U>(self, f: impl FnOnce(T) -> Option<U>) -> Option<Envelope<U, S>> {
         Some(Envelope {
             issued_at: self.issued_at,
             renewed_at: self.renewed_at,
+            session_id: self.session_id,
+            subject: self.subject,
             body: match self.body {
                 Body::Inline(value) => Body::Inline(f(value)?),
                 Body::Stored(id) => Body::Stored(id),
@@ -77,6 +92,35 @@ pub(crate) fn decode<T: DeserializeOwned>(plaintext: &[u8]) -> Result<Envelope<T
     }
 }
 
+/// The envelope of wire format version 1: times and body, no session id or
+/// subject.
+#[derive(Deserialize)]
+struct LegacyEnvelope<T> {
+    issued_at: u64,
+    renewed_at: u64,
+    body: Body<T>,
+}
+
+/// Postcard of a version-1 envelope of `T`, with no trailing bytes. It
+/// names no session, so it gets a fresh random session id (it is sealed
+/// again, in the current format, on its next save).
+///
+/// # Errors
+///
+/// [`ErrorKind::Undecodable`] for anything else.
+pub(crate) fn decode_legacy<T: DeserializeOwned>(plaintext: &[u8]) -> Result<Envelope<T>, Error> {
+    match postcard::take_from_bytes::<LegacyEnvelope<T>>(plaintext) {
+        Ok((env, [])) => Ok(Envelope {
+            issued_at: env.issued_at,
+            renewed_at: env.renewed_at,
+            session_id: SessionId::generate().to_bytes(),
+            subject: None,
+            body: env.body,
+        }),
+        _ => Err(Error::new(ErrorKind::Undecodable)),
+    }
+}
+
 /// An envelope's body as bytes, for tools that open a value without its
 /// session type.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,12 +135,30 @@ pub(crate) enum RawBody<'a> {
 const TAG_INLINE: u32 = 0;
 const TAG_STORED: u32 = 1;
 
-/// The envelope's times and body without knowing the session type: what
-/// postcard makes of `Envelope<T>` for any `T`. `None` for an unknown body
-/// tag or bytes after a store id.
-pub(crate) fn decode_raw(plaintext: &[u8]) -> Option<(u64, u64, RawBody<'_>)> {
+/// An envelope decoded without its session type.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct RawEnvelope<'a> {
+    pub(crate) issued_at: u64,
+    pub(crate) renewed_at: u64,
+    pub(crate) session_id: [u8; SESSION_ID_BYTES],
+    pub(crate) subject: Option<&'a str>,
+    pub(crate) body: RawBody<'a>,
+}
+
+/// The envelope without knowing the session type: what postcard makes of
+/// `Envelope<T>` for any `T` (or, for a version-1 value when `legacy`, of
+/// its envelope, whose session id then reads as zeros). `None` for an
+/// unknown body tag or bytes after a store id.
+pub(crate) fn decode_raw(plaintext: &[u8], legacy: bool) -> Option<RawEnvelope<'_>> {
     let (issued_at, rest) = postcard::take_from_bytes::<u64>(plaintext).ok()?;
     let (renewed_at, rest) = postcard::take_from_bytes::<u64>(rest).ok()?;
+    let (session_id, subject, rest) = if legacy {
+        ([0; SESSION_ID_BYTES], None, rest)
+    } else {
+        let (id, rest) = postcard::take_from_bytes::<[u8; SESSION_ID_BYTES]>(rest).ok()?;
+        let (subject, rest) = postcard::take_from_bytes::<Option<&str>>(rest).ok()?;
+        (id, subject, rest)
+    };
     let (tag, rest) = postcard::take_from_bytes::<u32>(rest).ok()?;
     let body = match tag {
         TAG_INLINE => RawBody::Inline(rest),
@@ -106,7 +168,13 @@ pub(crate) fn decode_raw(plaintext: &[u8]) -> Option<(u64, u64, RawBody<'_>)> {
         },
         _ => return None,
     };
-    Some((issued_at, renewed_at, body))
+    Some(RawEnvelope {
+        issued_at,
+        renewed_at,
+        session_id,
+        subject,
+        body,
+    })
 }
 
 /// When a session was first issued and when its idle deadline was last
@@ -169,26 +237,53 @@ mod tests {
         let inline = Envelope {
             issued_at: 300,
             renewed_at: 1_700_000_000,
+            session_id: [3; SESSION_ID_BYTES],
+            subject: Some("user:42"),
             body: Body::Inline((7u8, "x".to_owned())),
         };
         let bytes = postcard::to_allocvec(&inline).unwrap();
         let value = postcard::to_allocvec(&(7u8, "x".to_owned())).unwrap();
         assert_eq!(
-            decode_raw(&bytes),
-            Some((300, 1_700_000_000, RawBody::Inline(&value[..])))
+            decode_raw(&bytes, false),
+            Some(RawEnvelope {
+                issued_at: 300,
+                renewed_at: 1_700_000_000,
+                session_id: [3; SESSION_ID_BYTES],
+                subject: Some("user:42"),
+                body: RawBody::Inline(&value[..]),
+            })
         );
-        let stored: Envelope<()> = Envelope {
+        let stored: Envelope<(), &str> = Envelope {
             issued_at: 1,
             renewed_at: 2,
+            session_id: [4; SESSION_ID_BYTES],
+            subject: None,
             body: Body::Stored([9; STORE_ID_BYTES]),
         };
         let bytes = postcard::to_allocvec(&stored).unwrap();
+        assert!(bytes.len() <= MAX_POINTER_PLAINTEXT_BYTES);
         assert_eq!(
-            decode_raw(&bytes),
-            Some((1, 2, RawBody::Stored([9; STORE_ID_BYTES])))
+            decode_raw(&bytes, false),
+            Some(RawEnvelope {
+                issued_at: 1,
+                renewed_at: 2,
+                session_id: [4; SESSION_ID_BYTES],
+                subject: None,
+                body: RawBody::Stored([9; STORE_ID_BYTES]),
+            })
         );
         // Bytes after a store id, or an unknown tag.
-        assert_eq!(decode_raw(&[bytes.as_slice(), &[0]].concat()), None);
-        assert_eq!(decode_raw(&[1, 2, 2]), None);
+        assert_eq!(decode_raw(&[bytes.as_slice(), &[0]].concat(), false), None);
+        let mut unknown_tag = vec![1, 2];
+        unknown_tag.extend_from_slice(&[0; SESSION_ID_BYTES]);
+        unknown_tag.extend_from_slice(&[0, 2]);
+        assert_eq!(decode_raw(&unknown_tag, false), None);
+        unknown_tag.pop();
+        unknown_tag.push(1);
+        assert_eq!(
+            decode_raw(&unknown_tag, false),
+            None,
+            "a pointer without an id"
+        );
     }
 }

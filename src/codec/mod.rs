@@ -13,6 +13,7 @@ pub(crate) mod envelope;
 pub(crate) mod migrate;
 mod opened;
 pub(crate) mod schema;
+pub(crate) mod session_id;
 pub(crate) mod store_id;
 mod store_value;
 
@@ -30,6 +31,7 @@ use self::envelope::{Body, Envelope, Times, to_secs};
 use self::migrate::Migrations;
 pub use self::opened::{Opened, SealedCookie};
 use self::schema::SchemaId;
+pub use self::session_id::SessionId;
 use crate::crypto::cipher::TAG_BYTES;
 use crate::crypto::ring::KeyRing;
 use crate::crypto::seal::{self, OpenedWith, Refusal};
@@ -144,7 +146,8 @@ impl Codec {
     where
         T: Serialize + DeserializeOwned + 'static,
     {
-        self.seal_envelope(self.schema_of::<T>(), &envelope(times, Body::Inline(value)))
+        let env = envelope(times, Identity::fresh(), Body::Inline(value));
+        self.seal_envelope(self.schema_of::<T>(), &env)
     }
 
     /// Bytes of `name=value` that sealing `value` now would make, without
@@ -155,7 +158,11 @@ impl Codec {
     ///
     /// [`ErrorKind::Serialize`] when `value` fails to serialize.
     pub fn sealed_size<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize, Error> {
-        let env = envelope(Times::new(SystemTime::now()), Body::Inline(value));
+        let env = envelope(
+            Times::new(SystemTime::now()),
+            Identity::fresh(),
+            Body::Inline(value),
+        );
         let plaintext = postcard::experimental::serialized_size(&env)
             .map_err(|_| Error::new(ErrorKind::Serialize))?;
         Ok(self.cookie_size(plaintext))
@@ -189,6 +196,8 @@ impl Codec {
             Body::Inline(value) => Ok(Opened::new(
                 value,
                 Times::from_secs(env.issued_at, env.renewed_at),
+                SessionId::from_bytes(env.session_id),
+                env.subject,
                 with,
             )),
             // A pointer where a value was asked for: sessions handle
@@ -210,7 +219,7 @@ impl Codec {
     pub(crate) fn seal_envelope<T: Serialize + ?Sized>(
         &self,
         schema: SchemaId,
-        env: &Envelope<&T>,
+        env: &Envelope<&T, &str>,
     ) -> Result<SealedCookie, Error> {
         match self.seal_in::<SMALL_RAW_BYTES, T>(schema, env) {
             Err(Full) => self
@@ -232,7 +241,7 @@ impl Codec {
     fn seal_in<const N: usize, T: Serialize + ?Sized>(
         &self,
         schema: SchemaId,
-        env: &Envelope<&T>,
+        env: &Envelope<&T, &str>,
     ) -> Result<Result<SealedCookie, Error>, Full> {
         let prefix = wire::prefix_len(self.inner.ring.primary().algorithm);
         let mut buf = [0u8; N];
@@ -360,7 +369,7 @@ impl Codec {
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
         let (env, with) = match with.schema() {
             // Version 1 names no schema (and opens only when allowed).
-            None => (envelope::decode::<T>(plaintext)?, with),
+            None => (envelope::decode_legacy::<T>(plaintext)?, with),
             Some(schema) if schema == self.schema_of::<T>() => {
                 (envelope::decode::<T>(plaintext)?, with)
             }
@@ -414,11 +423,35 @@ impl From<Failure> for Error {
     }
 }
 
-pub(crate) fn envelope<T: ?Sized>(times: Times, body: Body<&T>) -> Envelope<&T> {
+/// Who a sealed value belongs to, besides its times: the session id and
+/// the subject (the application's user id), as borrowed for sealing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Identity<'a> {
+    pub(crate) id: SessionId,
+    pub(crate) subject: Option<&'a str>,
+}
+
+impl Identity<'_> {
+    /// A new session's identity: a fresh random id, no subject.
+    pub(crate) fn fresh() -> Self {
+        Self {
+            id: SessionId::generate(),
+            subject: None,
+        }
+    }
+}
+
+pub(crate) fn envelope<'a, T: ?Sized>(
+    times: Times,
+    identity: Identity<'a>,
+    body: Body<&'a T>,
+) -> Envelope<&'a T, &'a str> {
     let (issued_at, renewed_at) = times.to_secs();
     Envelope {
         issued_at,
         renewed_at,
+        session_id: identity.id.to_bytes(),
+        subject: identity.subject,
         body,
     }
 }

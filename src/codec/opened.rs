@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::SessionId;
 use super::envelope::Times;
 use crate::crypto::seal::OpenedWith;
 
@@ -49,12 +50,37 @@ impl fmt::Debug for SealedCookie {
 pub struct Opened<T> {
     value: T,
     times: Times,
+    id: SessionId,
+    subject: Option<String>,
     with: OpenedWith,
 }
 
 impl<T> Opened<T> {
-    pub(super) fn new(value: T, times: Times, with: OpenedWith) -> Self {
-        Self { value, times, with }
+    pub(super) fn new(
+        value: T,
+        times: Times,
+        id: SessionId,
+        subject: Option<String>,
+        with: OpenedWith,
+    ) -> Self {
+        Self {
+            value,
+            times,
+            id,
+            subject,
+            with,
+        }
+    }
+
+    /// The session id sealed inside the value.
+    pub fn session_id(&self) -> SessionId {
+        self.id
+    }
+
+    /// The subject sealed inside the value (the application's user id), if
+    /// one was set.
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
     }
 
     /// The session value.
@@ -83,6 +109,7 @@ impl<T> fmt::Debug for Opened<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Opened")
             .field("times", &self.times)
+            .field("session_id", &self.id)
             .field("opened_with", &self.with)
             .finish_non_exhaustive()
     }

@@ -22,7 +22,7 @@ impl Codec {
         &self,
         schema: SchemaId,
         id: &[u8; STORE_ID_BYTES],
-        env: &Envelope<&T>,
+        env: &Envelope<&T, &str>,
     ) -> Result<Vec<u8>, Error> {
         let mut context = [0u8; MAX_CONTEXT_BYTES];
         let context = store_context(&self.inner.name, id, &mut context)?;

@@ -7,10 +7,10 @@ use http::HeaderMap;
 use serde::de::DeserializeOwned;
 
 use super::{SessionManager, headers};
-use crate::codec::Failure;
 use crate::codec::cookie;
 use crate::codec::envelope::{Body, Times};
 use crate::codec::store_id::StoreId;
+use crate::codec::{Failure, SessionId};
 use crate::error::{Error, ErrorKind};
 use crate::limits::MAX_SESSION_CANDIDATES;
 use crate::session::{FreshReason, Origin, Session};
@@ -81,8 +81,9 @@ impl SessionManager {
             aead_budget -= 1;
             let times = Times::from_secs(env.issued_at, env.renewed_at);
             let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
-            let (data, origin, reseal) = match env.body {
-                Body::Inline(data) => (data, Origin::Cookie, with.needs_reseal()),
+            let session_id = SessionId::from_bytes(env.session_id);
+            let (data, origin, reseal, subject) = match env.body {
+                Body::Inline(data) => (data, Origin::Cookie, with.needs_reseal(), env.subject),
                 Body::Stored(id) => {
                     let id = StoreId::from_bytes(id);
                     let Some(store) = &self.inner.store else {
@@ -99,11 +100,18 @@ impl SessionManager {
                         continue;
                     };
                     match codec.open_store_value::<T>(id.as_bytes(), bytes, now) {
+                        // The pointer and the value it points to are
+                        // written together for one session.
+                        Ok((stored, _)) if stored.session_id != env.session_id => {
+                            worse(FreshReason::Rejected);
+                            continue;
+                        }
                         Ok((stored, stored_with)) => match stored.body {
                             Body::Inline(data) => (
                                 data,
                                 Origin::Store(id),
                                 with.needs_reseal() || stored_with.needs_reseal(),
+                                stored.subject,
                             ),
                             Body::Stored(_) => {
                                 worse(FreshReason::Rejected);
@@ -121,6 +129,8 @@ impl SessionManager {
                 data,
                 origin,
                 times,
+                session_id,
+                subject,
                 with,
                 cookie_size,
                 reseal,

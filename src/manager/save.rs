@@ -14,7 +14,7 @@ use super::{Overflow, Saved, SessionManager, headers};
 use crate::codec::envelope::{Body, Envelope, Times, to_secs};
 use crate::codec::schema::SchemaId;
 use crate::codec::store_id::StoreId;
-use crate::codec::{SealedCookie, envelope};
+use crate::codec::{Identity, SealedCookie, SessionId, envelope};
 use crate::error::{Error, ErrorKind};
 use crate::session::{Origin, Pending, Session};
 
@@ -83,8 +83,8 @@ impl SessionManager {
         };
         let times = session.times_for_write(now);
         match self.write(session, headers, times, now).await {
-            Ok((saved, origin, size)) => {
-                session.mark_written(origin, times, size);
+            Ok((saved, origin, id, size)) => {
+                session.mark_written(origin, times, id, size);
                 Ok(saved)
             }
             // Nothing the handler did needs this write (a renewal, a re-seal
@@ -110,14 +110,15 @@ impl SessionManager {
         headers: &mut HeaderMap,
         times: Times,
         now: SystemTime,
-    ) -> Result<(Saved, Origin, usize), Error>
+    ) -> Result<(Saved, Origin, SessionId, usize), Error>
     where
         T: Serialize + DeserializeOwned + 'static,
     {
         let codec = &self.inner.codec;
         let old_id = session.store_id();
         let schema = codec.schema_of::<T>();
-        let inline = envelope(times, Body::Inline(session.data()));
+        let identity = session.identity_for_write();
+        let inline = envelope(times, identity, Body::Inline(session.data()));
         match codec.seal_envelope(schema, &inline) {
             Ok(cookie) => {
                 if let Some(id) = old_id {
@@ -125,7 +126,7 @@ impl SessionManager {
                 }
                 self.emit(headers, cookie.value(), times, now)?;
                 let size = cookie.size();
-                Ok((Saved::Cookie { size }, Origin::Cookie, size))
+                Ok((Saved::Cookie { size }, Origin::Cookie, identity.id, size))
             }
             Err(e)
                 if matches!(e.kind(), ErrorKind::TooLarge { .. })
@@ -149,7 +150,8 @@ impl SessionManager {
                 }
                 self.emit(headers, pointer.value(), times, now)?;
                 let size = pointer.size();
-                Ok((Saved::Store { size, stored_bytes }, Origin::Store(id), size))
+                let saved = Saved::Store { size, stored_bytes };
+                Ok((saved, Origin::Store(id), identity.id, size))
             }
             Err(e) => Err(e),
         }
@@ -163,11 +165,20 @@ impl SessionManager {
         schema: SchemaId,
         id: StoreId,
         times: Times,
-        inline: &Envelope<&T>,
+        inline: &Envelope<&T, &str>,
     ) -> Result<(SealedCookie, Vec<u8>), Error> {
         let codec = &self.inner.codec;
-        let pointer =
-            codec.seal_envelope(schema, &envelope::<()>(times, Body::Stored(id.to_bytes())))?;
+        // The pointer carries the session id (so a revoked session is
+        // refused before any store read) but not the subject: the stored
+        // value does.
+        let identity = Identity {
+            id: SessionId::from_bytes(inline.session_id),
+            subject: None,
+        };
+        let pointer = codec.seal_envelope(
+            schema,
+            &envelope::<()>(times, identity, Body::Stored(id.to_bytes())),
+        )?;
         let value = codec.seal_store_value(schema, id.as_bytes(), inline)?;
         if value.len() > self.inner.max_stored_bytes {
             return Err(Error::new(ErrorKind::TooLarge {
@@ -241,7 +252,7 @@ impl SessionManager {
         store: &dyn Store,
         schema: SchemaId,
         times: Times,
-        inline: &Envelope<&T>,
+        inline: &Envelope<&T, &str>,
         expires_at: SystemTime,
     ) -> Result<(StoreId, SealedCookie, usize), Error> {
         for _ in 0..CREATE_ATTEMPTS {

@@ -9,7 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::codec::envelope::Times;
 use crate::codec::store_id::StoreId;
+use crate::codec::{Identity, SessionId};
 use crate::crypto::seal::OpenedWith;
+use crate::error::{Error, ErrorKind};
+use crate::limits::MAX_SUBJECT_BYTES;
 
 /// Why a request got a fresh, empty session instead of the one its cookie
 /// named. For logging; the handler carries on with the fresh session.
@@ -94,6 +97,9 @@ pub(crate) enum Origin {
 #[derive(Clone)]
 pub struct Session<T> {
     data: T,
+    /// `None` until the first save of a new session.
+    id: Option<SessionId>,
+    subject: Option<String>,
     changed: bool,
     origin: Origin,
     times: Option<Times>,
@@ -144,6 +150,8 @@ impl<T> Session<T> {
     ) -> Self {
         Self {
             data,
+            id: None,
+            subject: None,
             changed: false,
             origin,
             times,
@@ -160,15 +168,20 @@ impl<T> Session<T> {
     /// `name=value`. `reseal` when it must be sealed again even unchanged
     /// (the cookie's or the stored value's key, schema or format is not the
     /// current one).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn loaded(
         data: T,
         origin: Origin,
         times: Times,
+        id: SessionId,
+        subject: Option<String>,
         with: OpenedWith,
         cookie_size: usize,
         reseal: bool,
     ) -> Self {
         let mut session = Self::new(data, origin, Some(times), Some(with), None);
+        session.id = Some(id);
+        session.subject = subject;
         session.cookie_size = Some(cookie_size);
         session.reseal = reseal;
         session
@@ -213,6 +226,18 @@ impl<T> Session<T> {
         }
     }
 
+    /// The identity a write seals: the session's id (a new one for a new
+    /// session or when regenerating) and its subject.
+    pub(crate) fn identity_for_write(&self) -> Identity<'_> {
+        Identity {
+            id: self
+                .id
+                .filter(|_| !self.regenerate)
+                .unwrap_or_else(SessionId::generate),
+            subject: self.subject.as_deref(),
+        }
+    }
+
     /// The store entry a write may update in place: the current one, unless
     /// regenerating (which needs a new id).
     pub(crate) fn reusable_store_id(&self) -> Option<StoreId> {
@@ -222,6 +247,7 @@ impl<T> Session<T> {
     /// After a removal cookie was emitted: nowhere, nothing pending.
     pub(crate) fn mark_removed(&mut self) {
         self.origin = Origin::New;
+        self.id = None;
         self.times = None;
         self.changed = false;
         self.regenerate = false;
@@ -231,8 +257,15 @@ impl<T> Session<T> {
 
     /// After a write put the session at `origin` with `times`, in a cookie
     /// of `cookie_size` bytes of `name=value`.
-    pub(crate) fn mark_written(&mut self, origin: Origin, times: Times, cookie_size: usize) {
+    pub(crate) fn mark_written(
+        &mut self,
+        origin: Origin,
+        times: Times,
+        id: SessionId,
+        cookie_size: usize,
+    ) {
         self.origin = origin;
+        self.id = Some(id);
         self.times = Some(times);
         self.changed = false;
         self.regenerate = false;
@@ -272,6 +305,47 @@ impl<T> Session<T> {
     /// Whether the session did not come from a valid cookie.
     pub fn is_new(&self) -> bool {
         self.origin == Origin::New
+    }
+
+    /// The session's id: sealed inside its cookie, stable across renewals,
+    /// replaced by [`Session::regenerate`]. `None` for a new session until
+    /// its first save (and after [`Session::destroy`] is saved).
+    pub fn id(&self) -> Option<SessionId> {
+        self.id
+    }
+
+    /// Who the session belongs to, as the application set it with
+    /// [`Session::set_subject`] (typically its user id at login).
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// Sets who the session belongs to (for example `"user:42"` at login),
+    /// sealed inside the session; marks the session changed when it
+    /// differs. A revocation registry can end every session of a subject.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidSubject`] for a subject that is empty or longer
+    /// than [`MAX_SUBJECT_BYTES`](crate::limits::MAX_SUBJECT_BYTES).
+    pub fn set_subject(&mut self, subject: impl Into<String>) -> Result<(), Error> {
+        let subject = subject.into();
+        if subject.is_empty() || subject.len() > MAX_SUBJECT_BYTES {
+            return Err(Error::new(ErrorKind::InvalidSubject));
+        }
+        if self.subject.as_deref() != Some(subject.as_str()) {
+            self.subject = Some(subject);
+            self.changed = true;
+        }
+        Ok(())
+    }
+
+    /// Removes the subject (for example at logout without destroying the
+    /// session); marks the session changed when it had one.
+    pub fn clear_subject(&mut self) {
+        if self.subject.take().is_some() {
+            self.changed = true;
+        }
     }
 
     /// Why the session is fresh, or `None` when it came from a valid cookie.
@@ -345,6 +419,8 @@ impl<T> fmt::Debug for Session<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("location", &self.location())
+            .field("id", &self.id)
+            .field("has_subject", &self.subject.is_some())
             .field("store_id", &self.store_id())
             .field("fresh_reason", &self.fresh_reason)
             .field("opened_with", &self.opened_with)

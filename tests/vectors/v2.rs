@@ -17,9 +17,32 @@
 /// The schema id of `Payload`, as `SchemaId` displays it.
 const PAYLOAD_SCHEMA: &str = "e1f01387";
 
+/// What version 2 adds to a vector: the session id and subject sealed in
+/// the envelope, and the exact cookie string.
+struct VectorV2 {
+    /// The session id, 32 hex digits.
+    session_id: &'static str,
+    /// The subject, if any.
+    subject: Option<&'static str>,
+    /// The exact cookie value.
+    cookie: &'static str,
+}
+
 /// The v1 vectors' inputs sealed in version 2, in the same order.
-const VECTORS_V2: &[&str] = &[
-    "AgH9Ve9A4fATh6ChoqOkpaanqKmqq0wTTtTuGTFBxSR9KXOQSLGN5aNkZntqHF2v9G5UhkTRS9C4G7ChxrmQZ1VW",
-    "AgLN6tAo4fATh7CxsrO0tba3uLm6u7y9vr_AwcLDxMXGx_Yu19YA4YIhobK_7PeuivDnmqbeElrhfKPPFv93zC5VZcqCWTK1NHPQuJNF0tF3zCt1QodCfGwAXw",
-    "AgOtxqFp4fATh8DBwsPExcbHyMnKy8zNzs_Q0dLT1NXW17GQWMrZsm5-Tc2qZcYSoL3XhTv1bo2nZ0rzt6MF8mz6lFD7gH2s4KAfPx5r5YNdAMsA",
+const VECTORS_V2: &[VectorV2] = &[
+    VectorV2 {
+        session_id: "00112233445566778899aabbccddeeff",
+        subject: None,
+        cookie: "AgH9Ve9A4fATh6ChoqOkpaanqKmqq0wTTtTuGTFBxSR9P1TCYI2I9yv9zcKlxbZW82ZjgPQiNvumcbIbjBIITWBl033RwMGC-unpjubaYxOJC1Y",
+    },
+    VectorV2 {
+        session_id: "d0d1d2d3d4d5d6d7d8d9dadbdcdddedf",
+        subject: Some("user:1234567890"),
+        cookie: "AgLN6tAo4fATh7CxsrO0tba3uLm6u7y9vr_AwcLDxMXGx_Yu19YA4YIhobJv76ClkiE1FxHEY4A8qFJjcoR21iVALCUd1OmAE2bbgzq2hYUa6ncDWNN9UvLG5YTlUk2ZhuYTGFj_6d2-Z8mSZ5Mt6oZ5QnYZwVpNxA8VOw",
+    },
+    VectorV2 {
+        session_id: "ffffffffffffffffffffffffffffffff",
+        subject: Some("Zoë"),
+        cookie: "AgOtxqFp4fATh8DBwsPExcbHyMnKy8zNzs_Q0dLT1NXW17GQWMrZsm5-Tc1VZcYSoL3XhTv1kHJYmbQjSVigYlCua1DDBHlL2CaYHNm1wq2YdI-uNZBUtgZ0MJemy__WtNHvaBuoFgzKqQ",
+    },
 ];
