@@ -396,6 +396,13 @@ impl Codec {
         )
     }
 
+    /// The absolute deadline of a session with these times: the last
+    /// instant any cookie of it can open.
+    pub(crate) fn absolute_deadline(&self, times: Times) -> SystemTime {
+        let (issued_at, renewed_at) = times.to_secs();
+        envelope::from_secs(self.deadlines(issued_at, renewed_at).1)
+    }
+
     /// The earlier of the two deadlines of a session with these times.
     pub(crate) fn deadline(&self, times: Times) -> SystemTime {
         let (issued_at, renewed_at) = times.to_secs();

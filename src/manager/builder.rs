@@ -14,6 +14,7 @@ use crate::codec::{Codec, CodecBuilder};
 use crate::crypto::ring::KeyRing;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{DEFAULT_MAX_STORED_BYTES, DEFAULT_RENEWAL_THRESHOLD};
+use crate::revocation::Registry;
 
 /// What to do when a session no longer fits in a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +61,7 @@ pub struct SessionManagerBuilder {
     overflow: Option<Overflow>,
     store: Option<Arc<dyn Store>>,
     max_stored_bytes: usize,
+    registry: Option<Registry>,
 }
 
 /// The codec: still being configured (from [`SessionManager::builder`]),
@@ -123,6 +125,15 @@ impl SessionManagerBuilder {
     /// [`CodecBuilder::open_legacy_v1`].
     pub fn open_legacy_v1(self, open: bool) -> Self {
         self.codec_setting(|b| b.open_legacy_v1(open))
+    }
+
+    /// A revocation registry (default none: no revocation, no lookup): a
+    /// destroyed or regenerated session's old cookie stops opening, and
+    /// [`Registry::revoke_subject`] signs a subject out everywhere. See
+    /// [`revocation`](crate::revocation).
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     /// The store sessions spill into when they outgrow the cookie. Without
@@ -259,6 +270,7 @@ impl SessionManagerBuilder {
                 overflow,
                 store: self.store,
                 max_stored_bytes: self.max_stored_bytes,
+                registry: self.registry,
             }),
         })
     }
@@ -280,6 +292,7 @@ impl fmt::Debug for SessionManagerBuilder {
             .field("overflow", &self.overflow)
             .field("store", &self.store)
             .field("max_stored_bytes", &self.max_stored_bytes)
+            .field("registry", &self.registry)
             .finish()
     }
 }
@@ -311,6 +324,7 @@ impl SessionManager {
             overflow: None,
             store: None,
             max_stored_bytes: DEFAULT_MAX_STORED_BYTES,
+            registry: None,
         }
     }
 }

@@ -82,6 +82,17 @@ impl SessionManager {
             let times = Times::from_secs(env.issued_at, env.renewed_at);
             let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
             let session_id = SessionId::from_bytes(env.session_id);
+            let revoked = |subject: Option<&str>| {
+                self.inner.registry.as_ref().is_some_and(|registry| {
+                    registry.is_revoked(session_id, subject, times.issued_at, now)
+                })
+            };
+            // A revoked id is refused before any store read (a pointer
+            // carries the id; the subject comes with the stored value).
+            if revoked(env.subject.as_deref()) {
+                worse(FreshReason::Revoked);
+                continue;
+            }
             let (data, origin, reseal, subject) = match env.body {
                 Body::Inline(data) => (data, Origin::Cookie, with.needs_reseal(), env.subject),
                 Body::Stored(id) => {
@@ -125,6 +136,10 @@ impl SessionManager {
                     }
                 }
             };
+            if matches!(origin, Origin::Store(_)) && revoked(subject.as_deref()) {
+                worse(FreshReason::Revoked);
+                continue;
+            }
             return Ok(Session::loaded(
                 data,
                 origin,

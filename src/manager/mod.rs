@@ -23,6 +23,7 @@ pub use self::headers::SameSite;
 pub use self::store::{Store, StoreFuture};
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};
+use crate::revocation::Registry;
 
 /// What a save wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +107,7 @@ struct Inner {
     overflow: Overflow,
     store: Option<Arc<dyn Store>>,
     max_stored_bytes: usize,
+    registry: Option<Registry>,
 }
 
 impl fmt::Debug for SessionManager {
@@ -116,6 +118,7 @@ impl fmt::Debug for SessionManager {
             .field("renew_after", &self.inner.renew_after)
             .field("overflow", &self.inner.overflow)
             .field("store", &self.inner.store)
+            .field("registry", &self.inner.registry)
             .finish()
     }
 }
@@ -124,6 +127,11 @@ impl SessionManager {
     /// The codec.
     pub fn codec(&self) -> &Codec {
         &self.inner.codec
+    }
+
+    /// The revocation registry, if any.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.inner.registry.as_ref()
     }
 
     /// The store, if any.

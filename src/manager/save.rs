@@ -69,6 +69,10 @@ impl SessionManager {
                 if let Some(id) = session.store_id() {
                     self.require_store()?.delete(&id).await?;
                 }
+                // A copy of the cookie taken before the logout dies too.
+                if let (Some(id), Some(times)) = (session.id(), session.times()) {
+                    self.revoke(id, times);
+                }
                 headers::append_set_cookie(
                     headers,
                     codec.cookie_name(),
@@ -82,8 +86,13 @@ impl SessionManager {
             Pending::Write { required } => required,
         };
         let times = session.times_for_write(now);
+        let replaced = session.replaced_id();
         match self.write(session, headers, times, now).await {
             Ok((saved, origin, id, size)) => {
+                // The cookie from before a regeneration stops opening.
+                if let Some((old, old_times)) = replaced {
+                    self.revoke(old, old_times);
+                }
                 session.mark_written(origin, times, id, size);
                 Ok(saved)
             }
@@ -96,6 +105,14 @@ impl SessionManager {
                 Ok(Saved::Kept { cause: e.kind() })
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Revokes session `id`, issued with `times`, in the registry (if any)
+    /// until the last instant a cookie of it could open.
+    fn revoke(&self, id: SessionId, times: Times) {
+        if let Some(registry) = &self.inner.registry {
+            registry.revoke(id, self.inner.codec.absolute_deadline(times));
         }
     }
 

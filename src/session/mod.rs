@@ -33,6 +33,10 @@ pub enum FreshReason {
     /// The cookie pointed to a store entry that is gone (expired, evicted or
     /// deleted), or the manager has no store.
     MissingFromStore,
+    /// The cookie authenticated, but its session was revoked: destroyed or
+    /// regenerated elsewhere, or its subject signed out everywhere (see
+    /// [`revocation`](crate::revocation)).
+    Revoked,
     /// The request's `Cookie` headers were longer than
     /// [`MAX_COOKIE_HEADER_BYTES`](crate::limits::MAX_COOKIE_HEADER_BYTES) or held
     /// more than [`MAX_COOKIE_PAIRS`](crate::limits::MAX_COOKIE_PAIRS) pairs or
@@ -54,7 +58,8 @@ impl FreshReason {
             Self::MissingFromStore => 2,
             Self::Undecodable => 3,
             Self::Expired => 4,
-            Self::HeaderTooLarge => 5,
+            Self::Revoked => 5,
+            Self::HeaderTooLarge => 6,
         }
     }
 }
@@ -236,6 +241,12 @@ impl<T> Session<T> {
                 .unwrap_or_else(SessionId::generate),
             subject: self.subject.as_deref(),
         }
+    }
+
+    /// The id a write replaces: the current one when regenerating (it is
+    /// revoked once the new one is written), with its issued-at time.
+    pub(crate) fn replaced_id(&self) -> Option<(SessionId, Times)> {
+        self.id.zip(self.times).filter(|_| self.regenerate)
     }
 
     /// The store entry a write may update in place: the current one, unless

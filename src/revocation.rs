@@ -1,0 +1,252 @@
+//! Revoking sessions that live in cookies: a registry of revoked session
+//! ids and subjects, checked on every load with a hash lookup and no I/O.
+//!
+//! Cookie sessions cannot be deleted: a copy of a cookie taken before a
+//! logout still opens. With a [`Registry`] on the manager
+//! ([`SessionManagerBuilder::registry`](crate::SessionManagerBuilder::registry)):
+//!
+//! - [`Session::destroy`](crate::Session::destroy) revokes the session's id,
+//!   so a copied cookie dies with the logout;
+//! - [`Session::regenerate`](crate::Session::regenerate) revokes the old id,
+//!   so the cookie from before a login (or a privilege change) no longer
+//!   opens;
+//! - [`Registry::revoke_subject`] ends every session of a subject issued
+//!   before an instant ("sign out everywhere", a password change), and
+//!   [`Registry::revoke`] ends one session (a "your devices" page).
+//!
+//! A revoked session loads as a fresh one with
+//! [`FreshReason::Revoked`](crate::FreshReason::Revoked).
+//!
+//! Every entry expires on its own when no session it covers can still be
+//! alive (the session's absolute deadline; for a subject, the instant plus
+//! the absolute timeout), so the registry stays as small as the set of
+//! revocations that still matter.
+//!
+//! # Scope
+//!
+//! This registry lives in the process: revocations take effect at once for
+//! every manager sharing it (it is cheap to clone), and are lost when the
+//! process exits. Without a registry nothing changes: the manager is exactly
+//! as stateless as before.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use http::HeaderMap;
+//! use sealed_session::revocation::Registry;
+//! use sealed_session::{FreshReason, Key, KeyRing, Session, SessionManager};
+//!
+//! let registry = Registry::in_memory();
+//! let manager = SessionManager::builder(KeyRing::new([Key::generate()])?)
+//!     .registry(registry.clone())
+//!     .build()?;
+//!
+//! // Sign in on a device.
+//! let mut session: Session<u32> = manager.load_sync(&HeaderMap::new())?;
+//! session.set_subject("user:42")?;
+//! let mut response = HeaderMap::new();
+//! manager.save_sync(&mut session, &mut response)?;
+//! let pair = response["set-cookie"].to_str().unwrap_or_default();
+//! let mut request = HeaderMap::new();
+//! request.insert("cookie", pair.split(';').next().unwrap_or_default().parse().map_err(|_| sealed_session::ErrorKind::Rejected)?);
+//!
+//! // "Sign out everywhere", a second later.
+//! registry.revoke_subject("user:42", SystemTime::now() + Duration::from_secs(1), manager.codec().absolute_timeout());
+//! let again: Session<u32> = manager.load_sync(&request)?;
+//! assert_eq!(again.fresh_reason(), Some(FreshReason::Revoked));
+//! # Ok::<(), sealed_session::Error>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use crate::codec::SessionId;
+use crate::codec::envelope::{from_secs, to_secs};
+
+/// Entries past which an insert first drops the expired ones.
+const PURGE_EVERY: usize = 1024;
+
+/// Revoked session ids and subjects, shared by the managers that hold a
+/// clone. See the [module docs](self).
+#[derive(Clone, Default)]
+pub struct Registry {
+    inner: Arc<RwLock<Revocations>>,
+}
+
+#[derive(Default)]
+struct Revocations {
+    /// Revoked session ids, until when (seconds) the entry matters.
+    ids: HashMap<SessionId, u64>,
+    /// Per subject: sessions issued before `before` are revoked; the entry
+    /// matters until `until` (seconds).
+    subjects: HashMap<String, SubjectRevocation>,
+    /// Inserts since the last purge.
+    inserts: usize,
+}
+
+#[derive(Clone, Copy)]
+struct SubjectRevocation {
+    before: u64,
+    until: u64,
+}
+
+impl Registry {
+    /// An empty registry held in this process.
+    pub fn in_memory() -> Self {
+        Self::default()
+    }
+
+    /// Revokes the session `id` until `until` (its absolute deadline: no
+    /// cookie of it opens after that anyway).
+    pub fn revoke(&self, id: SessionId, until: SystemTime) {
+        self.write(|r| {
+            let until = to_secs(until);
+            let entry = r.ids.entry(id).or_insert(until);
+            *entry = (*entry).max(until);
+        });
+    }
+
+    /// Revokes every session of `subject` issued before `before` ("sign
+    /// out everywhere"). Sessions issued at or after `before` (the next
+    /// login) are not affected. The entry expires `absolute_timeout` after
+    /// `before`, when every session it covers has expired anyway.
+    pub fn revoke_subject(&self, subject: &str, before: SystemTime, absolute_timeout: Duration) {
+        let before_secs = to_secs(before);
+        let until = to_secs(
+            before
+                .checked_add(absolute_timeout)
+                .unwrap_or(from_secs(u64::MAX)),
+        );
+        self.write(|r| {
+            let entry = r
+                .subjects
+                .entry(subject.to_owned())
+                .or_insert(SubjectRevocation {
+                    before: before_secs,
+                    until,
+                });
+            entry.before = entry.before.max(before_secs);
+            entry.until = entry.until.max(until);
+        });
+    }
+
+    /// Whether a session with this id, subject and issued-at time is
+    /// revoked at `now`. A read lock and one or two hash lookups.
+    pub fn is_revoked(
+        &self,
+        id: SessionId,
+        subject: Option<&str>,
+        issued_at: SystemTime,
+        now: SystemTime,
+    ) -> bool {
+        let now = to_secs(now);
+        let issued_at = to_secs(issued_at);
+        let r = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        if r.ids.get(&id).is_some_and(|&until| now < until) {
+            return true;
+        }
+        subject
+            .and_then(|s| r.subjects.get(s))
+            .is_some_and(|s| now < s.until && issued_at < s.before)
+    }
+
+    /// Number of revocations held (ids and subjects), expired ones not yet
+    /// dropped included.
+    pub fn len(&self) -> usize {
+        let r = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        r.ids.len() + r.subjects.len()
+    }
+
+    /// Whether the registry holds no revocation.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the entries that no longer cover a live session at `now`.
+    pub fn purge_at(&self, now: SystemTime) {
+        let now = to_secs(now);
+        self.write(|r| r.purge(now));
+    }
+
+    fn write(&self, f: impl FnOnce(&mut Revocations)) {
+        let mut r = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        r.inserts += 1;
+        if r.inserts >= PURGE_EVERY {
+            r.purge(to_secs(SystemTime::now()));
+        }
+        f(&mut r);
+    }
+}
+
+impl Revocations {
+    fn purge(&mut self, now: u64) {
+        self.ids.retain(|_, until| now < *until);
+        self.subjects.retain(|_, s| now < s.until);
+        self.inserts = 0;
+    }
+}
+
+impl fmt::Debug for Registry {
+    /// Counts only: neither ids nor subjects.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Registry")
+            .field("revoked_ids", &r.ids.len())
+            .field("revoked_subjects", &r.subjects.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
+    }
+
+    #[test]
+    fn a_revoked_id_is_revoked_until_its_deadline_then_dropped() {
+        let registry = Registry::in_memory();
+        let id = SessionId::generate();
+        registry.revoke(id, at(100));
+        assert!(registry.is_revoked(id, None, at(0), at(99)));
+        assert!(!registry.is_revoked(id, None, at(0), at(100)));
+        assert!(!registry.is_revoked(SessionId::generate(), None, at(0), at(1)));
+        assert_eq!(registry.len(), 1);
+        registry.purge_at(at(100));
+        assert!(registry.is_empty());
+    }
+
+    #[test]
+    fn a_subject_revocation_covers_only_older_sessions_of_that_subject() {
+        let registry = Registry::in_memory();
+        registry.revoke_subject("user:1", at(50), Duration::from_secs(1000));
+        let id = SessionId::generate();
+        assert!(registry.is_revoked(id, Some("user:1"), at(49), at(60)));
+        assert!(
+            !registry.is_revoked(id, Some("user:1"), at(50), at(60)),
+            "the next login"
+        );
+        assert!(!registry.is_revoked(id, Some("user:2"), at(0), at(60)));
+        assert!(!registry.is_revoked(id, None, at(0), at(60)));
+        // Past the absolute timeout the entry covers nothing, and goes.
+        assert!(!registry.is_revoked(id, Some("user:1"), at(0), at(1050)));
+        registry.purge_at(at(1050));
+        assert!(registry.is_empty());
+    }
+
+    #[test]
+    fn debug_shows_counts_not_ids_or_subjects() {
+        let registry = Registry::in_memory();
+        registry.revoke_subject("user:secret", at(0), Duration::from_secs(1));
+        let debug = format!("{registry:?}");
+        assert!(!debug.contains("secret"), "{debug}");
+        assert!(debug.contains("revoked_subjects: 1"), "{debug}");
+    }
+}

@@ -1,0 +1,193 @@
+//! Revocation through the public API, on the injected clock: a copied
+//! cookie dies with the logout, the cookie from before a regeneration stops
+//! opening, "sign out everywhere" ends a subject's older sessions only, and
+//! entries expire on their own.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+use http::header::{COOKIE, SET_COOKIE};
+use sealed_session::revocation::Registry;
+use sealed_session::store::{MemoryStore, Store};
+use sealed_session::{FreshReason, Key, KeyRing, Session, SessionManager};
+
+const ABSOLUTE: Duration = Duration::from_secs(8 * 3600);
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
+}
+
+fn manager(registry: Option<&Registry>) -> SessionManager {
+    let builder = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+        .idle_timeout(Duration::from_secs(3600))
+        .absolute_timeout(ABSOLUTE);
+    match registry {
+        Some(r) => builder.registry(r.clone()),
+        None => builder,
+    }
+    .build()
+    .unwrap()
+}
+
+fn request_of(response: &HeaderMap) -> HeaderMap {
+    let line = response[SET_COOKIE].to_str().unwrap();
+    let mut request = HeaderMap::new();
+    request.insert(COOKIE, line.split(';').next().unwrap().parse().unwrap());
+    request
+}
+
+/// A signed-in session of `subject` saved at `at(secs)`: the request that
+/// carries its cookie.
+fn sign_in(manager: &SessionManager, subject: &str, secs: u64) -> HeaderMap {
+    let mut session: Session<u32> = manager.load_sync_at(&HeaderMap::new(), at(secs)).unwrap();
+    session.set(7);
+    session.set_subject(subject).unwrap();
+    let mut response = HeaderMap::new();
+    manager
+        .save_sync_at(&mut session, &mut response, at(secs))
+        .unwrap();
+    request_of(&response)
+}
+
+fn load(manager: &SessionManager, request: &HeaderMap, secs: u64) -> Session<u32> {
+    manager.load_sync_at(request, at(secs)).unwrap()
+}
+
+#[test]
+fn a_copied_cookie_is_rejected_after_destroy() {
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let copy = sign_in(&manager, "user:1", 0);
+
+    let mut session = load(&manager, &copy, 10);
+    assert!(!session.is_new());
+    session.destroy();
+    let mut response = HeaderMap::new();
+    manager
+        .save_sync_at(&mut session, &mut response, at(10))
+        .unwrap();
+
+    let replayed = load(&manager, &copy, 11);
+    assert_eq!(replayed.fresh_reason(), Some(FreshReason::Revoked));
+    assert_eq!(*replayed, 0);
+}
+
+#[test]
+fn without_a_registry_a_copied_cookie_still_opens_after_destroy() {
+    // The stateless default, unchanged: documented, and pinned here.
+    let manager = manager(None);
+    let copy = sign_in(&manager, "user:1", 0);
+    let mut session = load(&manager, &copy, 10);
+    session.destroy();
+    manager
+        .save_sync_at(&mut session, &mut HeaderMap::new(), at(10))
+        .unwrap();
+    assert!(!load(&manager, &copy, 11).is_new());
+}
+
+#[test]
+fn the_cookie_from_before_regenerate_is_rejected() {
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let before = sign_in(&manager, "user:1", 0);
+
+    let mut session = load(&manager, &before, 5);
+    session.regenerate();
+    let mut response = HeaderMap::new();
+    manager
+        .save_sync_at(&mut session, &mut response, at(5))
+        .unwrap();
+    let after = request_of(&response);
+
+    assert_eq!(
+        load(&manager, &before, 6).fresh_reason(),
+        Some(FreshReason::Revoked)
+    );
+    let current = load(&manager, &after, 6);
+    assert!(!current.is_new());
+    assert_eq!(*current, 7);
+}
+
+#[test]
+fn sign_out_everywhere_ends_older_sessions_of_that_subject_only() {
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let laptop = sign_in(&manager, "user:1", 0);
+    let phone = sign_in(&manager, "user:1", 100);
+    let other_user = sign_in(&manager, "user:2", 100);
+
+    // From the laptop: sign out everywhere, at 200.
+    registry.revoke_subject("user:1", at(200), ABSOLUTE);
+    assert_eq!(
+        load(&manager, &laptop, 201).fresh_reason(),
+        Some(FreshReason::Revoked)
+    );
+    assert_eq!(
+        load(&manager, &phone, 201).fresh_reason(),
+        Some(FreshReason::Revoked)
+    );
+    assert!(!load(&manager, &other_user, 201).is_new());
+    // Signing in again afterwards works.
+    let again = sign_in(&manager, "user:1", 300);
+    assert!(!load(&manager, &again, 301).is_new());
+}
+
+#[test]
+fn revocations_expire_when_no_session_they_cover_can_live() {
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let copy = sign_in(&manager, "user:1", 0);
+    let mut session = load(&manager, &copy, 1);
+    session.destroy();
+    manager
+        .save_sync_at(&mut session, &mut HeaderMap::new(), at(1))
+        .unwrap();
+    registry.revoke_subject("user:9", at(1), ABSOLUTE);
+    assert_eq!(registry.len(), 2);
+
+    // Past the absolute deadline the copy is expired anyway; the entries go.
+    registry.purge_at(at(ABSOLUTE.as_secs() + 1));
+    assert!(registry.is_empty());
+    assert_eq!(
+        load(&manager, &copy, ABSOLUTE.as_secs() + 1).fresh_reason(),
+        Some(FreshReason::Expired)
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_stored_session_is_refused_before_any_store_read() {
+    let registry = Registry::in_memory();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+        .store(store)
+        .registry(registry.clone())
+        .build()
+        .unwrap();
+    let mut session: Session<String> = manager.load(&HeaderMap::new()).await.unwrap();
+    session.set("x".repeat(6000));
+    session.set_subject("user:3").unwrap();
+    let mut response = HeaderMap::new();
+    manager.save(&mut session, &mut response).await.unwrap();
+    let copy = request_of(&response);
+
+    registry.revoke(session.id().unwrap(), SystemTime::now() + ABSOLUTE);
+    let loaded: Session<String> = manager.load(&copy).await.unwrap();
+    assert_eq!(loaded.fresh_reason(), Some(FreshReason::Revoked));
+
+    // And by subject, which only the stored value carries.
+    let mut session: Session<String> = manager.load(&HeaderMap::new()).await.unwrap();
+    session.set("y".repeat(6000));
+    session.set_subject("user:4").unwrap();
+    let mut response = HeaderMap::new();
+    manager.save(&mut session, &mut response).await.unwrap();
+    registry.revoke_subject(
+        "user:4",
+        SystemTime::now() + Duration::from_secs(2),
+        ABSOLUTE,
+    );
+    let loaded: Session<String> = manager.load(&request_of(&response)).await.unwrap();
+    assert_eq!(loaded.fresh_reason(), Some(FreshReason::Revoked));
+}
