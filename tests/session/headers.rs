@@ -1,12 +1,12 @@
 //! Reading the `Cookie` header(s): several cookies with the session's
 //! name (the valid one wins, else the most telling reason), every header
-//! searched, degenerate and non-UTF-8 pairs, the byte, pair and AEAD caps,
-//! and a session hidden by the caps never overwritten. The hostile-header
-//! cases at scale are in `tests/hostile.rs`.
+//! searched, degenerate and non-UTF-8 pairs, the byte cap's edge, and a
+//! session hidden by the caps never overwritten. Hostile headers at scale,
+//! and the edges of the pair and AEAD caps, are in `tests/hostile.rs`.
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
-use sealed_session::limits::{MAX_COOKIE_HEADER_BYTES, MAX_COOKIE_PAIRS, MAX_SESSION_CANDIDATES};
+use sealed_session::limits::MAX_COOKIE_HEADER_BYTES;
 use sealed_session::{FreshReason, Saved, Session, SessionManager};
 
 use crate::fixtures::{
@@ -16,26 +16,6 @@ use crate::fixtures::{
 
 fn load_cart(manager: &SessionManager, headers: &HeaderMap) -> Session<Cart> {
     manager.load_sync_at(headers, at(1)).unwrap()
-}
-
-/// Request headers with one `Cookie` header: the `filler` pairs, then
-/// `cookie`.
-fn cookie_after(mut filler: Vec<String>, cookie: &str) -> HeaderMap {
-    filler.push(cookie.to_owned());
-    cookie_header(&filler.join("; "))
-}
-
-/// The sessions loaded from `cookie` placed after `cap - 1` and after `cap`
-/// `filler` pairs: just within a cap and just past it.
-fn within_and_past(
-    manager: &SessionManager,
-    cookie: &str,
-    cap: usize,
-    filler: impl Fn(usize) -> Vec<String>,
-) -> (Session<Cart>, Session<Cart>) {
-    let within = load_cart(manager, &cookie_after(filler(cap - 1), cookie));
-    let past = load_cart(manager, &cookie_after(filler(cap), cookie));
-    (within, past)
 }
 
 #[test]
@@ -84,30 +64,6 @@ fn every_cookie_header_is_searched() {
     let session: Session<Cart> = load_sync_at(&manager, &headers, at(1));
     assert_eq!(session.fresh_reason(), None);
     assert_eq!(*session, Cart::sample());
-}
-
-#[test]
-fn a_one_mebibyte_cookie_header_gives_a_fresh_session() {
-    let manager = manager();
-    let huge = format!("junk={}", "x".repeat(1 << 20));
-    let session = load_cart(&manager, &cookie_header(&huge));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
-
-    let huge = format!("__Host-session={}", "A".repeat(1 << 20));
-    let session = load_cart(&manager, &cookie_header(&huge));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
-}
-
-#[test]
-fn ten_thousand_pairs_give_a_fresh_session() {
-    let manager = manager();
-    let many: Vec<String> = (0..10_000).map(|i| format!("k{i}=v{i}")).collect();
-    let session = load_cart(&manager, &cookie_header(&many.join("; ")));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
-
-    let forged = vec!["__Host-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; 10_000];
-    let session = load_cart(&manager, &cookie_header(&forged.join("; ")));
-    assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 }
 
 #[test]
@@ -179,38 +135,6 @@ fn a_session_cookie_past_the_first_64_kib_is_not_examined() {
     headers.append(COOKIE, HeaderValue::from_str(&cookie).unwrap());
     let session = load_cart(&manager, &headers);
     assert_eq!(session.fresh_reason(), Some(FreshReason::HeaderTooLarge));
-}
-
-#[test]
-fn a_session_cookie_past_the_pair_limit_is_not_examined() {
-    let (manager, cookie) = manager_and_cookie();
-    let pairs = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>();
-
-    let (within, past) = within_and_past(&manager, &cookie, MAX_COOKIE_PAIRS, pairs);
-    assert_eq!(*within, Cart::sample());
-    assert_eq!(past.fresh_reason(), Some(FreshReason::HeaderTooLarge));
-}
-
-#[test]
-fn at_most_max_session_candidates_authentic_looking_cookies_are_tried() {
-    let (manager, cookie) = manager_and_cookie();
-    // The real header and key id with a bad tag: each reaches the AEAD.
-    // (Not the last character: that one also carries padding bits.)
-    let (name, value) = cookie.split_once('=').unwrap();
-    let i = value.len() - 4;
-    let flipped = if &value[i..=i] == "A" { "B" } else { "A" };
-    let bad = format!("{name}={}{flipped}{}", &value[..i], &value[i + 1..]);
-    let forged = |n: usize| vec![bad.clone(); n];
-
-    let (within, past) = within_and_past(&manager, &cookie, MAX_SESSION_CANDIDATES, forged);
-    assert_eq!(*within, Cart::sample());
-    assert_eq!(past.fresh_reason(), Some(FreshReason::HeaderTooLarge));
-
-    // Garbage fails the cheap checks and costs nothing.
-    let garbage = |n: usize| vec!["__Host-session=garbage".to_owned(); n];
-    let (within, past) = within_and_past(&manager, &cookie, MAX_SESSION_CANDIDATES, garbage);
-    assert_eq!(*within, Cart::sample());
-    assert_eq!(*past, Cart::sample());
 }
 
 #[test]
