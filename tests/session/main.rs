@@ -28,7 +28,6 @@ mod cycle;
 mod faults;
 mod headers;
 mod map;
-mod memory_store;
 mod renewal;
 mod runtime;
 mod spill;
