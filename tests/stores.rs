@@ -12,6 +12,12 @@
 //! `SessionManager`: a session over 4 KB spills, reloads, shrinks back into
 //! the cookie, and its entry is deleted.
 
+#![cfg(any(
+    feature = "memory",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "redis"
+))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -8,7 +8,6 @@
 //! Every store here answers synchronously, so each future is ready on its
 //! first poll and no runtime is needed.
 
-#![cfg(feature = "tower")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/flaky_store.rs"]

@@ -3,12 +3,15 @@
 //! what a browser does with `Set-Cookie`, and load/save without the
 //! `Result`s.
 
+#[cfg(feature = "memory")]
 use std::sync::Arc;
+#[cfg(feature = "memory")]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
+#[cfg(feature = "memory")]
 use sealed_session::store::{MemoryStore, Store, StoreId};
 use sealed_session::{Codec, Key, KeyRing, Saved, Session, SessionManager};
 use serde::de::DeserializeOwned;
@@ -94,13 +97,15 @@ pub(crate) fn manager() -> SessionManager {
 }
 
 // ---------------------------------------------------------------------------
-// The memory store on an injected clock
+// The memory store on an injected clock (feature `memory`)
 // ---------------------------------------------------------------------------
 
 /// A clock shared by a test and its stores, in seconds after the epoch.
+#[cfg(feature = "memory")]
 #[derive(Clone)]
 pub(crate) struct Clock(Arc<AtomicU64>);
 
+#[cfg(feature = "memory")]
 impl Clock {
     pub(crate) fn new() -> Self {
         Self(Arc::new(AtomicU64::new(T0_SECS)))
@@ -121,12 +126,14 @@ impl Clock {
 
 /// A manager over a memory store that runs on an injected clock; `store` is
 /// a handle on the same entries, for checking them.
+#[cfg(feature = "memory")]
 pub(crate) struct Stored {
     pub(crate) clock: Clock,
     pub(crate) store: MemoryStore,
     pub(crate) manager: SessionManager,
 }
 
+#[cfg(feature = "memory")]
 impl Stored {
     pub(crate) fn new() -> Self {
         Self::with_codec(codec())

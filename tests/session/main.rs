@@ -10,6 +10,10 @@
 //!
 //! No test sleeps: every time-dependent test injects the clock through the
 //! `*_at` methods and `MemoryStore::with_clock`.
+//!
+//! The tests that need the memory store (`stored`, `spill`, and a few in
+//! `runtime`) build with the `memory` feature (a default); the rest also run
+//! in the feature-less build (`cargo test --no-default-features`).
 
 #![allow(
     clippy::unwrap_used,
@@ -30,5 +34,7 @@ mod headers;
 mod map;
 mod renewal;
 mod runtime;
+#[cfg(feature = "memory")]
 mod spill;
+#[cfg(feature = "memory")]
 mod stored;

@@ -1,15 +1,23 @@
 //! With and without an async runtime: cookie-only sessions load and save
 //! synchronously, a manager with a store asks for async, the manager and
 //! sessions are `Clone + Send + Sync`, and load and save futures are `Send`.
+//! The tests over a store use the memory store (feature `memory`).
 
 use std::sync::Arc;
 
 use http::HeaderMap;
-use sealed_session::store::{MemoryStore, Store};
-use sealed_session::{Codec, Error, ErrorKind, MapSession, Saved, Session, SessionManager};
+#[cfg(feature = "memory")]
+use sealed_session::ErrorKind;
+#[cfg(feature = "memory")]
+use sealed_session::store::MemoryStore;
+use sealed_session::store::Store;
+use sealed_session::{Codec, Error, MapSession, Saved, Session, SessionManager};
 
-use crate::fixtures::{Cart, codec, manager, next_request};
+#[cfg(feature = "memory")]
+use crate::fixtures::codec;
+use crate::fixtures::{Cart, manager, next_request};
 
+#[cfg(feature = "memory")]
 fn assert_send<T: Send>(_: &T) {}
 
 #[test]
@@ -25,6 +33,7 @@ fn cookie_only_sessions_load_and_save_without_a_runtime() {
     assert_eq!(session.fresh_reason(), None);
 }
 
+#[cfg(feature = "memory")]
 #[test]
 fn sync_load_and_save_with_a_store_ask_for_async() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -49,6 +58,7 @@ fn the_manager_is_clone_send_sync_and_stores_work_as_trait_objects() {
     fn assert_send_sync<T: Send + Sync + ?Sized>() {}
     assert_clone_send_sync::<SessionManager>();
     assert_clone_send_sync::<Codec>();
+    #[cfg(feature = "memory")]
     assert_clone_send_sync::<MemoryStore>();
     assert_clone_send_sync::<Session<Cart>>();
     assert_clone_send_sync::<MapSession>();
@@ -57,6 +67,7 @@ fn the_manager_is_clone_send_sync_and_stores_work_as_trait_objects() {
     assert_send_sync::<Error>();
 }
 
+#[cfg(feature = "memory")]
 #[tokio::test]
 async fn load_and_save_futures_are_send() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
