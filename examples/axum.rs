@@ -2,11 +2,11 @@
 //! behind `SessionLayer`.
 //!
 //! ```sh
-//! cargo run --example axum            # then open http://127.0.0.1:3001/
+//! cargo run --example axum --features axum   # then open http://127.0.0.1:3001/
 //! ```
 //!
 //! For the full tour (sign-in, a cart that spills to the store, key
-//! rotation), run `cargo run --example demo`.
+//! rotation), run `cargo run --example demo --features axum`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -22,6 +22,9 @@ for feature in $(sed -n '/^\[features\]/,/^\[/p' Cargo.toml | grep -oE '^[a-z][a
     cargo check --quiet --no-default-features --features "$feature"
 done
 
+step "cargo test (no features: the crate without its default memory store)"
+cargo test --no-default-features --lib --tests
+
 step "cargo test (default features)"
 cargo test
 

@@ -27,7 +27,8 @@
 //! Needs Debian's `chromium` and `chromium-driver`; paths from `CHROMEDRIVER`
 //! (default `/usr/bin/chromedriver`) and `CHROMIUM` (default
 //! `/usr/bin/chromium`). Run with
-//! `cargo test --test browser -- --include-ignored`.
+//! `cargo test --features axum --test browser -- --include-ignored` (the
+//! test binary needs `axum` and `memory`, as the demo does).
 
 #![allow(
     clippy::unwrap_used,

@@ -4,7 +4,6 @@
 //! with exit code 1, expiry under short timeouts, store pointers, usage
 //! errors exit 2, and no key bytes it is given ever reach its output.
 
-#![cfg(feature = "cli")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

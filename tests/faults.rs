@@ -14,7 +14,6 @@
 //! by `scripts/services.sh`'s `start_services`. As root, PostgreSQL runs as
 //! the `postgres` user through `runuser`.
 
-#![cfg(all(feature = "redis", feature = "sqlx-postgres"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -130,6 +130,7 @@ fn opened_debug_does_not_leak_data() {
     assert_no_marker(&opened);
 }
 
+#[cfg(feature = "tower")]
 #[test]
 fn session_handle_debug_does_not_leak_data() {
     use sealed_session::tower::SessionHandle;

@@ -1,7 +1,7 @@
 //! Schema identity and migrations, through the public API: a value sealed
 //! for one session type never opens as another of the same wire shape, and
 //! a declared migration upgrades old sessions instead of logging everyone
-//! out.
+//! out. The stored-session cases use the memory store (feature `memory`).
 
 #![allow(
     clippy::unwrap_used,
@@ -10,15 +10,19 @@
     clippy::panic
 )]
 
+#[cfg(feature = "memory")]
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
+#[cfg(feature = "memory")]
+use sealed_session::Location;
+#[cfg(feature = "memory")]
 use sealed_session::store::{MemoryStore, Store};
 use sealed_session::{
-    Codec, CodecBuilder, ErrorKind, FreshReason, Key, KeyRing, Location, MapSession, Saved,
-    SchemaId, Session, SessionManager,
+    Codec, CodecBuilder, ErrorKind, FreshReason, Key, KeyRing, MapSession, Saved, SchemaId,
+    Session, SessionManager,
 };
 use serde::{Deserialize, Serialize};
 
@@ -140,6 +144,7 @@ fn a_cookie_of_another_type_with_the_same_wire_shape_is_not_reinterpreted() {
     );
 }
 
+#[cfg(feature = "memory")]
 #[tokio::test]
 async fn a_stored_value_of_another_type_with_the_same_wire_shape_is_not_reinterpreted() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
@@ -247,6 +252,7 @@ fn sessions_upgrade_from_v1_to_v2_to_v3_across_three_requests() {
     assert_eq!(*session, v1_to_v2(alice()));
 }
 
+#[cfg(feature = "memory")]
 #[tokio::test]
 async fn a_stored_session_migrates_and_is_stored_again_under_the_new_schema() {
     let ring = KeyRing::new([Key::generate()]).unwrap();

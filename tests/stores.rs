@@ -5,11 +5,19 @@
 //! --include-ignored` after `source scripts/services.sh && start_services`).
 //!
 //! Expiry is tested with an injected clock where the store takes one (memory,
-//! SQLite, PostgreSQL); Redis owns its clock, so its expiry test waits out a
-//! one-second TTL. Each store also gets an end-to-end test through
+//! SQLite, PostgreSQL), to the second: live before the deadline, gone at
+//! it, and the id free for `create` again; Redis owns its clock, so its
+//! expiry test waits out a one-second TTL. The memory store also holds its
+//! byte capacity. Each store also gets an end-to-end test through
 //! `SessionManager`: a session over 4 KB spills, reloads, shrinks back into
 //! the cookie, and its entry is deleted.
 
+#![cfg(any(
+    feature = "memory",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "redis"
+))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -143,7 +151,8 @@ async fn create_on_existing_id_is_refused(h: Harness) {
 
 async fn expiry_is_honoured(h: Harness) {
     let s = &h.store;
-    let (id, stale, past) = (
+    let (id, stale, past, reused) = (
+        StoreId::generate(),
         StoreId::generate(),
         StoreId::generate(),
         StoreId::generate(),
@@ -157,6 +166,16 @@ async fn expiry_is_honoured(h: Harness) {
             s.create(&stale, b"stale", now + Duration::from_secs(10))
                 .await
                 .unwrap();
+            assert!(
+                s.create(&reused, b"first", now + Duration::from_secs(10))
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(
+                s.load(&id).await.unwrap().as_deref(),
+                Some(&b"ten seconds"[..]),
+                "live as saved"
+            );
             set_clock(clock, now, 9);
             assert!(
                 s.load(&id).await.unwrap().is_some(),
@@ -164,8 +183,18 @@ async fn expiry_is_honoured(h: Harness) {
             );
             set_clock(clock, now, 10);
             assert_eq!(s.load(&id).await.unwrap(), None, "gone at its deadline");
+            assert!(
+                s.create(&reused, b"again", now + hour()).await.unwrap(),
+                "an id is free for create at its entry's deadline"
+            );
+            assert_eq!(
+                s.load(&reused).await.unwrap().as_deref(),
+                Some(&b"again"[..])
+            );
             set_clock(clock, now, 11);
             assert_eq!(s.load(&id).await.unwrap(), None, "gone after its deadline");
+            set_clock(clock, now, 3600);
+            assert_eq!(s.load(&id).await.unwrap(), None, "still gone an hour on");
         }
         Time::Real => {
             let now = SystemTime::now();
@@ -200,7 +229,7 @@ async fn expiry_is_honoured(h: Harness) {
         None,
         "a past deadline never loads"
     );
-    for id in [id, stale, past] {
+    for id in [id, stale, past, reused] {
         s.delete(&id).await.unwrap();
     }
 }
@@ -353,6 +382,31 @@ async fn memory() -> Harness {
 
 #[cfg(feature = "memory")]
 conformance!(memory_store, memory().await);
+
+/// The memory store's capacity bounds what it holds, in bytes of values.
+#[cfg(feature = "memory")]
+#[tokio::test]
+async fn the_memory_store_holds_its_capacity_under_100_000_inserts() {
+    use sealed_session::store::MemoryStore;
+    const CAPACITY: u64 = 1 << 20;
+    let store = MemoryStore::with_capacity_bytes(CAPACITY);
+    assert_eq!(store.capacity_bytes(), CAPACITY);
+    let value = vec![0xabu8; 1024];
+    let expires_at = SystemTime::now() + Duration::from_secs(3600);
+    let mut last = StoreId::generate();
+    for i in 0..100_000 {
+        last = StoreId::generate();
+        assert!(store.create(&last, &value, expires_at).await.unwrap());
+        if i % 10_000 == 0 {
+            assert!(store.weighted_size() <= CAPACITY);
+        }
+    }
+    let _ = last;
+    let held = store.weighted_size();
+    assert!(held <= CAPACITY, "{held} bytes held, capacity {CAPACITY}");
+    assert!(store.entry_count() <= CAPACITY / 1024);
+    assert!(store.entry_count() > 0, "the store still holds entries");
+}
 
 /// The URL of a SQLite database file `name` in `dir`.
 #[cfg(feature = "sqlx-sqlite")]

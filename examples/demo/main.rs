@@ -3,7 +3,7 @@
 //! key-rotation view.
 //!
 //! ```sh
-//! cargo run --example demo            # then open http://127.0.0.1:3000/
+//! cargo run --example demo --features axum   # then open http://127.0.0.1:3000/
 //! ```
 //!
 //! Environment:
@@ -13,7 +13,7 @@
 //!   as `cargo run --example seal -- --keygen` prints). Unset, two keys are
 //!   generated for this run, so sessions end when the demo stops.
 //! - `REDIS_URL`: keep spilled sessions in Redis instead of memory (needs
-//!   `--features redis`).
+//!   `--features axum,redis`).
 //! - `SESSION_INSECURE_COOKIE=1`: drop the cookie's `Secure` attribute, for a
 //!   browser that refuses Secure cookies over plain-HTTP localhost.
 
@@ -138,7 +138,7 @@ async fn redis_store(url: &str) -> Result<(Arc<dyn Store>, &'static str), Box<dy
 #[cfg(not(feature = "redis"))]
 async fn redis_store(_url: &str) -> Result<(Arc<dyn Store>, &'static str), Box<dyn Error>> {
     Err("REDIS_URL is set, but this build has no Redis store: run \
-         `cargo run --example demo --features redis`, or unset REDIS_URL for the \
+         `cargo run --example demo --features axum,redis`, or unset REDIS_URL for the \
          in-memory store"
         .into())
 }
