@@ -4,14 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
 use sealed_session::limits::MAX_SUBJECT_BYTES;
-use sealed_session::store::{MemoryStore, Store};
-use sealed_session::{ErrorKind, Key, KeyRing, Location, Session, SessionManager};
+use sealed_session::{ErrorKind, Key, KeyRing, Session, SessionManager};
 
 fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
@@ -128,8 +126,14 @@ fn a_subject_must_be_one_to_max_bytes() {
     session.set_subject("x".repeat(MAX_SUBJECT_BYTES)).unwrap();
 }
 
+#[cfg(feature = "memory")]
 #[tokio::test]
 async fn a_spilled_session_keeps_its_id_and_subject() {
+    use std::sync::Arc;
+
+    use sealed_session::Location;
+    use sealed_session::store::{MemoryStore, Store};
+
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
         .store(store)

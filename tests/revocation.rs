@@ -5,13 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
 use sealed_session::revocation::Registry;
-use sealed_session::store::{MemoryStore, Store};
 use sealed_session::{FreshReason, Key, KeyRing, Session, SessionManager};
 
 const ABSOLUTE: Duration = Duration::from_secs(8 * 3600);
@@ -157,8 +155,13 @@ fn revocations_expire_when_no_session_they_cover_can_live() {
     );
 }
 
+#[cfg(feature = "memory")]
 #[tokio::test]
 async fn a_revoked_stored_session_is_refused_before_any_store_read() {
+    use std::sync::Arc;
+
+    use sealed_session::store::{MemoryStore, Store};
+
     let registry = Registry::in_memory();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
