@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Every check CI runs, in order. Humans run this too: `scripts/ci.sh`.
+# The full gate, in order: formatting, clippy, each feature alone, the
+# feature-less build's tests, the default build's tests, the README's test
+# command (scripts/test.sh: every feature), docs and benchmark builds.
+# Humans run this too: `scripts/ci.sh` (.ci/run calls it after starting the
+# servers and adds the browser, fuzz smoke and cargo-deny).
 #
 # Tests that need a server or a browser are #[ignore]d with the reason; set
 # CI_INCLUDE_IGNORED=1 after starting them (`.ci/run` does: see
@@ -29,11 +33,11 @@ step "cargo test (default features)"
 cargo test
 
 if [ "${CI_INCLUDE_IGNORED:-0}" = 1 ]; then
-    step "cargo test (all features, including ignored: servers and browser)"
-    cargo test --all-features -- --include-ignored
+    step "scripts/test.sh (all features, including ignored: servers and browser)"
+    scripts/test.sh -- --include-ignored
 else
-    step "cargo test (all features; ignored tests need CI_INCLUDE_IGNORED=1 and servers)"
-    cargo test --all-features
+    step "scripts/test.sh (all features; ignored tests need CI_INCLUDE_IGNORED=1 and servers)"
+    scripts/test.sh
 fi
 
 step "cargo doc"
