@@ -14,7 +14,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use sealed_session::store::MemoryStore;
-use sealed_session::tower::{SessionHandle, SessionLayer};
+use sealed_session::axum::{SessionHandle, SessionLayer};
 use sealed_session::{Key, KeyRing, SessionManager};
 use serde::{Deserialize, Serialize};
 
@@ -23,12 +23,14 @@ struct Visits {
     count: u64,
 }
 
-/// Takes the session as an extractor; lock it, and let the guard go before
-/// any `.await`.
+/// Takes the session as an extractor; `update` runs a closure on it, so
+/// nothing is held across an `.await`.
 async fn index(session: SessionHandle<Visits>) -> String {
-    let mut session = session.lock();
-    session.count += 1;
-    format!("You have been here {} time(s).\n", session.count)
+    let count = session.update(|s| {
+        s.count += 1;
+        s.count
+    });
+    format!("You have been here {count} time(s).\n")
 }
 
 #[tokio::main]

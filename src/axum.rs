@@ -1,18 +1,21 @@
-//! axum extractors for sessions loaded by [`SessionLayer`](crate::tower::SessionLayer).
+//! Sessions in axum: the layer and the extractors, in one place.
 //!
-//! Add a [`SessionLayer<T>`](crate::tower::SessionLayer) to the router, then take a
-//! [`SessionHandle<T>`] (or a [`MapSessionHandle`] for a map session) as a
-//! handler argument. Extraction fails with `500 Internal Server Error` and a
-//! plain-text message ([`MissingSessionLayer`]) when no layer for that
+//! Add a [`SessionLayer<T>`] to the router, then take a [`SessionHandle<T>`]
+//! (or a [`MapSessionHandle`] for a map session) as a handler argument, with
+//! the same `T`. Read and change the session with
+//! [`SessionHandle::read`] and [`SessionHandle::update`], which hold nothing
+//! across an `.await`. Extraction fails with `500 Internal Server Error` and
+//! a plain-text message ([`MissingSessionLayer`]) when no layer for that
 //! session type runs in front of the handler: a routing mistake, not a
-//! client's.
+//! client's, and the message says which layers the route has and what to
+//! change.
 //!
 //! # Examples
 //!
 //! ```
 //! use axum::{Router, routing::get};
-//! use sealed_session::tower::{SessionHandle, SessionLayer};
-//! use sealed_session::{Codec, Key, KeyRing, SessionManager};
+//! use sealed_session::axum::{SessionHandle, SessionLayer};
+//! use sealed_session::{Key, KeyRing, SessionManager};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Default, Serialize, Deserialize)]
@@ -21,22 +24,21 @@
 //! }
 //!
 //! async fn visits(session: SessionHandle<Visits>) -> String {
-//!     let mut session = session.lock();
-//!     session.count += 1;
-//!     format!("visit number {}", session.count)
+//!     let count = session.update(|s| {
+//!         s.count += 1;
+//!         s.count
+//!     });
+//!     format!("visit number {count}")
 //! }
 //!
 //! // In production, load keys from a secret store (`KeyRing::from_env`).
-//! let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
-//! let manager = SessionManager::with_codec(codec).build()?;
+//! let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
 //! let app: Router = Router::new()
 //!     .route("/", get(visits))
 //!     .layer(SessionLayer::<Visits>::new(manager));
 //! # let _ = app;
 //! # Ok::<(), sealed_session::Error>(())
 //! ```
-//!
-//! [`MapSessionHandle`]: crate::tower::MapSessionHandle
 
 use std::fmt;
 
@@ -45,7 +47,8 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::tower::SessionHandle;
+pub use crate::tower::{MapSessionHandle, SessionError, SessionHandle, SessionLayer};
+use crate::tower::{SessionLayers, short_type_name};
 
 impl<S, T> FromRequestParts<S> for SessionHandle<T>
 where
@@ -59,28 +62,54 @@ where
             .extensions
             .get::<Self>()
             .cloned()
-            .ok_or(MissingSessionLayer {
+            .ok_or_else(|| MissingSessionLayer {
                 session: std::any::type_name::<T>(),
+                present: parts
+                    .extensions
+                    .get::<SessionLayers>()
+                    .map(|l| l.0.clone())
+                    .unwrap_or_default(),
             })
     }
 }
 
 /// The rejection when a handler asks for a [`SessionHandle<T>`] but no
-/// [`SessionLayer<T>`](crate::tower::SessionLayer) with that `T` wraps the route. Responds `500` with a
-/// message naming the session type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// [`SessionLayer<T>`] with that `T` wraps the route. Responds `500` with a
+/// message naming the session type asked for, the layers the route has, and
+/// what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingSessionLayer {
     session: &'static str,
+    present: Vec<&'static str>,
 }
 
 impl fmt::Display for MissingSessionLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "no session for this request: add SessionLayer<{}> to the router, \
-             around this route",
-            self.session
-        )
+        let wanted = short_type_name(self.session);
+        match self.present.as_slice() {
+            [] => write!(
+                f,
+                "this handler takes SessionHandle<{wanted}>, but no SessionLayer runs in front \
+                 of this route: add .layer(SessionLayer::<{wanted}>::new(manager)) to the router"
+            ),
+            present => {
+                let present: Vec<String> = present
+                    .iter()
+                    .map(|p| format!("SessionLayer<{}>", short_type_name(p)))
+                    .collect();
+                write!(
+                    f,
+                    "this handler takes SessionHandle<{wanted}>, but this route has {}: \
+                     take SessionHandle<{}> in the handler, or add \
+                     SessionLayer::<{wanted}>::new(manager) for a second session",
+                    present.join(" and "),
+                    self.present
+                        .first()
+                        .map(|p| short_type_name(p))
+                        .unwrap_or_default()
+                )
+            }
+        }
     }
 }
 
@@ -102,14 +131,32 @@ mod tests {
     fn rejection_names_the_session_type() {
         let rejection = MissingSessionLayer {
             session: std::any::type_name::<u32>(),
+            present: Vec::new(),
         };
         assert_eq!(
             rejection.to_string(),
-            "no session for this request: add SessionLayer<u32> to the router, around this route"
+            "this handler takes SessionHandle<u32>, but no SessionLayer runs in front of this \
+             route: add .layer(SessionLayer::<u32>::new(manager)) to the router"
         );
         assert_eq!(
             rejection.into_response().status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    #[test]
+    fn rejection_names_the_layers_present_without_module_paths() {
+        let rejection = MissingSessionLayer {
+            session: std::any::type_name::<crate::Map>(),
+            present: vec![std::any::type_name::<Vec<String>>()],
+        };
+        let message = rejection.to_string();
+        assert_eq!(
+            message,
+            "this handler takes SessionHandle<Map>, but this route has SessionLayer<Vec<String>>: \
+             take SessionHandle<Vec<String>> in the handler, or add \
+             SessionLayer::<Map>::new(manager) for a second session"
+        );
+        assert!(!message.contains("::map::"), "no private paths: {message}");
     }
 }

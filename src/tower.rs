@@ -21,15 +21,18 @@
 //! should carry:
 //!
 //! - **Load fails** (only when the store cannot be read): the inner service
-//!   is not called, and the response is `503 Service Unavailable` with an
-//!   empty body.
+//!   is not called, and the response is `503 Service Unavailable` with the
+//!   plain-text body `session store unavailable`.
 //! - **Save fails** (the store cannot be written, or a session too large for
 //!   the cookie on a manager without a store, [`ErrorKind::TooLarge`]): the
 //!   inner service's response is dropped and replaced by `500 Internal Server
-//!   Error` with an empty body.
+//!   Error` with the plain-text body `session could not be saved`.
 //!
-//! Either error response carries a [`SessionError`] in its extensions, so an
-//! outer layer can log the cause.
+//! The bodies say nothing about the cause. Either error response carries a
+//! [`SessionError`] in its extensions: an outer layer (axum's
+//! `middleware::map_response`, or any tower layer) can log the cause and
+//! replace the response with the application's own error page; see
+//! [`SessionError`].
 //!
 //! A handler that returns an error (`Err(S::Error)`) gets no save: the error
 //! passes through unchanged, and changes to the session are dropped. One
@@ -68,7 +71,8 @@ use crate::session::{FreshReason, Session};
 /// failure responses.
 ///
 /// `T` is the session type (any `Serialize + DeserializeOwned + Default`);
-/// use [`Map`] (the default) for a map session.
+/// use [`Map`] for a map session (there is no default: the handler's
+/// [`SessionHandle<T>`] must name the same `T`).
 ///
 /// # Examples
 ///
@@ -83,7 +87,7 @@ use crate::session::{FreshReason, Session};
 /// # let _ = layer;
 /// # Ok::<(), sealed_session::Error>(())
 /// ```
-pub struct SessionLayer<T = Map> {
+pub struct SessionLayer<T> {
     manager: SessionManager,
     session: PhantomData<fn() -> T>,
 }
@@ -135,7 +139,7 @@ impl<S, T> Layer<S> for SessionLayer<T> {
 /// It is a `Service` when the inner service's future and error are `Send`
 /// (the error is held while a destroyed session's store entry is deleted;
 /// see the [module docs](self)).
-pub struct SessionService<S, T = Map> {
+pub struct SessionService<S, T> {
     inner: S,
     manager: SessionManager,
     session: PhantomData<fn() -> T>,
@@ -172,7 +176,7 @@ where
     S::Error: Send,
     T: Serialize + DeserializeOwned + Default + Send + Sync + 'static,
     ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
+    ResBody: From<&'static str> + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -195,6 +199,16 @@ where
             };
             let handle = SessionHandle::new(session);
             request.extensions_mut().insert(handle.clone());
+            // Which session types the layers in front of the handler
+            // provide, for the extractor's message when a handler asks for
+            // another one.
+            let layers = request.extensions_mut();
+            match layers.get_mut::<SessionLayers>() {
+                Some(present) => present.0.push(std::any::type_name::<T>()),
+                None => {
+                    layers.insert(SessionLayers(vec![std::any::type_name::<T>()]));
+                }
+            }
             let mut response = match inner.call(request).await {
                 Ok(response) => response,
                 Err(e) => {
@@ -229,29 +243,70 @@ where
     handle.put_back(session);
 }
 
-fn failure<B: Default>(status: StatusCode, error: Error) -> Response<B> {
-    let mut response = Response::new(B::default());
+fn failure<B: From<&'static str>>(status: StatusCode, error: Error) -> Response<B> {
+    let body = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "session store unavailable"
+    } else {
+        "session could not be saved"
+    };
+    let mut response = Response::new(B::from(body));
     *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
         .extensions_mut()
         .insert(SessionError(Arc::new(error)));
     response
 }
 
+/// The session types the layers in front of a request provide (their
+/// `type_name`s, free to copy), for the extractor's message.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SessionLayers(pub(crate) Vec<&'static str>);
+
+/// A type name without module paths (`Vec<String>`, not
+/// `alloc::vec::Vec<alloc::string::String>`), for messages.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut short = String::with_capacity(full.len());
+    let mut segment = String::new();
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            segment.push(c);
+        } else {
+            short.push_str(segment.rsplit("::").next().unwrap_or_default());
+            segment.clear();
+            short.push(c);
+        }
+    }
+    short.push_str(segment.rsplit("::").next().unwrap_or_default());
+    short
+}
+
 /// The error behind a `503` or `500` response from [`SessionService`], in
-/// that response's extensions, for logging.
+/// that response's extensions: the hook for logging it and for answering
+/// with the application's own error page.
 ///
 /// # Examples
 ///
 /// ```
 /// use sealed_session::tower::SessionError;
 ///
-/// fn log_session_failure<B>(response: &http::Response<B>) {
-///     if let Some(failure) = response.extensions().get::<SessionError>() {
-///         eprintln!("session: {}", failure.error());
-///     }
+/// /// For axum's `middleware::map_response`, outside the session layer:
+/// /// log the cause, answer with the app's own page.
+/// async fn session_failure_page<B: From<&'static str>>(
+///     response: http::Response<B>,
+/// ) -> http::Response<B> {
+///     let Some(failure) = response.extensions().get::<SessionError>() else {
+///         return response;
+///     };
+///     eprintln!("session: {}", failure.error());
+///     let mut page = http::Response::new(B::from("Sorry: please try again in a moment."));
+///     *page.status_mut() = response.status();
+///     page
 /// }
-/// # log_session_failure(&http::Response::new(()));
+/// # let _ = session_failure_page::<String>;
 /// ```
 #[derive(Debug, Clone)]
 pub struct SessionError(Arc<Error>);
@@ -278,12 +333,14 @@ impl std::error::Error for SessionError {
 /// A shared handle to the request's [`Session<T>`], put in the request's
 /// extensions by [`SessionService`].
 ///
-/// Clones share one session. Lock it, read or change the session, and let
-/// the guard go before the next `.await` (the guard is a std
-/// [`MutexGuard`]; holding it across an await makes the handler's future
-/// non-`Send`, which most servers reject at compile time). Changes made
-/// after the inner service has returned its response are not saved (while
-/// the layer saves, a clone kept elsewhere sees an empty stand-in).
+/// Clones share one session. Read it with [`SessionHandle::read`] and
+/// change it with [`SessionHandle::update`]: each takes a closure, so no
+/// lock can be held across an `.await` (a handler that did would not be
+/// `Send`, and axum reports that only as an opaque "Handler is not
+/// implemented"). [`SessionHandle::lock`] is there for code that needs the
+/// guard itself: let it go before the next `.await`. Changes made after the
+/// inner service has returned its response are not saved (while the layer
+/// saves, a clone kept elsewhere sees an empty stand-in).
 ///
 /// With the `axum` feature it is an extractor.
 ///
@@ -294,13 +351,17 @@ impl std::error::Error for SessionError {
 /// # #[derive(Default, serde::Serialize, serde::Deserialize)]
 /// # struct Visits { count: u32 }
 ///
-/// fn count_visit(handle: &SessionHandle<Visits>) -> u32 {
-///     let mut session = handle.lock();
-///     session.count += 1; // through the guard and the session, to `Visits`
-///     session.count
+/// async fn count_visit(handle: SessionHandle<Visits>) -> u32 {
+///     let count = handle.update(|session| {
+///         session.count += 1; // through the session, to `Visits`
+///         session.count
+///     });
+///     some_io().await; // nothing of the session is held here
+///     count
 /// }
+/// # async fn some_io() {}
 /// ```
-pub struct SessionHandle<T = Map> {
+pub struct SessionHandle<T> {
     session: Arc<Mutex<Session<T>>>,
 }
 
@@ -316,7 +377,20 @@ impl<T> SessionHandle<T> {
         }
     }
 
-    /// Locks the session for reading or changing it.
+    /// Runs `f` on the session, read-only, and returns what it returns.
+    pub fn read<R>(&self, f: impl FnOnce(&Session<T>) -> R) -> R {
+        f(&self.lock())
+    }
+
+    /// Runs `f` on the session, which it may change, and returns what it
+    /// returns.
+    pub fn update<R>(&self, f: impl FnOnce(&mut Session<T>) -> R) -> R {
+        f(&mut self.lock())
+    }
+
+    /// Locks the session for reading or changing it. Prefer
+    /// [`SessionHandle::read`] and [`SessionHandle::update`]: the guard
+    /// must not be held across an `.await`.
     ///
     /// A lock poisoned by a panicking holder is taken over rather than
     /// passed on as a panic: the session is plain data and stays usable.

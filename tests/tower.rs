@@ -195,11 +195,18 @@ fn store_down_on_save_is_500_and_on_load_is_503() {
     assert!(saving.headers().get(SET_COOKIE).is_none());
     let failure = saving.extensions().get::<SessionError>().unwrap();
     assert_eq!(failure.error().kind(), ErrorKind::Store);
+    // A default body that says what failed, not why.
+    assert_eq!(saving.body(), "session could not be saved");
+    assert_eq!(
+        saving.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
 
     let before = calls.load(Ordering::SeqCst);
     let loading = send(&mut growing, Some(&pair)).unwrap();
     assert_eq!(loading.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(loading.extensions().get::<SessionError>().is_some());
+    assert_eq!(loading.body(), "session store unavailable");
     assert_eq!(calls.load(Ordering::SeqCst), before, "handler not called");
 }
 
