@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use sealed_session::store::MemoryStore;
 use sealed_session::axum::{SessionHandle, SessionLayer};
+use sealed_session::store::MemoryStore;
 use sealed_session::{Key, KeyRing, SessionManager};
 use serde::{Deserialize, Serialize};
 
