@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
@@ -139,9 +139,16 @@ pub(crate) fn router(config: Config) -> Result<Router, Error> {
         .with_state(app))
 }
 
-async fn counter(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
+async fn counter(
+    method: Method,
+    State(app): State<App>,
+    session: SessionHandle<DemoSession>,
+) -> Html<String> {
     let mut session = session.lock();
-    session.data_mut().visits += 1;
+    // A HEAD request (a link preview, a monitor) is not a visit.
+    if method != Method::HEAD {
+        session.data_mut().visits += 1;
+    }
     let body = format!(
         "<h1>Visit counter</h1>\
          <p class=big>You have visited this page <strong id=visits>{}</strong> time(s).</p>\
