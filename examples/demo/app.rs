@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Router, middleware};
 use sealed_session::store::Store;
 use sealed_session::tower::{SessionError, SessionHandle, SessionLayer};
-use sealed_session::{Error, Key, KeyRing, Location, Session, SessionManager};
+use sealed_session::{Error, FreshReason, Key, KeyRing, Location, Session, SessionManager};
 use serde::{Deserialize, Serialize};
 
 /// Cart items added or removed per click.
@@ -176,7 +176,8 @@ async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) ->
              data (visits, cart) was kept.</p>\
              <form method=post action=/logout><button>Sign out</button></form>\
              <p>Signing out calls <code>destroy()</code>: the response removes the cookie \
-             and deletes any store entry.</p>",
+             and deletes any store entry, so the whole session goes, cart and visit count \
+             included.</p>",
             escape(user)
         ),
         None => "<h1>Account</h1>\
@@ -393,6 +394,28 @@ async fn session_failure_page(response: Response) -> Response {
     (status, Html(body)).into_response()
 }
 
+/// Why a session is new, in words a visitor understands.
+fn fresh_reason_text(reason: FreshReason) -> &'static str {
+    match reason {
+        FreshReason::NoCookie => "no session cookie came with this request",
+        FreshReason::Rejected => {
+            "the cookie did not authenticate: edited, or sealed with a key or cookie name this \
+             server does not have"
+        }
+        FreshReason::Expired => "the cookie authenticated, but the session had expired",
+        FreshReason::Undecodable => {
+            "the cookie authenticated, but holds another kind of session (the app changed)"
+        }
+        FreshReason::MissingFromStore => "the cookie pointed at a stored session that is gone",
+        FreshReason::Revoked => "the session was signed out elsewhere",
+        FreshReason::HeaderTooLarge => {
+            "the request's cookies were too many or too large to look through; your session \
+             is left as it was"
+        }
+        _ => "the cookie could not be used",
+    }
+}
+
 /// Wraps `body` in the page frame: the nav bar and the session panel.
 fn page(
     app: &App,
@@ -418,7 +441,7 @@ fn page(
     let location = match session.location() {
         Location::Cookie => "Cookie",
         Location::Store => "Store",
-        _ => "None",
+        _ => "nowhere yet",
     };
     let explain = match session.location() {
         Location::Cookie => "sealed entirely in the cookie".to_owned(),
@@ -428,9 +451,27 @@ fn page(
         ),
         _ => "a new session: this request brought no valid cookie".to_owned(),
     };
-    let cookie = session.cookie_size().map_or_else(
-        || "none".to_owned(),
-        |size| format!("{size} bytes of name=value"),
+    let cookie = match (session.cookie_size(), session.fresh_reason()) {
+        (Some(size), _) => format!("{size} bytes of name=value"),
+        (None, None | Some(FreshReason::NoCookie)) => "none".to_owned(),
+        (None, Some(_)) => "one came, but it did not open (see why below)".to_owned(),
+    };
+    let id = session.id().map_or_else(
+        || "none yet (given at the first save)".to_owned(),
+        |id| {
+            let id = id.to_string();
+            format!("{}…", id.get(..8).unwrap_or_default())
+        },
+    );
+    let issued = session.times().map_or_else(
+        || "-".to_owned(),
+        |t| {
+            let secs = t
+                .issued_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            format!("{secs} (Unix seconds; reset when signing in)")
+        },
     );
     let store_id = session.store_id().map_or_else(
         || "-".to_owned(),
@@ -447,9 +488,11 @@ fn page(
             format!("{} ({role})", with.key_id())
         },
     );
-    let fresh = session
+    let (fresh, reason_code) = session
         .fresh_reason()
-        .map_or_else(|| "-".to_owned(), |reason| format!("{reason:?}"));
+        .map_or(("-", String::new()), |reason| {
+            (fresh_reason_text(reason), format!("{reason:?}"))
+        });
     let user = session
         .user
         .as_deref()
@@ -459,13 +502,15 @@ fn page(
          <title>{title} · sealed-session demo</title><link rel=icon href=\"data:,\">\
          <style>{STYLE}</style></head><body>\
          <nav>{nav}</nav>\
-         <aside><h2>Session, as this request found it</h2><dl>\
+         <aside><h2>Session on this request</h2><dl>\
          <dt>Lives in</dt><dd><strong id=location>{location}</strong> ({explain})</dd>\
          <dt>Cookie sent</dt><dd id=cookie-size>{cookie}</dd>\
+         <dt>Session id</dt><dd id=session-id>{id}</dd>\
+         <dt>Issued at</dt><dd id=issued-at>{issued}</dd>\
          <dt>Store id</dt><dd id=store-id>{store_id}</dd>\
          <dt>Opened with key</dt><dd id=opened-with>{opened}</dd>\
-         <dt>Fresh because</dt><dd id=fresh-reason>{fresh}</dd>\
-         <dt>Data</dt><dd><span id=s-visits>{}</span> visit(s), \
+         <dt>New because</dt><dd id=fresh-reason data-reason=\"{reason_code}\">{fresh}</dd>\
+         <dt>Data now</dt><dd><span id=s-visits>{}</span> visit(s), \
          <span id=s-items>{}</span> cart item(s), user <span id=s-user>{user}</span></dd>\
          </dl></aside><main>{body}</main></body></html>",
         session.visits,
