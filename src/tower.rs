@@ -268,6 +268,7 @@ pub(crate) struct SessionLayers(pub(crate) Vec<&'static str>);
 
 /// A type name without module paths (`Vec<String>`, not
 /// `alloc::vec::Vec<alloc::string::String>`), for messages.
+#[cfg(feature = "axum")]
 pub(crate) fn short_type_name(full: &str) -> String {
     let mut short = String::with_capacity(full.len());
     let mut segment = String::new();
