@@ -1,6 +1,7 @@
 //! Configuring a [`Codec`]: the validating builder.
 
 use std::any::TypeId;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,31 +26,27 @@ impl Codec {
     /// migrations, version-1 values refused.
     pub fn builder(ring: KeyRing) -> CodecBuilder {
         CodecBuilder {
-            ring,
-            name: DEFAULT_COOKIE_NAME.to_owned(),
-            limit: MAX_COOKIE_BYTES,
-            idle: DEFAULT_IDLE_TIMEOUT,
-            absolute: DEFAULT_ABSOLUTE_TIMEOUT,
-            schemas: Vec::new(),
-            migrations: Migrations::default(),
-            legacy: false,
+            config: Inner {
+                ring,
+                name: DEFAULT_COOKIE_NAME.to_owned(),
+                limit: MAX_COOKIE_BYTES,
+                idle: DEFAULT_IDLE_TIMEOUT,
+                absolute: DEFAULT_ABSOLUTE_TIMEOUT,
+                schemas: Vec::new(),
+                migrations: Migrations::default(),
+                legacy: false,
+            },
         }
     }
 }
 
 /// Configures a [`Codec`]; [`CodecBuilder::build`] checks the whole
 /// configuration.
-#[derive(Debug)]
 #[must_use]
 pub struct CodecBuilder {
-    ring: KeyRing,
-    name: String,
-    limit: usize,
-    idle: Duration,
-    absolute: Duration,
-    schemas: Vec<(TypeId, SchemaId)>,
-    migrations: Migrations,
-    legacy: bool,
+    /// The configuration as given so far; `build` checks it and freezes it
+    /// into the codec.
+    config: Inner,
 }
 
 impl CodecBuilder {
@@ -66,7 +63,7 @@ impl CodecBuilder {
     /// (logging the user into the attacker's account) or an old copy of the
     /// user's own cookie. See the threat model in [`docs`](crate::docs).
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
+        self.config.name = name.into();
         self
     }
 
@@ -79,8 +76,8 @@ impl CodecBuilder {
     pub fn schema<T: 'static>(mut self, name: &str) -> Self {
         let id = SchemaId::named(name);
         let type_id = TypeId::of::<T>();
-        self.schemas.retain(|(t, _)| *t != type_id);
-        self.schemas.push((type_id, id));
+        self.config.schemas.retain(|(t, _)| *t != type_id);
+        self.config.schemas.push((type_id, id));
         self
     }
 
@@ -119,7 +116,7 @@ impl CodecBuilder {
         Old: DeserializeOwned + 'static,
         New: DeserializeOwned + 'static,
     {
-        self.migrations.push(Migration::new(f));
+        self.config.migrations.push(Migration::new(f));
         self
     }
 
@@ -129,7 +126,7 @@ impl CodecBuilder {
     /// the next save. Turn it on only to carry sessions sealed by
     /// sealed-session 0.1 across an upgrade, for one absolute timeout.
     pub fn open_legacy_v1(mut self, open: bool) -> Self {
-        self.legacy = open;
+        self.config.legacy = open;
         self
     }
 
@@ -137,21 +134,21 @@ impl CodecBuilder {
     /// [`MAX_COOKIE_BYTES`], 4096). Lower it when the site sets other large
     /// cookies.
     pub fn size_limit(mut self, bytes: usize) -> Self {
-        self.limit = bytes;
+        self.config.limit = bytes;
         self
     }
 
     /// How long a session lives without being renewed (default one day).
     /// Checked against the sealed last-renewed time, to whole seconds.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle = timeout;
+        self.config.idle = timeout;
         self
     }
 
     /// How long a session lives after it was issued, however active
     /// (default fourteen days). Checked against the sealed issued-at time.
     pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
-        self.absolute = timeout;
+        self.config.absolute = timeout;
         self
     }
 
@@ -171,38 +168,28 @@ impl CodecBuilder {
     /// [`ErrorKind::MigrationToSameSchema`] for migrations that cannot be
     /// followed.
     pub fn build(self) -> Result<Codec, Error> {
-        if !cookie::is_name(&self.name) {
+        let mut c = self.config;
+        if !cookie::is_name(&c.name) {
             return Err(Error::new(ErrorKind::InvalidCookieName));
         }
-        let min = pointer_cookie_size(&self.name, &self.ring);
-        if !(min..=MAX_COOKIE_BYTES).contains(&self.limit) {
+        let min = pointer_cookie_size(&c.name, &c.ring);
+        if !(min..=MAX_COOKIE_BYTES).contains(&c.limit) {
             return Err(Error::new(ErrorKind::InvalidSizeLimit {
-                limit: self.limit,
+                limit: c.limit,
                 min,
             }));
         }
-        if self.idle.as_secs() == 0 || self.idle > self.absolute {
+        if c.idle.as_secs() == 0 || c.idle > c.absolute {
             return Err(Error::new(ErrorKind::TimeoutsOutOfOrder));
         }
-        let schemas = self.schemas;
-        let migrations = self.migrations.resolve(|type_id| {
+        let schemas = &c.schemas;
+        c.migrations = std::mem::take(&mut c.migrations).resolve(|type_id| {
             schemas
                 .iter()
                 .find(|(t, _)| *t == type_id)
                 .map(|(_, id)| *id)
         })?;
-        Ok(Codec {
-            inner: Arc::new(Inner {
-                ring: self.ring,
-                name: self.name,
-                limit: self.limit,
-                idle: self.idle,
-                absolute: self.absolute,
-                schemas,
-                migrations,
-                legacy: self.legacy,
-            }),
-        })
+        Ok(Codec { inner: Arc::new(c) })
     }
 }
 
@@ -211,4 +198,12 @@ impl CodecBuilder {
 fn pointer_cookie_size(name: &str, ring: &KeyRing) -> usize {
     let raw = wire::sealed_len(ring.primary().algorithm, MAX_POINTER_PLAINTEXT_BYTES);
     cookie::pair_size(name, wire::encoded_len(raw))
+}
+
+impl fmt::Debug for CodecBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodecBuilder")
+            .field("config", &self.config)
+            .finish()
+    }
 }

@@ -465,15 +465,27 @@ pub(crate) fn envelope<'a, T: ?Sized>(
 
 impl fmt::Debug for Codec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Codec")
-            .field("ring", &self.inner.ring)
-            .field("cookie_name", &self.inner.name)
-            .field("size_limit", &self.inner.limit)
-            .field("idle_timeout", &self.inner.idle)
-            .field("absolute_timeout", &self.inner.absolute)
-            .field("schemas", &self.inner.schemas.len())
-            .field("migrations", &self.inner.migrations)
-            .field("open_legacy_v1", &self.inner.legacy)
-            .finish()
+        self.inner.fmt_fields(f.debug_struct("Codec")).finish()
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_fields(f.debug_struct("Config")).finish()
+    }
+}
+
+impl Inner {
+    /// The configuration's fields, keys redacted by the ring's own `Debug`.
+    fn fmt_fields<'a, 'b>(&self, mut d: fmt::DebugStruct<'a, 'b>) -> fmt::DebugStruct<'a, 'b> {
+        d.field("ring", &self.ring)
+            .field("cookie_name", &self.name)
+            .field("size_limit", &self.limit)
+            .field("idle_timeout", &self.idle)
+            .field("absolute_timeout", &self.absolute)
+            .field("schemas", &self.schemas.len())
+            .field("migrations", &self.migrations)
+            .field("open_legacy_v1", &self.legacy);
+        d
     }
 }
