@@ -29,8 +29,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::aes::Aes256;
+use aes_gcm::aes::Aes256Enc;
 use aes_gcm::aes::cipher::BlockCipherEncrypt as _;
-use aes_gcm::{Aes256Gcm, Nonce as AesNonce, Tag as AesTag};
+use aes_gcm::aes::cipher::consts::U12;
+use aes_gcm::aes::cipher::consts::U16;
+use aes_gcm::{AesGcm, Nonce as AesNonce, Tag as AesTag};
 use zeroize::{Zeroize as _, ZeroizeOnDrop};
 
 use crate::crypto::cipher::{Refused, TAG_BYTES};
@@ -43,6 +46,11 @@ pub(crate) const PREFIX_BYTES: usize = 12;
 
 /// One AES block.
 type Block = aes_gcm::aes::Block;
+
+/// AES-256-GCM under a subkey, with an encrypt-only AES-256: GCM never
+/// decrypts a block, so the subkey's schedule skips the decryption round
+/// keys (`Aes256Gcm` would compute them, as the `xaes-256-gcm` crate does).
+pub(crate) type SubkeyGcm = AesGcm<Aes256Enc, U12>;
 
 /// Names each [`Xaes`] in this process, for the per-thread state that must
 /// not mix keys. Never reused (it would take 2^64 rings to wrap).
@@ -75,29 +83,27 @@ impl Kdf {
     }
 
     /// Steps 3 to 5: `Kx = AES-256_K(M1 ⊕ K1) || AES-256_K(M2 ⊕ K1)` with
-    /// `Mi = 0x00 || i || 'X' || 0x00 || prefix`, as one two-block call.
-    fn subkey(&self, prefix: &[u8; PREFIX_BYTES]) -> aes_gcm::Key<Aes256Gcm> {
-        let mut blocks = [Block::default(), Block::default()];
-        for (counter, block) in (1u8..).zip(blocks.iter_mut()) {
-            let label = [0, counter, b'X', 0];
-            let message = label.iter().chain(prefix);
-            for ((dst, &m), &k) in block.iter_mut().zip(message).zip(&self.k1) {
-                *dst = m ^ k;
-            }
+    /// `Mi = 0x00 || i || 'X' || 0x00 || prefix`, each half encrypted in
+    /// place in the subkey (no other copy of it to wipe).
+    fn subkey(&self, prefix: &[u8; PREFIX_BYTES]) -> aes_gcm::Key<SubkeyGcm> {
+        let [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11] = *prefix;
+        let k1 = u128::from_ne_bytes(self.k1);
+        let mut subkey = aes_gcm::Key::<SubkeyGcm>::default();
+        let (km, kn) = subkey.split_ref_mut::<U16>();
+        for (counter, half) in [(1u8, km), (2u8, kn)] {
+            let m = [
+                0, counter, b'X', 0, p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11,
+            ];
+            *half = Block::from((u128::from_ne_bytes(m) ^ k1).to_ne_bytes());
+            self.aes.encrypt_block(half);
         }
-        self.aes.encrypt_blocks(&mut blocks);
-        let mut subkey = aes_gcm::Key::<Aes256Gcm>::default();
-        for (dst, &src) in subkey.iter_mut().zip(blocks.iter().flatten()) {
-            *dst = src;
-        }
-        blocks.iter_mut().for_each(|b| b.as_mut_slice().zeroize());
         subkey
     }
 
     /// AES-256-GCM under the subkey for `prefix`.
-    fn cipher(&self, prefix: &[u8; PREFIX_BYTES]) -> Aes256Gcm {
+    fn cipher(&self, prefix: &[u8; PREFIX_BYTES]) -> SubkeyGcm {
         let mut subkey = self.subkey(prefix);
-        let cipher = Aes256Gcm::new(&subkey);
+        let cipher = SubkeyGcm::new(&subkey);
         subkey.as_mut_slice().zeroize();
         cipher
     }
@@ -180,7 +186,7 @@ impl Xaes {
     ) -> Result<(), Refused> {
         let (prefix, suffix) = split(nonce)?;
         let tag = AesTag::<_>::try_from(tag).map_err(|_| Refused)?;
-        let open = |cipher: &Aes256Gcm, buffer: &mut [u8]| {
+        let open = |cipher: &SubkeyGcm, buffer: &mut [u8]| {
             cipher
                 .decrypt_inout_detached(&suffix, aad, buffer.into(), &tag)
                 .is_ok()
@@ -200,21 +206,13 @@ impl Xaes {
     }
 
     /// AES-256-GCM under the subkey for `prefix`.
-    fn cipher(&self, prefix: &[u8; PREFIX_BYTES]) -> Aes256Gcm {
+    fn cipher(&self, prefix: &[u8; PREFIX_BYTES]) -> SubkeyGcm {
         self.kdf.cipher(prefix)
     }
 }
 
 /// A 24-byte nonce's prefix, and its suffix as an AES-256-GCM nonce.
-fn split(
-    nonce: &[u8],
-) -> Result<
-    (
-        &[u8; PREFIX_BYTES],
-        AesNonce<aes_gcm::aes::cipher::consts::U12>,
-    ),
-    Refused,
-> {
+fn split(nonce: &[u8]) -> Result<(&[u8; PREFIX_BYTES], AesNonce<U12>), Refused> {
     let nonce = <&[u8; NONCE_BYTES]>::try_from(nonce).map_err(|_| Refused)?;
     let (prefix, suffix) = nonce.split_at(PREFIX_BYTES);
     let prefix = <&[u8; PREFIX_BYTES]>::try_from(prefix).map_err(|_| Refused)?;

@@ -3,27 +3,28 @@
 //!
 //! - **Per thread, no lock**: a hit is a thread-local borrow, a hash of the
 //!   prefix and up to [`WAYS`] compares.
-//! - **Filled only by values that authenticated.** A miss derives the
-//!   subkey into a scratch slot and opens with it there; only when the tag
-//!   checks is it swapped into the cache. A forged value (any prefix, any
-//!   key id) leaves the cache exactly as it was, recency included, so
-//!   forgeries can neither fill it nor push real entries out. A hit whose
-//!   tag fails does not count as a use either.
+//! - **Filled only by values that authenticated.** A miss builds the
+//!   subkey's AES-256-GCM on the stack and opens with it there; only when
+//!   the tag checks does it move into the cache. A forged value (any
+//!   prefix, any key id) leaves the cache exactly as it was, recency
+//!   included, so forgeries can neither fill it nor push real entries out.
+//!   A hit whose tag fails does not count as a use either.
 //! - **Bounded**: [`ENTRIES`] entries, [`SETS`] sets of [`WAYS`], least
 //!   recently used evicted within a set. The set is a multiplicative hash
 //!   of the prefix and the key's number: prefixes sealed by this crate are
 //!   random, so sets fill evenly, and an attacker who chooses prefixes
 //!   cannot insert anything with them.
-//! - **Wiped**: an evicted AES-256-GCM (its key schedule and GHASH key) is
-//!   zeroized as it is dropped (aes-gcm's `zeroize` feature), and so is an
-//!   unauthenticated one in the scratch slot, and the whole cache when its
-//!   thread exits.
+//! - **Wiped**: an evicted AES-256-GCM (its key schedules and GHASH key) is
+//!   zeroized as it drops (aes-gcm's `zeroize` feature), and so is one that
+//!   opened nothing, and the whole cache when its thread exits. As with
+//!   every RustCrypto cipher object, moving one (into the cache) may leave
+//!   a copy on the stack that is not wiped; safe Rust cannot prevent that.
 //!
-//! Memory: [`ENTRIES`] + 1 slots (the last is the scratch slot), each an
-//! AES-256-GCM object (624 bytes on x86-64: AES-256 key schedules and the
-//! GHASH key) and 48 bytes of key number, prefix and recency: 65 × 672 =
-//! 43 680 bytes (about 43 KiB) per thread, in one allocation made on the
-//! thread's first XAES-256-GCM open and freed, wiped, when the thread exits.
+//! Memory: [`ENTRIES`] slots, each an AES-256-GCM object (384 bytes on
+//! x86-64: the encrypt-only AES-256 key schedule and the GHASH key) and 48
+//! bytes of key number, prefix and recency: 64 × 432 = 27 648 bytes (27 KiB)
+//! per thread, in one allocation made on the thread's first XAES-256-GCM
+//! open and freed, wiped, when the thread exits.
 //! `tests::cache_memory_is_as_documented` pins the figure.
 //!
 //! A key is named by its [`Xaes`] object's number, not by its 4-byte key
@@ -32,9 +33,7 @@
 
 use std::cell::RefCell;
 
-use aes_gcm::Aes256Gcm;
-
-use super::{PREFIX_BYTES, Xaes};
+use super::{PREFIX_BYTES, SubkeyGcm, Xaes};
 
 /// Sets in a thread's cache.
 pub(crate) const SETS: usize = 16;
@@ -51,11 +50,11 @@ struct Slot {
     serial: u64,
     prefix: [u8; PREFIX_BYTES],
     used: u64,
-    cipher: Option<Aes256Gcm>,
+    cipher: Option<SubkeyGcm>,
 }
 
 impl Slot {
-    fn holds(&self, serial: u64, prefix: &[u8; PREFIX_BYTES]) -> Option<&Aes256Gcm> {
+    fn holds(&self, serial: u64, prefix: &[u8; PREFIX_BYTES]) -> Option<&SubkeyGcm> {
         self.cipher
             .as_ref()
             .filter(|_| self.serial == serial && self.prefix == *prefix)
@@ -64,10 +63,9 @@ impl Slot {
 
 /// A thread's cache.
 struct Cache {
-    /// [`ENTRIES`] entries, then the scratch slot, where a miss builds its
-    /// cipher before it has authenticated anything. One allocation, made on
-    /// first use (a thread that never opens an XAES-256-GCM value pays only
-    /// this struct's few bytes of thread-local storage).
+    /// [`ENTRIES`] slots, [`WAYS`] consecutive ones per set. One allocation,
+    /// made on first use (a thread that never opens an XAES-256-GCM value
+    /// pays only this struct's thread-local storage).
     slots: Box<[Slot]>,
     /// Counts uses; an entry's `used` is the count at its last use.
     clock: u64,
@@ -77,14 +75,10 @@ impl Cache {
     fn new() -> Self {
         Self {
             slots: std::iter::repeat_with(Slot::default)
-                .take(ENTRIES + 1)
+                .take(ENTRIES)
                 .collect(),
             clock: 0,
         }
-    }
-
-    fn entries(&self) -> &[Slot] {
-        self.slots.get(..ENTRIES).unwrap_or_default()
     }
 
     /// Runs `open` (which returns whether the value authenticated) with
@@ -94,37 +88,38 @@ impl Cache {
         &mut self,
         xaes: &Xaes,
         prefix: &[u8; PREFIX_BYTES],
-        open: impl FnOnce(&Aes256Gcm) -> bool,
+        open: impl FnOnce(&SubkeyGcm) -> bool,
     ) -> bool {
         let serial = xaes.serial();
-        let clock = &mut self.clock;
-        let Some((scratch, entries)) = self.slots.split_last_mut() else {
-            return open(&xaes.cipher(prefix));
-        };
-        let scratch = &mut scratch.cipher;
-        let Some(ways) = entries.chunks_exact_mut(WAYS).nth(set_of(serial, prefix)) else {
+        let Some(ways) = self
+            .slots
+            .chunks_exact_mut(WAYS)
+            .nth(set_of(serial, prefix))
+        else {
             return open(&xaes.cipher(prefix));
         };
         if let Some(slot) = ways.iter_mut().find(|s| s.holds(serial, prefix).is_some()) {
             let opened = slot.cipher.as_ref().is_some_and(open);
             if opened {
-                *clock += 1;
-                slot.used = *clock;
+                self.clock += 1;
+                slot.used = self.clock;
             }
             return opened;
         }
-        let opened = open(scratch.insert(xaes.cipher(prefix)));
-        if opened && let Some(victim) = ways.iter_mut().min_by_key(|s| (s.cipher.is_some(), s.used))
-        {
-            std::mem::swap(&mut victim.cipher, scratch);
-            victim.serial = serial;
-            victim.prefix = *prefix;
-            *clock += 1;
-            victim.used = *clock;
+        // A miss: the cipher is built here and is wiped as it drops, unless
+        // the value authenticated and it moves into the cache.
+        let cipher = xaes.cipher(prefix);
+        if !open(&cipher) {
+            return false;
         }
-        // Wipes the evicted cipher, or the one that opened nothing.
-        *scratch = None;
-        opened
+        // The least recently used way, an empty one first.
+        if let Some(victim) = ways.iter_mut().min_by_key(|s| (s.cipher.is_some(), s.used)) {
+            self.clock += 1;
+            // Assigning drops, and so wipes, the evicted cipher.
+            victim.cipher = Some(cipher);
+            (victim.serial, victim.prefix, victim.used) = (serial, *prefix, self.clock);
+        }
+        true
     }
 }
 
@@ -151,7 +146,7 @@ thread_local! {
 pub(crate) fn open(
     xaes: &Xaes,
     prefix: &[u8; PREFIX_BYTES],
-    open: impl FnOnce(&Aes256Gcm) -> bool,
+    open: impl FnOnce(&SubkeyGcm) -> bool,
 ) -> Option<bool> {
     let mut open = Some(open);
     CACHE
@@ -168,7 +163,7 @@ pub(crate) fn open(
 pub(crate) type EntryView = (u64, [u8; PREFIX_BYTES], u64);
 
 /// What a thread's cache holds, without its ciphers: the use counter, and
-/// each entry (`None` when empty), in slot order.
+/// each entry (`None` when empty), set by set.
 pub(crate) type State = (u64, Vec<Option<EntryView>>);
 
 /// What this thread's cache holds, for tests (and the differential fuzz
@@ -181,7 +176,7 @@ pub(crate) fn snapshot() -> State {
         .try_with(|cell| {
             let cache = cell.try_borrow().ok()?;
             let entries = cache
-                .entries()
+                .slots
                 .iter()
                 .map(|s| s.cipher.as_ref().map(|_| (s.serial, s.prefix, s.used)))
                 .collect();
@@ -197,7 +192,7 @@ pub(crate) fn snapshot() -> State {
 pub(crate) fn holds(xaes: &Xaes, prefix: &[u8; PREFIX_BYTES]) -> bool {
     CACHE.with_borrow(|cache| {
         cache
-            .entries()
+            .slots
             .iter()
             .any(|s| s.holds(xaes.serial(), prefix).is_some())
     })
@@ -206,5 +201,5 @@ pub(crate) fn holds(xaes: &Xaes, prefix: &[u8; PREFIX_BYTES]) -> bool {
 /// Bytes one thread's cache takes, its one allocation.
 #[cfg(test)]
 pub(crate) fn bytes() -> usize {
-    (ENTRIES + 1) * std::mem::size_of::<Slot>()
+    ENTRIES * std::mem::size_of::<Slot>()
 }

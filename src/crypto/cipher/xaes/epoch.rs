@@ -33,9 +33,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
-use aes_gcm::Aes256Gcm;
-
-use super::{PREFIX_BYTES, Xaes};
+use super::{PREFIX_BYTES, SubkeyGcm, Xaes};
 use crate::crypto::random;
 
 /// Most seals under one epoch's subkey.
@@ -53,7 +51,7 @@ pub(crate) const LEASE_SLOTS: usize = 4;
 /// A prefix and AES-256-GCM under its subkey, made in process `pid`.
 pub(crate) struct Epoch {
     prefix: [u8; PREFIX_BYTES],
-    cipher: Aes256Gcm,
+    cipher: SubkeyGcm,
     pid: u32,
 }
 
@@ -158,7 +156,7 @@ thread_local! {
 pub(crate) fn with_epoch<R>(
     xaes: &Xaes,
     pid: u32,
-    seal: impl FnOnce(&[u8; PREFIX_BYTES], &Aes256Gcm) -> R,
+    seal: impl FnOnce(&[u8; PREFIX_BYTES], &SubkeyGcm) -> R,
 ) -> Option<R> {
     let mut seal = Some(seal);
     let leased = LEASES.try_with(|cell| {
