@@ -7,6 +7,18 @@
 //!   sealed-session under each algorithm; the `cookie` crate's `PrivateJar`
 //!   with `serde_json` (what axum-extra's `PrivateCookieJar` does); and a
 //!   bare floor: postcard, AES-256-GCM with a reused cipher, base64url.
+//!   The default algorithm's rows open a value whose XAES-256-GCM prefix
+//!   this thread has seen (its subkey is cached; a rejected value's prefix
+//!   was cached by the `open` group's check). Beside them,
+//!   `xaes-256-gcm/new_prefix` opens values that each come from another
+//!   sealing epoch, cycling through more than a thread's cache holds, so
+//!   every open is a first sight of its prefix (a cache miss); in
+//!   `open_rejected` those values have a flipped tag bit: a forged cookie
+//!   with a valid key id and a prefix never seen.
+//!   The XChaCha20-Poly1305 rows include the `poly1305` crate's AVX2 set-up,
+//!   about 1.7 µs per message on x86-64 with AVX2 (no feature or API of
+//!   poly1305 0.9 or chacha20poly1305 0.11 avoids it; only building with
+//!   `RUSTFLAGS='--cfg poly1305_backend="soft"'` does).
 //! - `rotation`: open a value sealed by the 1st and by the 8th key of an
 //!   8-key ring (and, for reference, by a 1-key ring).
 //! - `header`: `SessionManager::load_sync` of the small session from a
@@ -195,6 +207,40 @@ fn codecs() -> Vec<(&'static str, Codec)> {
         ("aes-256-gcm", codec(Algorithm::Aes256Gcm)),
         ("xchacha20-poly1305", codec(Algorithm::XChaCha20Poly1305)),
     ]
+}
+
+/// The cache-miss row: see the module docs.
+const NEW_PREFIX_ROW: &str = "xaes-256-gcm/new_prefix";
+
+/// Values the cache-miss row cycles through: many more than the 64 a
+/// thread's subkey cache holds.
+const NEW_PREFIX_VALUES: usize = 1024;
+
+/// A codec of a new XAES-256-GCM key, and `NEW_PREFIX_VALUES` values of
+/// `session` sealed under that key by other rings (each with its own sealing
+/// epoch, so its own prefix), with the tag flipped unless `accepted`. The
+/// codec has opened none of them: its cache holds none of their prefixes.
+fn new_prefix_values<T: Serialize + DeserializeOwned + 'static>(
+    session: &T,
+    accepted: bool,
+) -> (Codec, Vec<String>) {
+    let key = Key::generate().with_algorithm(Algorithm::Xaes256Gcm);
+    let codec_of = || {
+        Codec::builder(KeyRing::new([key.clone()]).expect("ring"))
+            .build()
+            .expect("codec")
+    };
+    let values = (0..NEW_PREFIX_VALUES)
+        .map(|_| {
+            let sealed = seal(&codec_of(), session);
+            if accepted {
+                sealed
+            } else {
+                bad_tag_url(&sealed)
+            }
+        })
+        .collect();
+    (codec_of(), values)
 }
 
 const PRIVATE_JAR_ROW: &str = "privatejar+json";
@@ -424,6 +470,18 @@ where
                 b.iter(|| codec.open_at::<T>(black_box(&sealed), black_box(now)));
             });
         }
+        let (opener, values) = new_prefix_values(session, accepted);
+        let check = opener.open_at::<T>(&values[0], now).map(|o| o.into_value());
+        assert_eq!(check.as_ref().ok(), accepted.then_some(session));
+        // The check cached the first value's prefix (when it opened): start
+        // the cycle after it, so the first lap misses too.
+        let mut next = 0;
+        group.bench_function(NEW_PREFIX_ROW, |b| {
+            b.iter(|| {
+                next = (next + 1) % NEW_PREFIX_VALUES;
+                opener.open_at::<T>(black_box(&values[next]), black_box(now))
+            });
+        });
         let jar = jar_with(if accepted {
             jar_sealed.clone()
         } else {
@@ -573,9 +631,12 @@ fn bench_header(c: &mut Criterion) {
     manager.save_sync(&mut fresh, &mut response).expect("saves");
     let line = response[SET_COOKIE].to_str().expect("ascii");
     let session_pair = line.split(';').next().expect("name=value").to_owned();
+    // The manager's own cookie name (`__Host-session` by default), so the
+    // forged cookies below are candidates it opens.
+    let name = manager.codec().cookie_name();
     let session_value = session_pair
-        .strip_prefix("session=")
-        .expect("named session");
+        .strip_prefix(&format!("{name}="))
+        .expect("named as the codec names it");
 
     let jar_key = cookie::Key::generate();
     let jar_pair = format!("{NAME}={}", private_jar_sealed(&jar_key, &session));
@@ -589,7 +650,7 @@ fn bench_header(c: &mut Criterion) {
     let jar_realistic = realistic(&jar_pair);
 
     let hostile = cookie_header(&hostile_header());
-    let forged_pair = format!("{NAME}={}", bad_tag_url(session_value));
+    let forged_pair = format!("{name}={}", bad_tag_url(session_value));
     let (forged, forged_pairs) = repeated_header(&forged_pair);
     let forged = cookie_header(&forged);
     eprintln!(

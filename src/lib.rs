@@ -40,3 +40,6 @@ pub use crate::session::{FreshReason, Location, Session};
 pub fn __bench_fill_random(dest: &mut [u8]) {
     crate::crypto::random::fill(dest);
 }
+
+#[doc(hidden)]
+pub use crate::crypto::cipher::xaes::differential as __xaes_differential;

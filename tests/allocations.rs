@@ -121,8 +121,15 @@ fn later() -> SystemTime {
 }
 
 fn codec(algorithm: Algorithm) -> Codec {
-    let ring = KeyRing::new([Key::generate().with_algorithm(algorithm)]).unwrap();
-    Codec::builder(ring).build().unwrap()
+    codec_of(&Key::generate().with_algorithm(algorithm))
+}
+
+/// A codec over a ring of `key` alone: each call builds a new ring, and so
+/// (for XAES-256-GCM) a new sealing epoch.
+fn codec_of(key: &Key) -> Codec {
+    Codec::builder(KeyRing::new([key.clone()]).unwrap())
+        .build()
+        .unwrap()
 }
 
 /// `value` with the last byte of its tag flipped, still valid base64.
@@ -175,9 +182,22 @@ fn codec_rows(rows: &mut Vec<Row>) {
         Algorithm::Aes256Gcm,
         Algorithm::XChaCha20Poly1305,
     ] {
-        let codec = codec(algorithm);
+        let key = Key::generate().with_algorithm(algorithm);
+        let codec = codec_of(&key);
         let (small, plain, large) = (small(), PlainSession::default(), large());
-        // Warm up: the thread's RNG is created on its first use.
+        // Warm up: the thread's RNG is created on its first use, and for
+        // XAES-256-GCM, the sealing epoch on the key's first seal and the
+        // subkey cache on the thread's first open (one block each, counted
+        // below).
+        let (sealed, b) = count(|| {
+            codec
+                .seal_with_times(&plain, Times::new(t0()))
+                .unwrap()
+                .into_value()
+        });
+        row(rows, format!("{algorithm:?}: first seal on a thread"), b);
+        let (_, b) = count(|| codec.open_at::<PlainSession>(&sealed, later()).unwrap());
+        row(rows, format!("{algorithm:?}: first open on a thread"), b);
         let sealed_small = codec
             .seal_with_times(&small, Times::new(t0()))
             .unwrap()
@@ -237,6 +257,18 @@ fn codec_rows(rows: &mut Vec<Row>) {
         assert!(result);
         assert_eq!(
             row(rows, format!("{algorithm:?}: open rejected (bad tag)"), b),
+            NONE
+        );
+        // Sealed under another epoch (another ring of the same key), so its
+        // XAES-256-GCM prefix is not in this thread's cache: the miss
+        // builds its cipher in place, allocating nothing.
+        let elsewhere = codec_of(&key)
+            .seal_with_times(&plain, Times::new(t0()))
+            .unwrap()
+            .into_value();
+        let (_, b) = count(|| codec.open_at::<PlainSession>(&elsewhere, later()).unwrap());
+        assert_eq!(
+            row(rows, format!("{algorithm:?}: open plain, new prefix"), b),
             NONE
         );
     }

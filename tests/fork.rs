@@ -91,6 +91,32 @@ fn forked_child_draws_different_nonces() {
     assert_all_distinct(&child, &parent);
 }
 
+/// The first half of an XAES-256-GCM nonce, from which the subkey is
+/// derived: one per sealing epoch.
+const XAES_PREFIX_BYTES: usize = 12;
+
+#[test]
+fn forked_child_seals_under_its_own_xaes_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let codec = codec();
+    // The parent's epoch exists before the fork (`draws_across_fork` draws
+    // once first), so the child inherits it and must notice the fork.
+    let (child, parent) = draws_across_fork(dir.path(), || nonce(&codec));
+    let prefixes = |nonces: &[Vec<u8>]| -> BTreeSet<Vec<u8>> {
+        nonces
+            .iter()
+            .map(|n| n[..XAES_PREFIX_BYTES].to_vec())
+            .collect()
+    };
+    let (child, parent) = (prefixes(&child), prefixes(&parent));
+    assert_eq!(child.len(), 1, "one epoch in the child");
+    assert_eq!(parent.len(), 1, "one epoch in the parent");
+    assert!(
+        child.is_disjoint(&parent),
+        "the child sealed under the parent's epoch"
+    );
+}
+
 #[test]
 fn forked_child_draws_different_store_ids() {
     let dir = tempfile::tempdir().unwrap();

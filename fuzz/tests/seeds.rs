@@ -107,6 +107,16 @@ fn write_seed_corpora() {
     write("store_pointer", "raw-empty", []);
     write("store_pointer", "pattern", &pattern[..64]);
     write("store_pointer", "ones", [0xffu8; 32]);
+
+    // Key, nonce, then bytes for the AAD, plaintext and forgery: the first
+    // C2SP vector's key and nonce, and plain patterns.
+    let mut c2sp = vec![0x01u8; 32];
+    c2sp.extend_from_slice(b"ABCDEFGHIJKLMNOPQRSTUVWX");
+    c2sp.extend_from_slice(b"XAES-256-GCM c2sp.org/XAES-256-GCM");
+    write("xaes_differential", "c2sp-key-and-nonce", &c2sp);
+    write("xaes_differential", "zeros", [0u8; 96]);
+    write("xaes_differential", "ones", [0xffu8; 96]);
+    write("xaes_differential", "pattern", &pattern);
 }
 
 fn b64(bytes: &[u8]) -> String {

@@ -1,14 +1,21 @@
-//! The AEAD seam: the only module that names the cipher crates.
+//! The AEAD seam: the only module (with its [`xaes`] part) that names the
+//! cipher crates.
 //!
 //! Each key's cipher object is built once, when its ring is built, and reused
-//! for every seal and open.
+//! for every seal and open. Sealing draws the nonce here, so an algorithm can
+//! choose how: AES-256-GCM and XChaCha20-Poly1305 draw all of it at random
+//! per message; XAES-256-GCM draws its second half per message and its first
+//! half per sealing epoch ([`xaes`]).
+
+pub(crate) mod xaes;
 
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce as AesNonce, Tag as AesTag};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use xaes_256_gcm::Xaes256Gcm;
 
 use crate::crypto::algorithm::Algorithm;
+use crate::crypto::random;
+use xaes::Xaes;
 
 /// Length of every algorithm's authentication tag, in bytes.
 pub(crate) const TAG_BYTES: usize = 16;
@@ -16,28 +23,47 @@ pub(crate) const TAG_BYTES: usize = 16;
 /// A keyed AEAD ready to seal and open.
 pub(crate) enum Cipher {
     Aes256Gcm(Box<Aes256Gcm>),
-    Xaes256Gcm(Box<Xaes256Gcm>),
+    Xaes256Gcm(Box<Xaes>),
     XChaCha20Poly1305(Box<XChaCha20Poly1305>),
 }
 
 /// The AEAD refused: a bad tag, or a length the algorithm cannot take.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Refused;
 
 impl Cipher {
     pub(crate) fn new(algorithm: Algorithm, key: &[u8; 32]) -> Self {
         match algorithm {
             Algorithm::Aes256Gcm => Self::Aes256Gcm(Box::new(Aes256Gcm::new(key.into()))),
-            Algorithm::Xaes256Gcm => Self::Xaes256Gcm(Box::new(Xaes256Gcm::new(key.into()))),
+            Algorithm::Xaes256Gcm => Self::Xaes256Gcm(Box::new(Xaes::new(key))),
             Algorithm::XChaCha20Poly1305 => {
                 Self::XChaCha20Poly1305(Box::new(XChaCha20Poly1305::new(key.into())))
             }
         }
     }
 
-    /// Encrypts `buffer` in place and returns the tag. `nonce` must be the
-    /// algorithm's nonce length.
+    /// Fills `nonce` (the algorithm's nonce length) with a fresh nonce from
+    /// the fork-safe generator, encrypts `buffer` in place under it and
+    /// returns the tag.
     pub(crate) fn seal_in_place(
+        &self,
+        nonce: &mut [u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+    ) -> Result<[u8; TAG_BYTES], Refused> {
+        if let Self::Xaes256Gcm(c) = self {
+            return c.seal_in_place(nonce, aad, buffer);
+        }
+        random::fill(nonce);
+        self.seal_in_place_with_nonce(nonce, aad, buffer)
+    }
+
+    /// Encrypts `buffer` in place under `nonce` and returns the tag.
+    ///
+    /// The library reaches this for XAES-256-GCM only from this crate's
+    /// tests (frozen vectors under a fixed nonce): it seals XAES-256-GCM
+    /// through [`Cipher::seal_in_place`], its epochs.
+    pub(crate) fn seal_in_place_with_nonce(
         &self,
         nonce: &[u8],
         aad: &[u8],
@@ -48,10 +74,7 @@ impl Cipher {
                 let nonce = AesNonce::<_>::try_from(nonce).map_err(|_| Refused)?;
                 c.encrypt_inout_detached(&nonce, aad, buffer.into())
             }
-            Self::Xaes256Gcm(c) => {
-                let nonce = xaes_256_gcm::Nonce::try_from(nonce).map_err(|_| Refused)?;
-                c.encrypt_inout_detached(&nonce, aad, buffer.into())
-            }
+            Self::Xaes256Gcm(c) => return c.seal_with_nonce(nonce, aad, buffer),
             Self::XChaCha20Poly1305(c) => {
                 let nonce = XNonce::try_from(nonce).map_err(|_| Refused)?;
                 c.encrypt_inout_detached(&nonce, aad, buffer.into())
@@ -76,10 +99,7 @@ impl Cipher {
                 let nonce = AesNonce::<_>::try_from(nonce).map_err(|_| Refused)?;
                 c.decrypt_inout_detached(&nonce, aad, buffer.into(), &tag)
             }
-            Self::Xaes256Gcm(c) => {
-                let nonce = xaes_256_gcm::Nonce::try_from(nonce).map_err(|_| Refused)?;
-                c.decrypt_inout_detached(&nonce, aad, buffer.into(), &tag)
-            }
+            Self::Xaes256Gcm(c) => return c.open_in_place(nonce, aad, buffer, tag.as_slice()),
             Self::XChaCha20Poly1305(c) => {
                 let nonce = XNonce::try_from(nonce).map_err(|_| Refused)?;
                 c.decrypt_inout_detached(&nonce, aad, buffer.into(), &tag)

@@ -59,6 +59,17 @@ thread_local! {
 ///
 /// Panics only if the operating system's random source fails.
 pub(crate) fn fill(dest: &mut [u8]) {
+    fill_in_process(dest);
+}
+
+/// [`fill`], returning the id of the process the draw was checked against.
+///
+/// A caller that keeps other per-process state (XAES-256-GCM's sealing
+/// epochs) compares it with the id that state was made in, and so notices a
+/// `fork` without a second `getpid` call.
+///
+/// Panics only if the operating system's random source fails.
+pub(crate) fn fill_in_process(dest: &mut [u8]) -> u32 {
     let pid = std::process::id();
     let drawn = RNG.try_with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
@@ -76,6 +87,7 @@ pub(crate) fn fill(dest: &mut [u8]) {
         // for this one draw.
         Seeded::new(pid).rng.fill_bytes(dest);
     }
+    pid
 }
 
 #[cfg(test)]
@@ -118,6 +130,12 @@ mod tests {
             let seeded = slot.as_ref().expect("reseeded");
             assert_eq!(seeded.pid, std::process::id());
         });
+    }
+
+    #[test]
+    fn fill_in_process_returns_this_process_id() {
+        let mut bytes = [0u8; 12];
+        assert_eq!(fill_in_process(&mut bytes), std::process::id());
     }
 
     #[test]

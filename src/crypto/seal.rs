@@ -2,9 +2,8 @@
 //! the AEAD seam.
 
 use crate::crypto::algorithm::Algorithm;
-use crate::crypto::cipher::TAG_BYTES;
+use crate::crypto::cipher::{Cipher, Refused, TAG_BYTES};
 use crate::crypto::key::KeyId;
-use crate::crypto::random;
 use crate::crypto::ring::KeyRing;
 use crate::crypto::wire::{self, HEADER_BYTES, Header, SchemaId};
 use crate::error::{Error, ErrorKind};
@@ -121,31 +120,33 @@ pub(crate) fn seal_in_place(
     let (head, rest) = buf.split_at_mut(prefix);
     let (header_dst, nonce) = head.split_at_mut(HEADER_BYTES);
     header_dst.copy_from_slice(header.as_bytes());
-    fill_nonce(nonce);
     let (body, tag_dst) = rest.split_at_mut(plaintext_len);
-    let tag = key
-        .cipher
-        .seal_in_place(nonce, aad, body)
-        .map_err(|_| serialize_error())?;
+    let tag = seal_fresh(&key.cipher, nonce, aad, body).map_err(|_| serialize_error())?;
     tag_dst.copy_from_slice(&tag);
     Ok(total)
 }
 
-/// Fills a fresh nonce from the crate's fork-safe generator
-/// ([`random::fill`]).
+/// Seals `body` in place under a fresh nonce, which the cipher draws into
+/// `nonce` from the crate's fork-safe generator (for XAES-256-GCM, half of
+/// it per sealing epoch; see [`Cipher::seal_in_place`]).
 ///
 /// In this crate's own unit tests only, a nonce fixed by [`fix_nonce`] is
 /// used instead, so frozen test vectors can be sealed to exact strings.
-fn fill_nonce(nonce: &mut [u8]) {
+fn seal_fresh(
+    cipher: &Cipher,
+    nonce: &mut [u8],
+    aad: &[u8],
+    body: &mut [u8],
+) -> Result<[u8; TAG_BYTES], Refused> {
     #[cfg(test)]
     if let Some(fixed) = FIXED_NONCE.with(std::cell::Cell::get) {
         nonce
             .iter_mut()
             .zip(fixed)
             .for_each(|(dst, src)| *dst = src);
-        return;
+        return cipher.seal_in_place_with_nonce(nonce, aad, body);
     }
-    random::fill(nonce);
+    cipher.seal_in_place(nonce, aad, body)
 }
 
 #[cfg(test)]
