@@ -8,8 +8,8 @@
 //!   with `serde_json` (what axum-extra's `PrivateCookieJar` does); and a
 //!   bare floor: postcard, AES-256-GCM with a reused cipher, base64url.
 //!   The default algorithm's rows open a value whose XAES-256-GCM prefix
-//!   this thread has seen (its subkey is cached; a rejected value's prefix
-//!   was cached by the `open` group's check). Beside them,
+//!   this thread has seen (its subkey is cached; for a rejected value, the
+//!   genuine value was opened first). Beside them,
 //!   `xaes-256-gcm/new_prefix` opens values that each come from another
 //!   sealing epoch, cycling through more than a thread's cache holds, so
 //!   every open is a first sight of its prefix (a cache miss); in
@@ -459,6 +459,11 @@ where
         configure(&mut group);
         for (label, codec) in &codecs {
             let sealed = seal(codec, session);
+            // Opening the genuine value caches its XAES-256-GCM prefix
+            // (the new_prefix rows of the previous group pushed out what
+            // this thread had cached), so a forgery of it hits the cache.
+            let genuine = codec.open_at::<T>(&sealed, now).map(|o| o.into_value());
+            assert_eq!(genuine.as_ref().ok(), Some(session));
             let sealed = if accepted {
                 sealed
             } else {
