@@ -970,6 +970,16 @@ mod builder {
     }
 
     #[test]
+    fn the_defaults_are_one_day_idle_and_fourteen_days_absolute() {
+        use sealed_session::limits::{DEFAULT_ABSOLUTE_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
+        assert_eq!(DEFAULT_IDLE_TIMEOUT, Duration::from_secs(86_400));
+        assert_eq!(DEFAULT_ABSOLUTE_TIMEOUT, Duration::from_secs(1_209_600));
+        let codec = builder().build().unwrap();
+        assert_eq!(codec.idle_timeout(), DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(codec.absolute_timeout(), DEFAULT_ABSOLUTE_TIMEOUT);
+    }
+
+    #[test]
     fn rejects_timeouts_out_of_order() {
         let cases = [
             (secs(3_600), secs(60)),
