@@ -79,6 +79,9 @@ pub enum ErrorKind {
     /// The renewal threshold's share of the idle timeout is too long to
     /// represent as a duration (an idle timeout near `Duration::MAX`).
     RenewalOverflow,
+    /// A shared revocation registry's refresh interval is zero, or its
+    /// staleness bound is not longer than the refresh interval.
+    InvalidStalenessBound,
     /// Overflow to a store was asked for, but no store was given.
     OverflowNeedsStore,
     /// A synchronous load or save on a manager that has a store; use the
@@ -158,6 +161,9 @@ impl fmt::Display for ErrorKind {
             }
             Self::RenewalOverflow => f.write_str(
                 "renewal threshold times the idle timeout is too long to represent; lower the idle timeout",
+            ),
+            Self::InvalidStalenessBound => f.write_str(
+                "revocation refresh interval must be above zero and below the staleness bound",
             ),
             Self::OverflowNeedsStore => {
                 f.write_str("overflow to a store needs a store; give one or choose Overflow::Error")

@@ -13,6 +13,7 @@ use crate::codec::store_id::StoreId;
 use crate::codec::{Failure, SessionId};
 use crate::error::{Error, ErrorKind};
 use crate::limits::MAX_SESSION_CANDIDATES;
+use crate::revocation::Status;
 use crate::session::{FreshReason, Origin, Session};
 
 /// Most store reads one request's cookies can cause: authentic pointer
@@ -83,14 +84,17 @@ impl SessionManager {
             let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
             let session_id = SessionId::from_bytes(env.session_id);
             let revoked = |subject: Option<&str>| {
-                self.inner.registry.as_ref().is_some_and(|registry| {
-                    registry.is_revoked(session_id, subject, times.issued_at, now)
-                })
+                let registry = self.inner.registry.as_ref()?;
+                match registry.check(session_id, subject, times.issued_at, now) {
+                    Status::Live => None,
+                    Status::Revoked => Some(FreshReason::Revoked),
+                    Status::Unverified => Some(FreshReason::RevocationUnverified),
+                }
             };
             // A revoked id is refused before any store read (a pointer
             // carries the id; the subject comes with the stored value).
-            if revoked(env.subject.as_deref()) {
-                worse(FreshReason::Revoked);
+            if let Some(reason) = revoked(env.subject.as_deref()) {
+                worse(reason);
                 continue;
             }
             let (data, origin, reseal, subject) = match env.body {
@@ -136,8 +140,8 @@ impl SessionManager {
                     }
                 }
             };
-            if matches!(origin, Origin::Store(_)) && revoked(subject.as_deref()) {
-                worse(FreshReason::Revoked);
+            if let (Origin::Store(_), Some(reason)) = (origin, revoked(subject.as_deref())) {
+                worse(reason);
                 continue;
             }
             return Ok(Session::loaded(

@@ -37,6 +37,11 @@ pub enum FreshReason {
     /// regenerated elsewhere, or its subject signed out everywhere (see
     /// [`revocation`](crate::revocation)).
     Revoked,
+    /// A shared revocation registry has not heard from its backend for
+    /// longer than its staleness bound, and its policy
+    /// ([`WhenStale`](crate::revocation::WhenStale)) refuses this session
+    /// until it has.
+    RevocationUnverified,
     /// The request's `Cookie` headers were longer than
     /// [`MAX_COOKIE_HEADER_BYTES`](crate::limits::MAX_COOKIE_HEADER_BYTES) or held
     /// more than [`MAX_COOKIE_PAIRS`](crate::limits::MAX_COOKIE_PAIRS) pairs or
@@ -58,8 +63,9 @@ impl FreshReason {
             Self::MissingFromStore => 2,
             Self::Undecodable => 3,
             Self::Expired => 4,
-            Self::Revoked => 5,
-            Self::HeaderTooLarge => 6,
+            Self::RevocationUnverified => 5,
+            Self::Revoked => 6,
+            Self::HeaderTooLarge => 7,
         }
     }
 }

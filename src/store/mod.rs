@@ -34,7 +34,7 @@ mod redis;
 pub use self::redis::{DEFAULT_REDIS_PREFIX, RedisStore, RedisStoreBuilder};
 
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
-mod sql;
+pub(crate) mod sql;
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 #[cfg_attr(
     docsrs,

@@ -262,7 +262,11 @@ impl RedisStore {
         key
     }
 
-    async fn query<T: FromRedisValue>(&self, what: &'static str, cmd: Cmd) -> Result<T, Error> {
+    pub(crate) async fn query<T: FromRedisValue>(
+        &self,
+        what: &'static str,
+        cmd: Cmd,
+    ) -> Result<T, Error> {
         match &self.connection {
             Connection::Single(manager) => {
                 let mut manager = manager.clone();

@@ -66,6 +66,32 @@ use std::time::{Duration, SystemTime};
 use crate::codec::SessionId;
 use crate::codec::envelope::{from_secs, to_secs};
 
+pub mod backend;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "shared-registry")]
+mod shared;
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+mod sql;
+
+pub use backend::{BackendFuture, Changes, MemoryBackend, Revocation, RevocationBackend};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::RedisBackend;
+#[cfg(feature = "shared-registry")]
+#[cfg_attr(docsrs, doc(cfg(feature = "shared-registry")))]
+pub use shared::{
+    DEFAULT_REFRESH_INTERVAL, DEFAULT_STALENESS_BOUND, SharedRegistryBuilder, WhenStale,
+};
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+pub use sql::DEFAULT_REVOCATION_TABLE;
+#[cfg(feature = "sqlx-postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-postgres")))]
+pub use sql::PostgresBackend;
+#[cfg(feature = "sqlx-sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
+pub use sql::SqliteBackend;
+
 /// Entries past which an insert first drops the expired ones.
 const PURGE_EVERY: usize = 1024;
 
@@ -73,7 +99,16 @@ const PURGE_EVERY: usize = 1024;
 /// clone. See the [module docs](self).
 #[derive(Clone, Default)]
 pub struct Registry {
-    inner: Arc<RwLock<Revocations>>,
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    local: RwLock<Revocations>,
+    /// The shared backend and the state of the background refresh; `None`
+    /// for a registry that lives in this process only.
+    #[cfg(feature = "shared-registry")]
+    shared: Option<shared::Shared>,
 }
 
 #[derive(Default)]
@@ -93,6 +128,40 @@ struct SubjectRevocation {
     until: u64,
 }
 
+/// What a registry says of a session on load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// Not revoked (as far as the registry knows, within its staleness
+    /// bound).
+    Live,
+    /// Revoked: destroyed, regenerated, or its subject signed out
+    /// everywhere.
+    Revoked,
+    /// A shared registry could not reach its backend for longer than its
+    /// staleness bound, and its [`WhenStale`] policy refuses this session.
+    Unverified,
+}
+
+/// How up to date a registry is; for health checks and dashboards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// Whether the registry reads a shared backend.
+    pub shared: bool,
+    /// Time since the last successful refresh from the backend (`None` for
+    /// a registry in this process only).
+    pub since_refresh: Option<Duration>,
+    /// Whether `since_refresh` is past the staleness bound, so the
+    /// [`WhenStale`] policy applies.
+    pub stale: bool,
+    /// Revocations made here and not yet written to the backend (kept and
+    /// retried until they are).
+    pub pending: usize,
+    /// Refreshes that failed in a row.
+    pub failures: u64,
+}
+
 impl Registry {
     /// An empty registry held in this process.
     pub fn in_memory() -> Self {
@@ -100,13 +169,11 @@ impl Registry {
     }
 
     /// Revokes the session `id` until `until` (its absolute deadline: no
-    /// cookie of it opens after that anyway).
+    /// cookie of it opens after that anyway). With a shared backend the
+    /// revocation takes effect here at once and is written to the backend
+    /// in the background (see [`flush`](Self::flush)).
     pub fn revoke(&self, id: SessionId, until: SystemTime) {
-        self.write(|r| {
-            let until = to_secs(until);
-            let entry = r.ids.entry(id).or_insert(until);
-            *entry = (*entry).max(until);
-        });
+        self.record(Revocation::Session { id, until });
     }
 
     /// Revokes every session of `subject` issued before `before` ("sign
@@ -114,27 +181,83 @@ impl Registry {
     /// login) are not affected. The entry expires `absolute_timeout` after
     /// `before`, when every session it covers has expired anyway.
     pub fn revoke_subject(&self, subject: &str, before: SystemTime, absolute_timeout: Duration) {
-        let before_secs = to_secs(before);
-        let until = to_secs(
-            before
-                .checked_add(absolute_timeout)
-                .unwrap_or(from_secs(u64::MAX)),
-        );
-        self.write(|r| {
-            let entry = r
-                .subjects
-                .entry(subject.to_owned())
-                .or_insert(SubjectRevocation {
-                    before: before_secs,
-                    until,
-                });
-            entry.before = entry.before.max(before_secs);
-            entry.until = entry.until.max(until);
+        let until = before
+            .checked_add(absolute_timeout)
+            .unwrap_or(from_secs(u64::MAX));
+        self.record(Revocation::Subject {
+            subject: subject.to_owned(),
+            before,
+            until,
         });
     }
 
+    /// Applies `revocation` here and, with a shared backend, queues it for
+    /// the backend.
+    fn record(&self, revocation: Revocation) {
+        self.apply(std::slice::from_ref(&revocation));
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            shared.enqueue(revocation);
+        }
+    }
+
+    /// Merges `revocations` into the local copy.
+    fn apply(&self, revocations: &[Revocation]) {
+        self.write(|r| {
+            for revocation in revocations {
+                match revocation {
+                    Revocation::Session { id, until } => {
+                        let until = to_secs(*until);
+                        let entry = r.ids.entry(*id).or_insert(until);
+                        *entry = (*entry).max(until);
+                    }
+                    Revocation::Subject {
+                        subject,
+                        before,
+                        until,
+                    } => {
+                        let (before, until) = (to_secs(*before), to_secs(*until));
+                        let entry = r
+                            .subjects
+                            .entry(subject.clone())
+                            .or_insert(SubjectRevocation { before, until });
+                        entry.before = entry.before.max(before);
+                        entry.until = entry.until.max(until);
+                    }
+                }
+            }
+        });
+    }
+
+    /// The revocations held here that still matter at `now`.
+    #[cfg_attr(not(feature = "shared-registry"), allow(dead_code))]
+    fn live(&self, now: SystemTime) -> Vec<Revocation> {
+        let now = to_secs(now);
+        let r = self.read();
+        let ids = r
+            .ids
+            .iter()
+            .filter(|&(_, &until)| now < until)
+            .map(|(&id, &until)| Revocation::Session {
+                id,
+                until: from_secs(until),
+            });
+        let subjects = r
+            .subjects
+            .iter()
+            .filter(|(_, s)| now < s.until)
+            .map(|(subject, s)| Revocation::Subject {
+                subject: subject.clone(),
+                before: from_secs(s.before),
+                until: from_secs(s.until),
+            });
+        ids.chain(subjects).collect()
+    }
+
     /// Whether a session with this id, subject and issued-at time is
-    /// revoked at `now`. A read lock and one or two hash lookups.
+    /// revoked at `now` by what this registry holds (its staleness not
+    /// considered: see [`check`](Self::check)). A read lock and one or two
+    /// hash lookups.
     pub fn is_revoked(
         &self,
         id: SessionId,
@@ -144,7 +267,7 @@ impl Registry {
     ) -> bool {
         let now = to_secs(now);
         let issued_at = to_secs(issued_at);
-        let r = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let r = self.read();
         if r.ids.get(&id).is_some_and(|&until| now < until) {
             return true;
         }
@@ -153,10 +276,59 @@ impl Registry {
             .is_some_and(|s| now < s.until && issued_at < s.before)
     }
 
+    /// What the manager asks on every load: [`is_revoked`](Self::is_revoked),
+    /// and for a shared registry past its staleness bound, what its
+    /// [`WhenStale`] policy says. No I/O.
+    pub fn check(
+        &self,
+        id: SessionId,
+        subject: Option<&str>,
+        issued_at: SystemTime,
+        now: SystemTime,
+    ) -> Status {
+        if self.is_revoked(id, subject, issued_at, now) {
+            return Status::Revoked;
+        }
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared
+            && shared.is_stale()
+        {
+            let refuse = match shared.when_stale() {
+                WhenStale::FailOpen => false,
+                WhenStale::FailClosed => true,
+                WhenStale::FailClosedForRevokedSubjects => {
+                    let now = to_secs(now);
+                    subject
+                        .and_then(|s| self.read().subjects.get(s).map(|s| now < s.until))
+                        .unwrap_or(false)
+                }
+            };
+            if refuse {
+                return Status::Unverified;
+            }
+        }
+        Status::Live
+    }
+
+    /// How up to date this registry is.
+    pub fn health(&self) -> Health {
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            return shared.health();
+        }
+        Health {
+            shared: false,
+            since_refresh: None,
+            stale: false,
+            pending: 0,
+            failures: 0,
+        }
+    }
+
     /// Number of revocations held (ids and subjects), expired ones not yet
     /// dropped included.
     pub fn len(&self) -> usize {
-        let r = self.inner.read().unwrap_or_else(PoisonError::into_inner);
+        let r = self.read();
         r.ids.len() + r.subjects.len()
     }
 
@@ -171,8 +343,19 @@ impl Registry {
         self.write(|r| r.purge(now));
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Revocations> {
+        self.inner
+            .local
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn write(&self, f: impl FnOnce(&mut Revocations)) {
-        let mut r = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let mut r = self
+            .inner
+            .local
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         r.inserts += 1;
         if r.inserts >= PURGE_EVERY {
             r.purge(to_secs(SystemTime::now()));
@@ -192,11 +375,16 @@ impl Revocations {
 impl fmt::Debug for Registry {
     /// Counts only: neither ids nor subjects.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let r = self.inner.read().unwrap_or_else(PoisonError::into_inner);
-        f.debug_struct("Registry")
-            .field("revoked_ids", &r.ids.len())
-            .field("revoked_subjects", &r.subjects.len())
-            .finish_non_exhaustive()
+        let r = self.read();
+        let mut d = f.debug_struct("Registry");
+        d.field("revoked_ids", &r.ids.len())
+            .field("revoked_subjects", &r.subjects.len());
+        drop(r);
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            d.field("backend", shared.backend());
+        }
+        d.finish_non_exhaustive()
     }
 }
 

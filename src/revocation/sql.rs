@@ -1,0 +1,244 @@
+//! The SQL revocation backends (PostgreSQL, SQLite): one table as the log,
+//! its primary key the position.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use sqlx::{AssertSqlSafe, Row as _};
+
+use super::backend::{BackendFuture, Changes, PAGE, Revocation, RevocationBackend};
+use crate::codec::envelope::to_secs;
+use crate::error::Error;
+use crate::store::sql::quote_identifier;
+
+/// The table the SQL revocation backends use unless told otherwise.
+pub const DEFAULT_REVOCATION_TABLE: &str = "sealed_session_revocations";
+
+/// The statements a backend runs, built once from its table name.
+#[derive(Debug)]
+struct Statements {
+    create_table: String,
+    create_index: String,
+    lock: Option<String>,
+    insert: String,
+    last: String,
+    select: String,
+    purge: String,
+}
+
+impl Statements {
+    fn new(table: &str, serial: &str, bytes: &str, lock: bool) -> Self {
+        let t = quote_identifier(table);
+        let index = quote_identifier(&format!("{table}_until"));
+        Self {
+            create_table: format!(
+                "CREATE TABLE IF NOT EXISTS {t} (seq {serial}, \
+                 entry {bytes} NOT NULL UNIQUE, until_secs BIGINT NOT NULL)"
+            ),
+            create_index: format!("CREATE INDEX IF NOT EXISTS {index} ON {t} (until_secs)"),
+            // Writers take turns, so positions commit in order and a reader
+            // that saw position n has seen every position before it.
+            lock: lock.then(|| format!("LOCK TABLE {t} IN EXCLUSIVE MODE")),
+            insert: format!(
+                "INSERT INTO {t} (entry, until_secs) VALUES ($1, $2) ON CONFLICT (entry) DO NOTHING"
+            ),
+            last: format!("SELECT COALESCE(MAX(seq), 0) FROM {t}"),
+            select: format!(
+                "SELECT seq, entry FROM {t} WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+            ),
+            // The newest row stays, so the last position never moves back.
+            purge: format!(
+                "DELETE FROM {t} WHERE until_secs <= $1 AND seq < (SELECT MAX(seq) FROM {t})"
+            ),
+        }
+    }
+}
+
+fn secs_i64(t: SystemTime) -> i64 {
+    i64::try_from(to_secs(t)).unwrap_or(i64::MAX)
+}
+
+macro_rules! sql_backend {
+    (
+        $(#[$doc:meta])*
+        $backend:ident, $store:ident, $pool:ty, $serial:literal, $bytes:literal, $lock:literal
+    ) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $backend {
+            pool: $pool,
+            table: Arc<str>,
+            statements: Arc<Statements>,
+        }
+
+        impl $backend {
+            /// A backend over `pool`, on the table
+            /// [`DEFAULT_REVOCATION_TABLE`](self::DEFAULT_REVOCATION_TABLE).
+            /// Call [`migrate`](Self::migrate) once before use.
+            pub fn new(pool: $pool) -> Self {
+                Self::with_table(pool, DEFAULT_REVOCATION_TABLE)
+            }
+
+            /// A backend on the pool of `store`.
+            pub fn from_store(store: &crate::store::$store) -> Self {
+                Self::new(store.pool().clone())
+            }
+
+            /// This backend on the table `name` instead (quoted, so used
+            /// exactly as given).
+            #[must_use]
+            pub fn with_table_name(self, name: &str) -> Self {
+                Self::with_table(self.pool, name)
+            }
+
+            fn with_table(pool: $pool, name: &str) -> Self {
+                Self {
+                    pool,
+                    table: name.into(),
+                    statements: Arc::new(Statements::new(name, $serial, $bytes, $lock)),
+                }
+            }
+
+            /// Creates the table and its index if they do not exist. Safe
+            /// to call at every start-up.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::Store`](crate::ErrorKind::Store) when the
+            /// database refuses or cannot be reached.
+            pub async fn migrate(&self) -> Result<(), Error> {
+                for sql in [&self.statements.create_table, &self.statements.create_index] {
+                    sqlx::query(AssertSqlSafe(sql.as_str()))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(Error::store)?;
+                }
+                Ok(())
+            }
+        }
+
+        impl fmt::Debug for $backend {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($backend))
+                    .field("table", &self.table)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl RevocationBackend for $backend {
+            fn publish<'a>(&'a self, revocations: &'a [Revocation]) -> BackendFuture<'a, ()> {
+                Box::pin(async move {
+                    let mut tx = self.pool.begin().await.map_err(Error::store)?;
+                    if let Some(lock) = &self.statements.lock {
+                        sqlx::query(AssertSqlSafe(lock.as_str()))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(Error::store)?;
+                    }
+                    for revocation in revocations {
+                        sqlx::query(AssertSqlSafe(self.statements.insert.as_str()))
+                            .bind(revocation.to_bytes())
+                            .bind(secs_i64(revocation.until()))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(Error::store)?;
+                    }
+                    tx.commit().await.map_err(Error::store)
+                })
+            }
+
+            fn changes_since(&self, cursor: u64) -> BackendFuture<'_, Changes> {
+                Box::pin(async move {
+                    // The last position first: rows committed after it wait
+                    // for the next read instead of being skipped.
+                    let last: i64 = sqlx::query(AssertSqlSafe(self.statements.last.as_str()))
+                        .fetch_one(&self.pool)
+                        .await
+                        .and_then(|row| row.try_get(0))
+                        .map_err(Error::store)?;
+                    let last = u64::try_from(last).unwrap_or(0);
+                    let rows = sqlx::query(AssertSqlSafe(self.statements.select.as_str()))
+                        .bind(i64::try_from(cursor).unwrap_or(i64::MAX))
+                        .bind(i64::try_from(last).unwrap_or(i64::MAX))
+                        .bind(i64::try_from(PAGE).unwrap_or(i64::MAX))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(Error::store)?;
+                    let mut changes = Changes {
+                        epoch: 0,
+                        cursor: last,
+                        more: rows.len() >= PAGE,
+                        revocations: Vec::with_capacity(rows.len()),
+                    };
+                    for row in &rows {
+                        let seq: i64 = row.try_get(0).map_err(Error::store)?;
+                        let entry: Vec<u8> = row.try_get(1).map_err(Error::store)?;
+                        if changes.more {
+                            changes.cursor = u64::try_from(seq).unwrap_or(0);
+                        }
+                        if let Some(revocation) = Revocation::from_bytes(&entry) {
+                            changes.revocations.push(revocation);
+                        }
+                    }
+                    Ok(changes)
+                })
+            }
+
+            fn purge(&self, now: SystemTime) -> BackendFuture<'_, ()> {
+                Box::pin(async move {
+                    sqlx::query(AssertSqlSafe(self.statements.purge.as_str()))
+                        .bind(secs_i64(now))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(Error::store)?;
+                    Ok(())
+                })
+            }
+        }
+    };
+}
+
+#[cfg(feature = "sqlx-postgres")]
+sql_backend!(
+    /// Revocations shared through PostgreSQL: one table (default
+    /// [`DEFAULT_REVOCATION_TABLE`]) with a `BIGSERIAL` position, the
+    /// revocation's bytes (unique) and its deadline. Writers lock the table
+    /// for the few inserts of a publish, so positions commit in order.
+    /// Expired rows are deleted by the registry's background purge.
+    ///
+    /// ```no_run
+    /// use sealed_session::revocation::{PostgresBackend, Registry};
+    ///
+    /// # async fn run(pool: sqlx::PgPool) -> Result<(), sealed_session::Error> {
+    /// let backend = PostgresBackend::new(pool);
+    /// backend.migrate().await?;
+    /// let registry = Registry::shared(backend).start().await?;
+    /// # let _ = registry;
+    /// # Ok(())
+    /// # }
+    /// ```
+    PostgresBackend, PostgresStore, sqlx::PgPool, "BIGSERIAL PRIMARY KEY", "BYTEA", true
+);
+
+#[cfg(feature = "sqlx-sqlite")]
+sql_backend!(
+    /// Revocations shared through SQLite (servers on one host sharing a
+    /// database file): one table (default [`DEFAULT_REVOCATION_TABLE`])
+    /// with an `AUTOINCREMENT` position, the revocation's bytes (unique)
+    /// and its deadline. SQLite has one writer at a time, so positions
+    /// commit in order.
+    ///
+    /// ```no_run
+    /// use sealed_session::revocation::{Registry, SqliteBackend};
+    ///
+    /// # async fn run(pool: sqlx::SqlitePool) -> Result<(), sealed_session::Error> {
+    /// let backend = SqliteBackend::new(pool);
+    /// backend.migrate().await?;
+    /// let registry = Registry::shared(backend).start().await?;
+    /// # let _ = registry;
+    /// # Ok(())
+    /// # }
+    /// ```
+    SqliteBackend, SqliteStore, sqlx::SqlitePool, "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", false
+);
