@@ -475,3 +475,147 @@ async fn postgres_stopped_and_restarted() {
     assert_eq!(session.location(), Location::Store);
     assert_eq!(session.data().len(), big().len());
 }
+
+/// A shared registry on `backend` refreshing every 200 ms, stale after 2 s.
+async fn revocation_registry(
+    backend: impl sealed_session::revocation::RevocationBackend + 'static,
+) -> sealed_session::revocation::Registry {
+    sealed_session::revocation::Registry::shared(backend)
+        .refresh_interval(Duration::from_millis(200))
+        .staleness_bound(REVOCATION_BOUND)
+        .start()
+        .await
+        .unwrap()
+}
+
+const REVOCATION_BOUND: Duration = Duration::from_secs(2);
+
+/// Two servers' registries `a` and `b` on one revocation backend, through
+/// an outage of that backend (`kill`, then `restart`): while it is down
+/// every server keeps refusing what it knew, goes stale within the bound
+/// and applies its policy, and nothing panics; a revocation made during
+/// the outage waits in its server's queue and reaches the other server once
+/// the backend is back, even when the backend lost everything (Redis
+/// without persistence).
+async fn revocations_survive_an_outage(
+    a: sealed_session::revocation::Registry,
+    b: sealed_session::revocation::Registry,
+    kill: impl FnOnce(),
+    restart: impl FnOnce(),
+) {
+    use sealed_session::SessionId;
+    use sealed_session::revocation::Status;
+    use std::time::SystemTime;
+
+    let id = SessionId::generate();
+    let issued = SystemTime::now() - Duration::from_secs(30);
+    let absolute = Duration::from_secs(3600);
+    a.revoke_subject("user:before", SystemTime::now(), absolute);
+    timed("flush before the outage", a.flush()).await.unwrap();
+    timed("refresh before the outage", b.flush()).await.unwrap();
+    let check = |r: &sealed_session::revocation::Registry, subject| {
+        r.check(id, Some(subject), issued, SystemTime::now())
+    };
+    assert_eq!(check(&b, "user:before"), Status::Revoked);
+
+    kill();
+    let down = Instant::now();
+    a.revoke_subject("user:during", SystemTime::now(), absolute);
+    let flushed = timed("flush during the outage", a.flush()).await;
+    assert!(flushed.is_err(), "the backend is down");
+    assert_eq!(a.health().pending, 1, "kept for later");
+    while !b.health().stale {
+        assert!(down.elapsed() < NO_HANG, "never went stale");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let went_stale = down.elapsed();
+    assert!(
+        went_stale <= REVOCATION_BOUND + Duration::from_secs(1),
+        "{went_stale:?}"
+    );
+    // What b knew holds; a fresh login of the subject signed out before
+    // the outage is refused while b cannot check; other subjects are served.
+    assert_eq!(check(&b, "user:before"), Status::Revoked);
+    let fresh = b.check(
+        id,
+        Some("user:before"),
+        SystemTime::now(),
+        SystemTime::now(),
+    );
+    assert_eq!(fresh, Status::Unverified);
+    assert_eq!(check(&b, "user:other"), Status::Live);
+
+    restart();
+    let back = Instant::now();
+    loop {
+        let healthy = a.health().pending == 0 && !b.health().stale;
+        if healthy && check(&b, "user:during") == Status::Revoked {
+            break;
+        }
+        assert!(
+            back.elapsed() < RECOVERY,
+            "the outage's revocation never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "went stale after {went_stale:?}; after the restart, the outage's revocation reached the other server in {:?}",
+        back.elapsed()
+    );
+    assert_eq!(
+        check(&b, "user:before"),
+        Status::Revoked,
+        "and what came before"
+    );
+    assert_eq!(check(&a, "user:during"), Status::Revoked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs REDIS_SERVER_BIN"]
+async fn redis_revocation_backend_killed_and_restarted_empty() {
+    let mut server = RedisServer::start();
+    let connect = async |url: String| {
+        let store = sealed_session::store::RedisStore::builder(url)
+            .timeout(STORE_TIMEOUT)
+            .connect()
+            .await
+            .unwrap();
+        sealed_session::revocation::RedisBackend::new(&store)
+    };
+    let a = revocation_registry(connect(server.url()).await).await;
+    let b = revocation_registry(connect(server.url()).await).await;
+    let server = std::sync::Mutex::new(&mut server);
+    revocations_survive_an_outage(
+        a,
+        b,
+        || server.lock().unwrap().kill(),
+        // No persistence: Redis comes back empty.
+        || server.lock().unwrap().restart(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PG_BIN_DIR"]
+async fn postgres_revocation_backend_stopped_and_restarted() {
+    let cluster = PgCluster::start();
+    let connect = async |url: String| {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(STORE_TIMEOUT)
+            .connect(&url)
+            .await
+            .unwrap();
+        sealed_session::revocation::PostgresBackend::new(pool)
+    };
+    let backend = connect(cluster.url()).await;
+    backend.migrate().await.unwrap();
+    let a = revocation_registry(backend).await;
+    let b = revocation_registry(connect(cluster.url()).await).await;
+    revocations_survive_an_outage(
+        a,
+        b,
+        || cluster.stop_immediately(),
+        || cluster.pg_ctl_start(),
+    )
+    .await;
+}

@@ -27,7 +27,10 @@ use sealed_session::{ErrorKind, FreshReason, Key, KeyRing, Session, SessionId, S
 
 /// The time now, in whole seconds (what backends keep).
 fn now() -> SystemTime {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     UNIX_EPOCH + Duration::from_secs(secs)
 }
 
