@@ -82,6 +82,9 @@ pub enum ErrorKind {
     /// A shared revocation registry's refresh interval is zero, or its
     /// staleness bound is not longer than the refresh interval.
     InvalidStalenessBound,
+    /// A session label is empty or longer than
+    /// [`MAX_LABEL_BYTES`](crate::limits::MAX_LABEL_BYTES).
+    InvalidLabel,
     /// Overflow to a store was asked for, but no store was given.
     OverflowNeedsStore,
     /// A synchronous load or save on a manager that has a store; use the
@@ -165,6 +168,7 @@ impl fmt::Display for ErrorKind {
             Self::InvalidStalenessBound => f.write_str(
                 "revocation refresh interval must be above zero and below the staleness bound",
             ),
+            Self::InvalidLabel => f.write_str("session label must be 1 to 256 bytes"),
             Self::OverflowNeedsStore => {
                 f.write_str("overflow to a store needs a store; give one or choose Overflow::Error")
             }

@@ -61,6 +61,10 @@ pub const MAX_KEYS: usize = 32;
 /// Longest subject a session carries (`Session::set_subject`), in bytes.
 pub const MAX_SUBJECT_BYTES: usize = 128;
 
+/// Longest label [`Session::set_label`](crate::Session::set_label) takes, in
+/// bytes: enough for a browser and platform name.
+pub const MAX_LABEL_BYTES: usize = 256;
+
 /// Default idle timeout: one day.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 

@@ -194,3 +194,108 @@ async fn a_revoked_stored_session_is_refused_before_any_store_read() {
     let loaded: Session<String> = manager.load(&request_of(&response)).await.unwrap();
     assert_eq!(loaded.fresh_reason(), Some(FreshReason::Revoked));
 }
+
+/// A load and a save of `request` at `at(secs)`, after `change`; the
+/// request carrying the cookie the response set (or the same one).
+fn visit(
+    manager: &SessionManager,
+    request: &HeaderMap,
+    secs: u64,
+    change: impl FnOnce(&mut Session<u32>),
+) -> HeaderMap {
+    let mut session = load(manager, request, secs);
+    change(&mut session);
+    let mut response = HeaderMap::new();
+    manager
+        .save_sync_at(&mut session, &mut response, at(secs))
+        .unwrap();
+    if response.contains_key(SET_COOKIE) {
+        request_of(&response)
+    } else {
+        request.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_subjects_sessions_are_listed_with_their_labels_and_one_can_be_signed_out() {
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let login = |label: &'static str, secs| {
+        visit(&manager, &HeaderMap::new(), secs, |s| {
+            s.set(1);
+            s.set_subject("user:7").unwrap();
+            s.set_label(label).unwrap();
+        })
+    };
+    let laptop = login("Firefox on Linux", 0);
+    let phone = login("Safari on iOS", 5);
+    let _other = sign_in(&manager, "user:8", 6);
+
+    let listed = registry.sessions_at("user:7", at(10)).await.unwrap();
+    let labels: Vec<_> = listed.iter().map(|r| r.label.as_deref()).collect();
+    assert_eq!(labels, [Some("Firefox on Linux"), Some("Safari on iOS")]);
+    assert_eq!(listed[0].issued_at, at(0));
+    assert_eq!(Some(listed[1].id), load(&manager, &phone, 10).id());
+
+    // "Sign out that device" from the laptop.
+    registry.revoke(listed[1].id, listed[1].until);
+    assert_eq!(
+        load(&manager, &phone, 11).fresh_reason(),
+        Some(FreshReason::Revoked)
+    );
+    assert!(!load(&manager, &laptop, 11).is_new());
+    let listed = registry.sessions_at("user:7", at(11)).await.unwrap();
+    assert_eq!(listed.len(), 1, "a revoked session is not listed");
+
+    // Logging out forgets the session; the list of user:8 was never touched.
+    visit(&manager, &laptop, 12, Session::destroy);
+    assert!(
+        registry
+            .sessions_at("user:7", at(12))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        registry.sessions_at("user:8", at(12)).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_list_follows_regenerate_and_renewal_and_expires() {
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let first = sign_in(&manager, "user:9", 0);
+    let old_id = load(&manager, &first, 1).id();
+    let regenerated = visit(&manager, &first, 100, Session::regenerate);
+    let listed = registry.sessions_at("user:9", at(101)).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_ne!(Some(listed[0].id), old_id, "the old id is forgotten");
+    assert_eq!(listed[0].renewed_at, at(100));
+
+    // Changes within one renewal interval write the cookie, not the record.
+    let mut request = regenerated;
+    for secs in [110, 120, 130] {
+        request = visit(&manager, &request, secs, |s| *s.data_mut() += 1);
+    }
+    let listed = registry.sessions_at("user:9", at(131)).await.unwrap();
+    assert_eq!(listed[0].renewed_at, at(100), "no record write per request");
+
+    // Past the renewal threshold, the renewal is recorded.
+    let later = 100 + 3600;
+    request = visit(&manager, &request, later - 10, |_| {});
+    let listed = registry.sessions_at("user:9", at(later)).await.unwrap();
+    assert_eq!(listed[0].renewed_at, at(later - 10));
+
+    // Idle past the timeout (and the interval the record may lag): gone.
+    let idle_gone = later - 10 + 2 * 3600;
+    assert!(
+        registry
+            .sessions_at("user:9", at(idle_gone))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let _ = request;
+}

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use sealed_session::revocation::{
-    BackendFuture, Changes, MemoryBackend, Registry, Revocation, RevocationBackend, Status,
-    WhenStale,
+    BackendFuture, Changes, MemoryBackend, Registry, Revocation, RevocationBackend, SessionRecord,
+    Status, WhenStale,
 };
 use sealed_session::{ErrorKind, FreshReason, Key, KeyRing, Session, SessionId, SessionManager};
 
@@ -142,6 +142,39 @@ macro_rules! conformance {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             $(#[$attr])*
+            async fn records_sessions_per_subject() {
+                let backend = $make;
+                let t = |s| now() + Duration::from_secs(s);
+                let first = SessionRecord::new(
+                    SessionId::generate(), t(0), t(0), t(600), Some("Firefox on Linux".into()),
+                );
+                let second = SessionRecord::new(SessionId::generate(), t(5), t(5), t(600), None);
+                let gone = SessionRecord::new(SessionId::generate(), t(1), t(1), t(2), None);
+                backend.record("user:r", &second).await.unwrap();
+                backend.record("user:r", &first).await.unwrap();
+                backend.record("user:r", &gone).await.unwrap();
+                backend.record("user:other", &second).await.unwrap();
+                let listed = backend.sessions("user:r", t(3)).await.unwrap();
+                assert_eq!(listed, [first.clone(), second.clone()], "oldest login first, expired hidden");
+
+                // A renewal without a label keeps the recorded one.
+                let renewed = SessionRecord::new(first.id, t(0), t(60), t(660), None);
+                backend.record("user:r", &renewed).await.unwrap();
+                let listed = backend.sessions("user:r", t(3)).await.unwrap();
+                assert_eq!(listed[0].renewed_at, t(60));
+                assert_eq!(listed[0].until, t(660));
+                assert_eq!(listed[0].label.as_deref(), Some("Firefox on Linux"));
+
+                backend.forget("user:r", second.id).await.unwrap();
+                let listed = backend.sessions("user:r", t(3)).await.unwrap();
+                assert_eq!(listed.len(), 1);
+                assert_eq!(listed[0].id, first.id);
+                assert_eq!(backend.sessions("user:other", t(3)).await.unwrap().len(), 1);
+                assert!(backend.sessions("user:none", t(3)).await.unwrap().is_empty());
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
             async fn a_revocation_on_one_server_reaches_another() {
                 let backend = Arc::new($make);
                 let a = shared(Arc::clone(&backend), WhenStale::default()).await;
@@ -175,6 +208,19 @@ impl<B: RevocationBackend> RevocationBackend for Shared<B> {
     }
     fn purge(&self, now: SystemTime) -> BackendFuture<'_, ()> {
         self.0.purge(now)
+    }
+    fn record<'a>(&'a self, subject: &'a str, record: &'a SessionRecord) -> BackendFuture<'a, ()> {
+        self.0.record(subject, record)
+    }
+    fn forget<'a>(&'a self, subject: &'a str, id: SessionId) -> BackendFuture<'a, ()> {
+        self.0.forget(subject, id)
+    }
+    fn sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: SystemTime,
+    ) -> BackendFuture<'a, Vec<SessionRecord>> {
+        self.0.sessions(subject, now)
     }
 }
 
@@ -293,6 +339,28 @@ impl RevocationBackend for Switchable {
         Box::pin(async move {
             self.check()?;
             self.log.purge(now).await
+        })
+    }
+    fn record<'a>(&'a self, subject: &'a str, record: &'a SessionRecord) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.log.record(subject, record).await
+        })
+    }
+    fn forget<'a>(&'a self, subject: &'a str, id: SessionId) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.log.forget(subject, id).await
+        })
+    }
+    fn sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: SystemTime,
+    ) -> BackendFuture<'a, Vec<SessionRecord>> {
+        Box::pin(async move {
+            self.check()?;
+            self.log.sessions(subject, now).await
         })
     }
 }
@@ -442,7 +510,7 @@ async fn two_servers(backend: Arc<MemoryBackend>) -> [(SessionManager, Registry)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_everywhere_on_one_server_signs_out_on_the_other_within_the_refresh() {
     let backend = Arc::new(MemoryBackend::new());
-    let [(a, registry_a), (b, _)] = two_servers(backend).await;
+    let [(a, registry_a), (b, two_servers_registry_b)] = two_servers(backend).await;
 
     // Signed in through server A, browsing on server B.
     let mut session: Session<u32> = a.load(&HeaderMap::new()).await.unwrap();
@@ -452,6 +520,12 @@ async fn sign_out_everywhere_on_one_server_signs_out_on_the_other_within_the_ref
     a.save(&mut session, &mut response).await.unwrap();
     let cookie = store_support::cookie_from(&response);
     assert_eq!(*b.load::<u32>(&cookie).await.unwrap(), 7);
+    // Server B lists the session A recorded at login (written to the
+    // backend by A's background refresh, or at once by a flush).
+    registry_a.flush().await.unwrap();
+    let listed = two_servers_registry_b.sessions("user:42").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(Some(listed[0].id), session.id());
 
     // "Sign out everywhere" on A; B learns it from its background refresh
     // (default interval), with no read on its request path.
@@ -470,6 +544,10 @@ async fn sign_out_everywhere_on_one_server_signs_out_on_the_other_within_the_ref
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     println!("revocation delay A -> B: {delay:?}");
+    assert!(
+        registry_a.sessions("user:42").await.unwrap().is_empty(),
+        "signed out everywhere: no session listed"
+    );
     // Server A knew at once.
     let on_a = a.load::<u32>(&cookie).await.unwrap();
     assert_eq!(on_a.fresh_reason(), Some(FreshReason::Revoked));

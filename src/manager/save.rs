@@ -16,6 +16,7 @@ use crate::codec::schema::SchemaId;
 use crate::codec::store_id::StoreId;
 use crate::codec::{Identity, SealedCookie, SessionId, envelope};
 use crate::error::{Error, ErrorKind};
+use crate::revocation::SessionRecord;
 use crate::session::{Origin, Pending, Session};
 
 /// Fresh ids tried before a store's `create` is taken to be broken.
@@ -72,6 +73,7 @@ impl SessionManager {
                 // A copy of the cookie taken before the logout dies too.
                 if let (Some(id), Some(times)) = (session.id(), session.times()) {
                     self.revoke(id, times);
+                    self.forget(session.subject(), id);
                 }
                 headers::append_set_cookie(
                     headers,
@@ -87,12 +89,15 @@ impl SessionManager {
         };
         let times = session.times_for_write(now);
         let replaced = session.replaced_id();
+        let before = session.id().zip(session.times());
         match self.write(session, headers, times, now).await {
             Ok((saved, origin, id, size)) => {
                 // The cookie from before a regeneration stops opening.
                 if let Some((old, old_times)) = replaced {
                     self.revoke(old, old_times);
+                    self.forget(session.subject(), old);
                 }
+                self.record(session, before, id, times);
                 session.mark_written(origin, times, id, size);
                 Ok(saved)
             }
@@ -114,6 +119,60 @@ impl SessionManager {
         if let Some(registry) = &self.inner.registry {
             registry.revoke(id, self.inner.codec.absolute_deadline(times));
         }
+    }
+
+    /// Removes session `id` from `subject`'s list in the registry (if any).
+    fn forget(&self, subject: Option<&str>, id: SessionId) {
+        if let (Some(registry), Some(subject)) = (&self.inner.registry, subject) {
+            registry.forget_session(subject, id);
+        }
+    }
+
+    /// Records a session of a subject in the registry (if any) at login,
+    /// regeneration, a change of subject or label, and renewal: at most once
+    /// per renewal interval however often the session is written, never on
+    /// every request. `before` is the id and times the session had.
+    fn record<T>(
+        &self,
+        session: &Session<T>,
+        before: Option<(SessionId, Times)>,
+        id: SessionId,
+        times: Times,
+    ) {
+        let (Some(registry), Some(subject)) = (&self.inner.registry, session.subject()) else {
+            return;
+        };
+        let renew_after = self.inner.renew_after.as_secs().max(1);
+        let interval = |t: Times| {
+            t.renewed_at
+                .duration_since(t.issued_at)
+                .map_or(0, |d| d.as_secs() / renew_after)
+        };
+        let due = session.record_due()
+            || before.is_none_or(|(old_id, old_times)| {
+                old_id != id || interval(old_times) != interval(times)
+            });
+        if !due {
+            return;
+        }
+        // Past its idle deadline (give or take the interval the record may
+        // lag) or its absolute deadline, the session is gone.
+        let codec = &self.inner.codec;
+        let until = codec
+            .deadline(times)
+            .checked_add(self.inner.renew_after)
+            .unwrap_or_else(|| codec.absolute_deadline(times))
+            .min(codec.absolute_deadline(times));
+        registry.record_session(
+            subject,
+            SessionRecord::new(
+                id,
+                times.issued_at,
+                times.renewed_at,
+                until,
+                session.pending_label().map(str::to_owned),
+            ),
+        );
     }
 
     /// Writes the session: into the cookie when it fits, else into the store

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use crate::codec::SessionId;
 use crate::codec::envelope::{from_secs, to_secs};
 use crate::error::Error;
-use crate::limits::MAX_SUBJECT_BYTES;
+use crate::limits::{MAX_LABEL_BYTES, MAX_SUBJECT_BYTES};
 
 /// The future a [`RevocationBackend`] method returns.
 pub type BackendFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
@@ -129,6 +129,100 @@ impl fmt::Debug for Revocation {
     }
 }
 
+/// One active session of a subject, for a "your devices" page: written at
+/// login, regeneration and renewal (never on every request), forgotten at
+/// logout, gone on its own after `until`.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionRecord {
+    /// The session.
+    pub id: SessionId,
+    /// When it was issued (the login).
+    pub issued_at: SystemTime,
+    /// When it was last renewed, as recorded: updated at most once per
+    /// renewal interval, so up to that much behind the session's own.
+    pub renewed_at: SystemTime,
+    /// When the record stops mattering: past it the session has expired.
+    pub until: SystemTime,
+    /// What the application said about the session at login (for example
+    /// "Firefox on Linux"), from [`Session::set_label`](crate::Session::set_label);
+    /// not sealed in the cookie.
+    pub label: Option<String>,
+}
+
+impl SessionRecord {
+    /// A record of session `id`.
+    pub fn new(
+        id: SessionId,
+        issued_at: SystemTime,
+        renewed_at: SystemTime,
+        until: SystemTime,
+        label: Option<String>,
+    ) -> Self {
+        Self {
+            id,
+            issued_at,
+            renewed_at,
+            until,
+            label,
+        }
+    }
+
+    /// The stable byte form backends keep: the 16-byte id, `issued_at`,
+    /// `renewed_at`, `until` (big-endian seconds), then the label's UTF-8
+    /// bytes (absent: nothing).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let label = self.label.as_deref().unwrap_or_default();
+        let mut out = Vec::with_capacity(41 + label.len());
+        out.extend_from_slice(&self.id.to_bytes());
+        for t in [self.issued_at, self.renewed_at, self.until] {
+            out.extend_from_slice(&to_secs(t).to_be_bytes());
+        }
+        out.push(u8::from(self.label.is_some()));
+        out.extend_from_slice(label.as_bytes());
+        out
+    }
+
+    /// Parses [`to_bytes`](Self::to_bytes)'s form; `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let (id, rest) = bytes.split_at_checked(16)?;
+        let mut times = [SystemTime::UNIX_EPOCH; 3];
+        let mut rest = rest;
+        for t in &mut times {
+            let (secs, tail) = rest.split_at_checked(8)?;
+            *t = from_secs(u64::from_be_bytes(secs.try_into().ok()?));
+            rest = tail;
+        }
+        let (&has_label, label) = rest.split_first()?;
+        let label = match has_label {
+            0 if label.is_empty() => None,
+            1 if label.len() <= MAX_LABEL_BYTES => {
+                Some(std::str::from_utf8(label).ok()?.to_owned())
+            }
+            _ => return None,
+        };
+        let [issued_at, renewed_at, until] = times;
+        Some(Self {
+            id: SessionId::from_bytes(id.try_into().ok()?),
+            issued_at,
+            renewed_at,
+            until,
+            label,
+        })
+    }
+}
+
+impl fmt::Debug for SessionRecord {
+    /// The times; not the id or the label.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("issued_at", &to_secs(self.issued_at))
+            .field("renewed_at", &to_secs(self.renewed_at))
+            .field("until", &to_secs(self.until))
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a backend recorded after a cursor.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
@@ -168,6 +262,21 @@ pub trait RevocationBackend: Send + Sync + fmt::Debug {
     /// (`until <= now`). May keep the newest one so the cursor never moves
     /// back.
     fn purge(&self, now: SystemTime) -> BackendFuture<'_, ()>;
+
+    /// Inserts or replaces the record of session `record.id` of `subject`;
+    /// a record without a label keeps the label already recorded.
+    fn record<'a>(&'a self, subject: &'a str, record: &'a SessionRecord) -> BackendFuture<'a, ()>;
+
+    /// Removes the record of session `id` of `subject`, if any.
+    fn forget<'a>(&'a self, subject: &'a str, id: SessionId) -> BackendFuture<'a, ()>;
+
+    /// The records of `subject` whose `until` is after `now`, oldest login
+    /// first.
+    fn sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: SystemTime,
+    ) -> BackendFuture<'a, Vec<SessionRecord>>;
 }
 
 /// Most revocations a backend returns per [`RevocationBackend::changes_since`].
@@ -190,6 +299,8 @@ struct MemoryLog {
     log: BTreeMap<u64, Vec<u8>>,
     /// Encoded revocation → position (one position per distinct value).
     positions: std::collections::HashMap<Vec<u8>, u64>,
+    /// Subject → its sessions' records.
+    records: std::collections::HashMap<String, std::collections::HashMap<SessionId, SessionRecord>>,
 }
 
 impl MemoryBackend {
@@ -295,7 +406,12 @@ impl RevocationBackend for MemoryBackend {
         Box::pin(async move {
             let mut log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let now = to_secs(now);
-            let MemoryLog { log, positions, .. } = &mut *log;
+            let MemoryLog {
+                log,
+                positions,
+                records,
+                ..
+            } = &mut *log;
             log.retain(|_, bytes| {
                 let live = Revocation::from_bytes(bytes).is_some_and(|r| now < to_secs(r.until()));
                 if !live {
@@ -303,9 +419,67 @@ impl RevocationBackend for MemoryBackend {
                 }
                 live
             });
+            records.retain(|_, sessions| {
+                sessions.retain(|_, r| now < to_secs(r.until));
+                !sessions.is_empty()
+            });
             Ok(())
         })
     }
+
+    fn record<'a>(&'a self, subject: &'a str, record: &'a SessionRecord) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            let mut log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let sessions = log.records.entry(subject.to_owned()).or_default();
+            let label = record
+                .label
+                .clone()
+                .or_else(|| sessions.get(&record.id).and_then(|old| old.label.clone()));
+            sessions.insert(
+                record.id,
+                SessionRecord {
+                    label,
+                    ..record.clone()
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn forget<'a>(&'a self, subject: &'a str, id: SessionId) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            let mut log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(sessions) = log.records.get_mut(subject) {
+                sessions.remove(&id);
+            }
+            Ok(())
+        })
+    }
+
+    fn sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: SystemTime,
+    ) -> BackendFuture<'a, Vec<SessionRecord>> {
+        Box::pin(async move {
+            let log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut found: Vec<SessionRecord> = log
+                .records
+                .get(subject)
+                .into_iter()
+                .flat_map(|s| s.values())
+                .filter(|r| now < r.until)
+                .cloned()
+                .collect();
+            sort_records(&mut found);
+            Ok(found)
+        })
+    }
+}
+
+/// Oldest login first; ties by id, so the order is stable.
+pub(crate) fn sort_records(records: &mut [SessionRecord]) {
+    records.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.id.cmp(&b.id)));
 }
 
 #[cfg(test)]
@@ -333,5 +507,22 @@ mod tests {
         for junk in [&[][..], &[1, 2, 3], &[2; 16], &[9; 30]] {
             assert_eq!(Revocation::from_bytes(junk), None, "{junk:?}");
         }
+    }
+
+    #[test]
+    fn session_records_round_trip_through_bytes() {
+        let at = |s| UNIX_EPOCH + Duration::from_secs(s);
+        for label in [
+            None,
+            Some(String::new()),
+            Some("Firefox on Linux".to_owned()),
+        ] {
+            let r = SessionRecord::new(SessionId::from_bytes([3; 16]), at(1), at(2), at(3), label);
+            assert_eq!(SessionRecord::from_bytes(&r.to_bytes()), Some(r));
+        }
+        assert_eq!(SessionRecord::from_bytes(&[0; 40]), None);
+        let mut bad_flag = [0; 41];
+        bad_flag[40] = 7;
+        assert_eq!(SessionRecord::from_bytes(&bad_flag), None);
     }
 }

@@ -74,7 +74,9 @@ mod shared;
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 mod sql;
 
-pub use backend::{BackendFuture, Changes, MemoryBackend, Revocation, RevocationBackend};
+pub use backend::{
+    BackendFuture, Changes, MemoryBackend, Revocation, RevocationBackend, SessionRecord,
+};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisBackend;
@@ -118,6 +120,9 @@ struct Revocations {
     /// Per subject: sessions issued before `before` are revoked; the entry
     /// matters until `until` (seconds).
     subjects: HashMap<String, SubjectRevocation>,
+    /// Per subject, its sessions' records (a registry in this process
+    /// only; a shared one keeps them in the backend).
+    records: HashMap<String, HashMap<SessionId, SessionRecord>>,
     /// Inserts since the last purge.
     inserts: usize,
 }
@@ -197,8 +202,87 @@ impl Registry {
         self.apply(std::slice::from_ref(&revocation));
         #[cfg(feature = "shared-registry")]
         if let Some(shared) = &self.inner.shared {
-            shared.enqueue(revocation);
+            shared.enqueue(shared::Op::Revoke(revocation));
         }
+    }
+
+    /// Records (or updates) a session of `subject` for
+    /// [`sessions`](Self::sessions); the manager calls it at login,
+    /// regeneration and renewal.
+    pub(crate) fn record_session(&self, subject: &str, record: SessionRecord) {
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            shared.enqueue(shared::Op::Record(subject.to_owned(), record));
+            return;
+        }
+        self.write(|r| {
+            let sessions = r.records.entry(subject.to_owned()).or_default();
+            let label = record
+                .label
+                .clone()
+                .or_else(|| sessions.get(&record.id).and_then(|old| old.label.clone()));
+            sessions.insert(record.id, SessionRecord { label, ..record });
+        });
+    }
+
+    /// Forgets a session of `subject` (logged out or regenerated).
+    pub(crate) fn forget_session(&self, subject: &str, id: SessionId) {
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            shared.enqueue(shared::Op::Forget(subject.to_owned(), id));
+            return;
+        }
+        self.write(|r| {
+            if let Some(sessions) = r.records.get_mut(subject) {
+                sessions.remove(&id);
+            }
+        });
+    }
+
+    /// The active sessions of `subject` at `now`, oldest login first: the
+    /// ones recorded at login (through a manager with this registry) that
+    /// have neither expired nor been revoked. For a "your devices" page;
+    /// end one with [`revoke`](Self::revoke)`(record.id, record.until)`.
+    ///
+    /// A shared registry first writes what is queued here, then reads the
+    /// backend (one read: this is for a page, not for every request).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store) when a shared
+    /// registry's backend fails.
+    pub async fn sessions_at(
+        &self,
+        subject: &str,
+        now: SystemTime,
+    ) -> Result<Vec<SessionRecord>, crate::Error> {
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            self.flush().await?;
+            let mut found = shared.backend().sessions(subject, now).await?;
+            found.retain(|r| !self.is_revoked(r.id, Some(subject), r.issued_at, now));
+            return Ok(found);
+        }
+        let mut found: Vec<SessionRecord> = self
+            .read()
+            .records
+            .get(subject)
+            .into_iter()
+            .flat_map(|s| s.values())
+            .filter(|r| now < r.until && !self.is_revoked(r.id, Some(subject), r.issued_at, now))
+            .cloned()
+            .collect();
+        backend::sort_records(&mut found);
+        Ok(found)
+    }
+
+    /// As [`sessions_at`](Self::sessions_at), now.
+    ///
+    /// # Errors
+    ///
+    /// As [`sessions_at`](Self::sessions_at).
+    pub async fn sessions(&self, subject: &str) -> Result<Vec<SessionRecord>, crate::Error> {
+        self.sessions_at(subject, SystemTime::now()).await
     }
 
     /// Merges `revocations` into the local copy.
@@ -368,6 +452,10 @@ impl Revocations {
     fn purge(&mut self, now: u64) {
         self.ids.retain(|_, until| now < *until);
         self.subjects.retain(|_, s| now < s.until);
+        self.records.retain(|_, sessions| {
+            sessions.retain(|_, r| now < to_secs(r.until));
+            !sessions.is_empty()
+        });
         self.inserts = 0;
     }
 }

@@ -6,7 +6,11 @@ use std::time::SystemTime;
 
 use redis::{Cmd, Value};
 
-use super::backend::{BackendFuture, Changes, PAGE, Revocation, RevocationBackend, random_epoch};
+use super::backend::{
+    BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord, random_epoch,
+    sort_records,
+};
+use crate::codec::SessionId;
 use crate::codec::envelope::to_secs;
 use crate::error::Error;
 use crate::store::RedisStore;
@@ -46,13 +50,30 @@ end
 return #dead
 ";
 
+/// Sets a session's record (`ARGV[1]` its field, `ARGV[2]` the record
+/// without label, `ARGV[3]` the label or empty for none) and keeps the hash alive
+/// until the latest record's deadline `ARGV[4]` (`EXPIREAT ... GT`: Redis 7).
+const RECORD: &str = r"
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[1] .. ':label', ARGV[3]) end
+if redis.call('TTL', KEYS[1]) < 0 then
+  redis.call('EXPIREAT', KEYS[1], ARGV[4])
+else
+  redis.call('EXPIREAT', KEYS[1], ARGV[4], 'GT')
+end
+return 1
+";
+
 /// Revocations shared through Redis (or Valkey), on a [`RedisStore`]'s
 /// connection, prefix and time limit.
 ///
 /// Four keys, all under one hash tag so Redis Cluster keeps them on one
 /// node: `{prefix revocations}:epoch` (a random number naming this log),
 /// `:seq` (the last position), `:log` (a sorted set: revocation → position)
-/// and `:until` (revocation → deadline, for purging). Each step is a Lua
+/// and `:until` (revocation → deadline, for purging). Session records are
+/// one hash per subject, `prefix sessions:` + the subject, a field per
+/// session (and one for its label), expiring with the latest record; needs
+/// Redis 7 or later (`EXPIREAT ... GT`). Each step is a Lua
 /// script, so positions appear in the order they are given and a reader
 /// never skips one.
 ///
@@ -89,6 +110,10 @@ impl RedisBackend {
             store: store.clone(),
             keys: ["epoch", "seq", "log", "until"].map(|k| format!("{tag}:{k}")),
         }
+    }
+
+    fn sessions_key(&self, subject: &str) -> String {
+        format!("{}sessions:{subject}", self.store.prefix())
     }
 
     fn script(&self, source: &str) -> Cmd {
@@ -162,6 +187,69 @@ impl RevocationBackend for RedisBackend {
             cmd.arg(to_secs(now));
             let _: Value = self.store.query("redis revocations purge", cmd).await?;
             Ok(())
+        })
+    }
+
+    fn record<'a>(&'a self, subject: &'a str, record: &'a SessionRecord) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            let unlabelled = SessionRecord {
+                label: None,
+                ..record.clone()
+            };
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(RECORD)
+                .arg(1)
+                .arg(self.sessions_key(subject))
+                .arg(record.id.to_string())
+                .arg(unlabelled.to_bytes());
+            cmd.arg(record.label.as_deref().unwrap_or_default())
+                .arg(to_secs(record.until));
+            let _: Value = self.store.query("redis session record", cmd).await?;
+            Ok(())
+        })
+    }
+
+    fn forget<'a>(&'a self, subject: &'a str, id: SessionId) -> BackendFuture<'a, ()> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("HDEL");
+            let field = id.to_string();
+            cmd.arg(self.sessions_key(subject))
+                .arg(&field)
+                .arg(format!("{field}:label"));
+            let _: Value = self.store.query("redis session forget", cmd).await?;
+            Ok(())
+        })
+    }
+
+    fn sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: SystemTime,
+    ) -> BackendFuture<'a, Vec<SessionRecord>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("HGETALL");
+            cmd.arg(self.sessions_key(subject));
+            let fields: Vec<(String, Vec<u8>)> =
+                self.store.query("redis session list", cmd).await?;
+            let labels: std::collections::HashMap<&str, &[u8]> = fields
+                .iter()
+                .filter_map(|(f, v)| Some((f.strip_suffix(":label")?, v.as_slice())))
+                .collect();
+            let mut found: Vec<SessionRecord> = fields
+                .iter()
+                .filter(|(f, _)| !f.ends_with(":label"))
+                .filter_map(|(f, v)| {
+                    let mut record = SessionRecord::from_bytes(v)?;
+                    record.label = labels
+                        .get(f.as_str())
+                        .and_then(|l| std::str::from_utf8(l).ok())
+                        .map(str::to_owned);
+                    Some(record)
+                })
+                .filter(|r| now < r.until)
+                .collect();
+            sort_records(&mut found);
+            Ok(found)
         })
     }
 }

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Notify;
 
-use super::backend::{Changes, Revocation, RevocationBackend};
+use super::backend::{Changes, Revocation, RevocationBackend, SessionRecord};
 use super::{Health, Inner, Registry};
+use crate::codec::SessionId;
 use crate::error::{Error, ErrorKind};
 
 /// How often a shared registry reads its backend unless told otherwise:
@@ -207,9 +208,8 @@ async fn refresh_loop(registry: Weak<Inner>, wake: Arc<Notify>, interval: Durati
 /// The state of a shared registry besides its local copy.
 pub(super) struct Shared {
     backend: Arc<dyn RevocationBackend>,
-    /// Revocations made here that the backend has not confirmed, oldest
-    /// first.
-    pending: Mutex<Vec<Revocation>>,
+    /// Writes made here that the backend has not confirmed, oldest first.
+    pending: Mutex<Vec<Op>>,
     wake: Arc<Notify>,
     /// The instant `last_refresh_ms` counts from.
     epoch: Instant,
@@ -230,13 +230,66 @@ struct Cursor {
     last_purge: Option<Instant>,
 }
 
+/// A write waiting for the backend.
+#[derive(Clone)]
+pub(super) enum Op {
+    Revoke(Revocation),
+    Record(String, SessionRecord),
+    Forget(String, SessionId),
+}
+
 impl Shared {
-    pub(super) fn enqueue(&self, revocation: Revocation) {
+    pub(super) fn enqueue(&self, op: Op) {
         self.pending
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(revocation);
+            .push(op);
         self.wake.notify_one();
+    }
+
+    /// Writes the queued ops in order (consecutive revocations in one
+    /// publish), removing each from the queue once the backend confirmed it.
+    async fn write_pending(&self) -> Result<(), Error> {
+        let batch = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut done = 0;
+        let result = async {
+            while let Some(op) = batch.get(done) {
+                match op {
+                    Op::Revoke(_) => {
+                        let run: Vec<Revocation> = batch
+                            .get(done..)
+                            .unwrap_or_default()
+                            .iter()
+                            .map_while(|op| match op {
+                                Op::Revoke(r) => Some(r.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        self.bounded(self.backend.publish(&run)).await?;
+                        done += run.len();
+                    }
+                    Op::Record(subject, record) => {
+                        self.bounded(self.backend.record(subject, record)).await?;
+                        done += 1;
+                    }
+                    Op::Forget(subject, id) => {
+                        self.bounded(self.backend.forget(subject, *id)).await?;
+                        done += 1;
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        // Only the confirmed ones go; any queued meanwhile stay.
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = done.min(pending.len());
+        pending.drain(..n);
+        result
     }
 
     pub(super) fn backend(&self) -> &dyn RevocationBackend {
@@ -290,18 +343,7 @@ impl Shared {
 
     async fn refresh_locked(&self, registry: &Registry, cursor: &mut Cursor) -> Result<(), Error> {
         // Ours first, so the read below includes them.
-        let batch = self
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if !batch.is_empty() {
-            self.bounded(self.backend.publish(&batch)).await?;
-            // Only the confirmed ones go; any queued meanwhile stay.
-            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            let n = batch.len().min(pending.len());
-            pending.drain(..n);
-        }
+        self.write_pending().await?;
         for _ in 0..MAX_PAGES {
             let changes: Changes = self.bounded(self.backend.changes_since(cursor.at)).await?;
             let reset =

@@ -7,7 +7,9 @@ use std::time::SystemTime;
 
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::backend::{BackendFuture, Changes, PAGE, Revocation, RevocationBackend};
+use super::backend::{BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord};
+use crate::codec::SessionId;
+use crate::codec::envelope::from_secs;
 use crate::codec::envelope::to_secs;
 use crate::error::Error;
 use crate::store::sql::quote_identifier;
@@ -25,12 +27,18 @@ struct Statements {
     last: String,
     select: String,
     purge: String,
+    create_sessions: String,
+    record: String,
+    forget: String,
+    sessions: String,
+    purge_sessions: String,
 }
 
 impl Statements {
     fn new(table: &str, serial: &str, bytes: &str, lock: bool) -> Self {
         let t = quote_identifier(table);
         let index = quote_identifier(&format!("{table}_until"));
+        let st = quote_identifier(&format!("{table}_sessions"));
         Self {
             create_table: format!(
                 "CREATE TABLE IF NOT EXISTS {t} (seq {serial}, \
@@ -51,6 +59,23 @@ impl Statements {
             purge: format!(
                 "DELETE FROM {t} WHERE until_secs <= $1 AND seq < (SELECT MAX(seq) FROM {t})"
             ),
+            create_sessions: format!(
+                "CREATE TABLE IF NOT EXISTS {st} (subject TEXT NOT NULL, id {bytes} NOT NULL, \
+                 issued_at BIGINT NOT NULL, renewed_at BIGINT NOT NULL, \
+                 until_secs BIGINT NOT NULL, label TEXT, PRIMARY KEY (subject, id))"
+            ),
+            record: format!(
+                "INSERT INTO {st} (subject, id, issued_at, renewed_at, until_secs, label) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (subject, id) DO UPDATE SET \
+                 issued_at = excluded.issued_at, renewed_at = excluded.renewed_at, \
+                 until_secs = excluded.until_secs, label = COALESCE(excluded.label, {st}.label)"
+            ),
+            forget: format!("DELETE FROM {st} WHERE subject = $1 AND id = $2"),
+            sessions: format!(
+                "SELECT id, issued_at, renewed_at, until_secs, label FROM {st} \
+                 WHERE subject = $1 AND until_secs > $2 ORDER BY issued_at, id"
+            ),
+            purge_sessions: format!("DELETE FROM {st} WHERE until_secs <= $1"),
         }
     }
 }
@@ -108,7 +133,8 @@ macro_rules! sql_backend {
             /// [`ErrorKind::Store`](crate::ErrorKind::Store) when the
             /// database refuses or cannot be reached.
             pub async fn migrate(&self) -> Result<(), Error> {
-                for sql in [&self.statements.create_table, &self.statements.create_index] {
+                let s = &self.statements;
+                for sql in [&s.create_table, &s.create_index, &s.create_sessions] {
                     sqlx::query(AssertSqlSafe(sql.as_str()))
                         .execute(&self.pool)
                         .await
@@ -187,12 +213,77 @@ macro_rules! sql_backend {
 
             fn purge(&self, now: SystemTime) -> BackendFuture<'_, ()> {
                 Box::pin(async move {
-                    sqlx::query(AssertSqlSafe(self.statements.purge.as_str()))
-                        .bind(secs_i64(now))
+                    for sql in [&self.statements.purge, &self.statements.purge_sessions] {
+                        sqlx::query(AssertSqlSafe(sql.as_str()))
+                            .bind(secs_i64(now))
+                            .execute(&self.pool)
+                            .await
+                            .map_err(Error::store)?;
+                    }
+                    Ok(())
+                })
+            }
+
+            fn record<'a>(
+                &'a self,
+                subject: &'a str,
+                record: &'a SessionRecord,
+            ) -> BackendFuture<'a, ()> {
+                Box::pin(async move {
+                    sqlx::query(AssertSqlSafe(self.statements.record.as_str()))
+                        .bind(subject)
+                        .bind(record.id.to_bytes().to_vec())
+                        .bind(secs_i64(record.issued_at))
+                        .bind(secs_i64(record.renewed_at))
+                        .bind(secs_i64(record.until))
+                        .bind(record.label.as_deref())
                         .execute(&self.pool)
                         .await
                         .map_err(Error::store)?;
                     Ok(())
+                })
+            }
+
+            fn forget<'a>(&'a self, subject: &'a str, id: SessionId) -> BackendFuture<'a, ()> {
+                Box::pin(async move {
+                    sqlx::query(AssertSqlSafe(self.statements.forget.as_str()))
+                        .bind(subject)
+                        .bind(id.to_bytes().to_vec())
+                        .execute(&self.pool)
+                        .await
+                        .map_err(Error::store)?;
+                    Ok(())
+                })
+            }
+
+            fn sessions<'a>(
+                &'a self,
+                subject: &'a str,
+                now: SystemTime,
+            ) -> BackendFuture<'a, Vec<SessionRecord>> {
+                Box::pin(async move {
+                    let rows = sqlx::query(AssertSqlSafe(self.statements.sessions.as_str()))
+                        .bind(subject)
+                        .bind(secs_i64(now))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(Error::store)?;
+                    let secs = |v: i64| from_secs(u64::try_from(v).unwrap_or(0));
+                    let mut found = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        let id: Vec<u8> = row.try_get(0).map_err(Error::store)?;
+                        let Ok(id) = <[u8; 16]>::try_from(id) else {
+                            continue;
+                        };
+                        found.push(SessionRecord::new(
+                            SessionId::from_bytes(id),
+                            secs(row.try_get(1).map_err(Error::store)?),
+                            secs(row.try_get(2).map_err(Error::store)?),
+                            secs(row.try_get(3).map_err(Error::store)?),
+                            row.try_get(4).map_err(Error::store)?,
+                        ));
+                    }
+                    Ok(found)
                 })
             }
         }

@@ -12,7 +12,7 @@ use crate::codec::store_id::StoreId;
 use crate::codec::{Identity, SessionId};
 use crate::crypto::seal::OpenedWith;
 use crate::error::{Error, ErrorKind};
-use crate::limits::MAX_SUBJECT_BYTES;
+use crate::limits::{MAX_LABEL_BYTES, MAX_SUBJECT_BYTES};
 
 /// Why a request got a fresh, empty session instead of the one its cookie
 /// named. For logging; the handler carries on with the fresh session.
@@ -111,6 +111,10 @@ pub struct Session<T> {
     /// `None` until the first save of a new session.
     id: Option<SessionId>,
     subject: Option<String>,
+    /// The subject changed since the last write (a registry records it).
+    subject_changed: bool,
+    /// Given by the handler for the registry's record; not sealed.
+    label: Option<String>,
     changed: bool,
     origin: Origin,
     times: Option<Times>,
@@ -163,6 +167,8 @@ impl<T> Session<T> {
             data,
             id: None,
             subject: None,
+            subject_changed: false,
+            label: None,
             changed: false,
             origin,
             times,
@@ -289,6 +295,19 @@ impl<T> Session<T> {
         self.reseal = false;
         self.fresh_reason = None;
         self.cookie_size = Some(cookie_size);
+        self.subject_changed = false;
+        self.label = None;
+    }
+
+    /// Whether the subject changed or a label was given since the last
+    /// write: the registry's record needs writing.
+    pub(crate) fn record_due(&self) -> bool {
+        self.subject_changed || self.label.is_some()
+    }
+
+    /// The label given since the last write, if any.
+    pub(crate) fn pending_label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
     /// The session value.
@@ -353,7 +372,28 @@ impl<T> Session<T> {
         if self.subject.as_deref() != Some(subject.as_str()) {
             self.subject = Some(subject);
             self.changed = true;
+            self.subject_changed = true;
         }
+        Ok(())
+    }
+
+    /// Describes the session for its subject's list of sessions (for
+    /// example "Firefox on Linux", from the `User-Agent` at login); written
+    /// to the revocation registry with the session's next write and shown by
+    /// [`Registry::sessions`](crate::revocation::Registry::sessions). Not
+    /// sealed in the cookie; kept by the registry across renewals. Set it at
+    /// login, with the subject.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidLabel`] for a label that is empty or longer than
+    /// [`MAX_LABEL_BYTES`](crate::limits::MAX_LABEL_BYTES).
+    pub fn set_label(&mut self, label: impl Into<String>) -> Result<(), Error> {
+        let label = label.into();
+        if label.is_empty() || label.len() > MAX_LABEL_BYTES {
+            return Err(Error::new(ErrorKind::InvalidLabel));
+        }
+        self.label = Some(label);
         Ok(())
     }
 
