@@ -152,6 +152,7 @@ async fn start_demo() -> SocketAddr {
         store: Arc::new(MemoryStore::new()),
         store_name: "in-memory",
         secure: true,
+        registry: sealed_session::revocation::Registry::in_memory(),
     })
     .unwrap();
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
@@ -452,5 +453,88 @@ async fn demo_works_in_a_real_browser() {
     );
 
     client.close().await.unwrap();
+    let _ = driver.child.kill().await;
+}
+
+/// Signs in as `name` on the account page.
+async fn sign_in(page: &Page<'_>, name: &str) {
+    page.visit("/account").await;
+    page.client
+        .find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
+    page.submit("/login").await;
+    assert_eq!(page.text("user").await, name);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver"]
+async fn sign_out_everywhere_reaches_another_browser() {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let addr = start_demo().await;
+    let mut driver = start_chromedriver().await;
+    // Two browser contexts: two profiles, two cookie jars.
+    let (profile_a, profile_b) = (Profile::new(), Profile::new());
+    let client_a = open_browser(&driver, &profile_a).await;
+    let client_b = open_browser(&driver, &profile_b).await;
+    let base = format!("http://{addr}");
+    let a = Page {
+        client: &client_a,
+        base: base.clone(),
+        shots: shots.clone(),
+    };
+    let b = Page {
+        client: &client_b,
+        base,
+        shots,
+    };
+
+    sign_in(&a, "ada").await;
+    sign_in(&b, "ada").await;
+    a.visit("/account").await;
+    assert_eq!(
+        a.number("session-count").await,
+        2,
+        "both browsers are listed"
+    );
+    a.screenshot("10-your-sessions").await;
+    let copied = b.cookie().await.expect("b holds a session cookie");
+
+    // Sign out everywhere from browser A.
+    a.submit("/logout/everywhere").await;
+    assert!(a.text("user-none").await.contains("Not signed in"));
+
+    // Browser B is signed out on its next request (one registry here, so
+    // at once; across servers, within the refresh interval).
+    b.visit("/account").await;
+    assert!(b.text("user-none").await.contains("Not signed in"));
+    assert_eq!(
+        b.client
+            .find(Locator::Id("fresh-reason"))
+            .await
+            .unwrap()
+            .attr("data-reason")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("Revoked")
+    );
+    b.screenshot("11-signed-out-elsewhere").await;
+    // And the cookie copied from B before does not open either.
+    let (status, body) = raw_get(addr, "/account", copied.value()).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("data-reason=\"Revoked\""), "the copy opened");
+
+    // Signing in again works, and lists only the new session.
+    sign_in(&a, "ada").await;
+    a.visit("/account").await;
+    assert_eq!(a.number("session-count").await, 1);
+
+    client_a.close().await.unwrap();
+    client_b.close().await.unwrap();
     let _ = driver.child.kill().await;
 }

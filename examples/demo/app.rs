@@ -4,13 +4,14 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
+use sealed_session::revocation::Registry;
 use sealed_session::store::Store;
 use sealed_session::tower::{SessionError, SessionHandle, SessionLayer};
 use sealed_session::{Error, FreshReason, Key, KeyRing, Location, Session, SessionManager};
@@ -73,6 +74,9 @@ pub(crate) struct Config {
     pub(crate) store_name: &'static str,
     /// Whether the cookie is `Secure` (and so may use the `__Host-` prefix).
     pub(crate) secure: bool,
+    /// Revoked sessions and each user's list of sessions: in this process,
+    /// or shared through Redis (see `main.rs`).
+    pub(crate) registry: Registry,
 }
 
 #[derive(Clone)]
@@ -82,6 +86,7 @@ struct App {
     /// not yet promoted the primary key would.
     retired: Option<SessionManager>,
     store_name: &'static str,
+    registry: Registry,
 }
 
 /// The session cookie's name for a configuration.
@@ -98,6 +103,7 @@ fn manager(keys: Vec<Key>, config: &Config) -> Result<SessionManager, Error> {
         .absolute_timeout(Duration::from_secs(8 * 60 * 60))
         .store(Arc::clone(&config.store))
         .secure(config.secure)
+        .registry(config.registry.clone())
         .build()
 }
 
@@ -120,6 +126,7 @@ pub(crate) fn router(config: Config) -> Result<Router, Error> {
         manager: main.clone(),
         retired,
         store_name: config.store_name,
+        registry: config.registry.clone(),
     };
     Ok(Router::new()
         .route("/", get(counter))
@@ -127,6 +134,8 @@ pub(crate) fn router(config: Config) -> Result<Router, Error> {
         .route("/account", get(account))
         .route("/login", post(login))
         .route("/logout", post(logout))
+        .route("/logout/everywhere", post(logout_everywhere))
+        .route("/sessions/end", post(end_session))
         .route("/cart", get(cart))
         .route("/cart/add", post(cart_add))
         .route("/cart/remove", post(cart_remove))
@@ -166,8 +175,21 @@ async fn reset_counter(session: SessionHandle<DemoSession>) -> Redirect {
 }
 
 async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
-    let session = session.lock();
-    let body = match &session.user {
+    let (user, subject, this_id) = {
+        let session = session.lock();
+        (
+            session.user.clone(),
+            session.subject().map(str::to_owned),
+            session.id(),
+        )
+    };
+    // Read with the session's lock released: a page view reads the
+    // registry once; requests elsewhere never do.
+    let devices = match &subject {
+        Some(subject) => sessions_table(&app, subject, this_id).await,
+        None => String::new(),
+    };
+    let body = match &user {
         Some(user) => format!(
             "<h1>Account</h1>\
              <p class=big>Signed in as <strong id=user>{}</strong>.</p>\
@@ -177,7 +199,9 @@ async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) ->
              <form method=post action=/logout><button>Sign out</button></form>\
              <p>Signing out calls <code>destroy()</code>: the response removes the cookie \
              and deletes any store entry, so the whole session goes, cart and visit count \
-             included.</p>",
+             included. With a revocation registry (this demo has one) the session's id is \
+             revoked too, so a copy of the cookie taken before no longer opens.</p>\
+             {devices}",
             escape(user)
         ),
         None => "<h1>Account</h1>\
@@ -188,7 +212,62 @@ async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) ->
                  <p>Any name works; there is no password in this demo.</p>"
             .to_owned(),
     };
+    let session = session.lock();
     page(&app, "/account", "Account", &session, &body)
+}
+
+/// The "your sessions" section: every session of `subject` the registry
+/// lists, with a button to end each other one, and "sign out everywhere".
+async fn sessions_table(
+    app: &App,
+    subject: &str,
+    this: Option<sealed_session::SessionId>,
+) -> String {
+    let listed = match app.registry.sessions(subject).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            return format!(
+                "<p id=sessions-error>Sessions unavailable: {}</p>",
+                escape(&e.to_string())
+            );
+        }
+    };
+    let unix = |t: SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    let mut out = format!(
+        "<h2>Your sessions</h2><p>Every browser signed in as this user \
+         (<strong id=session-count>{}</strong>), from the revocation registry: written at \
+         sign-in and renewal, never on every request.</p>\
+         <table id=sessions><tr><th>Device</th><th>Signed in</th><th>Last renewed</th><th></th></tr>",
+        listed.len()
+    );
+    for record in &listed {
+        let id = record.id.to_string();
+        let action = if Some(record.id) == this {
+            "<strong>this browser</strong>".to_owned()
+        } else {
+            format!(
+                "<form method=post action=/sessions/end><input type=hidden name=id value={id}>\
+                 <button>Sign out</button></form>"
+            )
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            escape(record.label.as_deref().unwrap_or("unknown browser")),
+            unix(record.issued_at),
+            unix(record.renewed_at),
+        );
+    }
+    out.push_str(
+        "</table><form method=post action=/logout/everywhere>\
+         <button>Sign out everywhere</button></form>\
+         <p>Signing out everywhere revokes every session of this user issued until now, on \
+         every server sharing the registry (within its refresh interval), and ends this one.</p>",
+    );
+    out
 }
 
 #[derive(Deserialize)]
@@ -196,7 +275,14 @@ struct Login {
     username: String,
 }
 
-async fn login(session: SessionHandle<DemoSession>, Form(form): Form<Login>) -> Redirect {
+/// Longest device label kept from the `User-Agent`, in characters.
+const MAX_LABEL_CHARS: usize = 80;
+
+async fn login(
+    headers: HeaderMap,
+    session: SessionHandle<DemoSession>,
+    Form(form): Form<Login>,
+) -> Redirect {
     let name: String = form
         .username
         .trim()
@@ -209,6 +295,22 @@ async fn login(session: SessionHandle<DemoSession>, Form(form): Form<Login>) -> 
         // Against session fixation: whatever identity the session had before
         // signing in is not the one it has after.
         session.regenerate();
+        // The subject lets the registry list and revoke this user's sessions.
+        if session.set_subject(format!("user:{name}")).is_ok() {
+            let agent: String = headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("unknown browser")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_LABEL_CHARS)
+                .collect();
+            let _ = session.set_label(if agent.is_empty() {
+                "unknown browser".to_owned()
+            } else {
+                agent
+            });
+        }
         session.data_mut().user = Some(name);
     }
     Redirect::to("/account")
@@ -216,6 +318,43 @@ async fn login(session: SessionHandle<DemoSession>, Form(form): Form<Login>) -> 
 
 async fn logout(session: SessionHandle<DemoSession>) -> Redirect {
     session.lock().destroy();
+    Redirect::to("/account")
+}
+
+async fn logout_everywhere(
+    State(app): State<App>,
+    session: SessionHandle<DemoSession>,
+) -> Redirect {
+    let mut session = session.lock();
+    if let Some(subject) = session.subject() {
+        app.registry.revoke_subject(
+            subject,
+            SystemTime::now(),
+            app.manager.codec().absolute_timeout(),
+        );
+    }
+    session.destroy();
+    Redirect::to("/account")
+}
+
+#[derive(Deserialize)]
+struct EndSession {
+    id: String,
+}
+
+async fn end_session(
+    State(app): State<App>,
+    session: SessionHandle<DemoSession>,
+    Form(form): Form<EndSession>,
+) -> Redirect {
+    let subject = session.lock().subject().map(str::to_owned);
+    // Only a session of the signed-in user, found in their own list.
+    if let Some(subject) = subject
+        && let Ok(listed) = app.registry.sessions(&subject).await
+        && let Some(record) = listed.iter().find(|r| r.id.to_string() == form.id)
+    {
+        app.registry.revoke(record.id, record.until);
+    }
     Redirect::to("/account")
 }
 
@@ -408,6 +547,9 @@ fn fresh_reason_text(reason: FreshReason) -> &'static str {
         }
         FreshReason::MissingFromStore => "the cookie pointed at a stored session that is gone",
         FreshReason::Revoked => "the session was signed out elsewhere",
+        FreshReason::RevocationUnverified => {
+            "the revocation registry has been unreachable for too long to vouch for this session"
+        }
         FreshReason::HeaderTooLarge => {
             "the request's cookies were too many or too large to look through; your session \
              is left as it was"

@@ -22,6 +22,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use sealed_session::revocation::Registry;
 use sealed_session::store::{MemoryStore, Store};
 use sealed_session::{Key, KeyRing};
 
@@ -92,11 +93,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
         );
     }
 
+    let registry = registry().await?;
     let router = app::router(app::Config {
         keys,
         store,
         store_name,
         secure,
+        registry,
     })?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
@@ -141,4 +144,29 @@ async fn redis_store(_url: &str) -> Result<(Arc<dyn Store>, &'static str), Box<d
          `cargo run --example demo --features axum,redis`, or unset REDIS_URL for the \
          in-memory store"
         .into())
+}
+
+/// The revocation registry: shared through Redis when `REDIS_URL` is set
+/// (with the `redis` feature), so "sign out everywhere" reaches every demo
+/// server on that Redis within a second; otherwise in this process.
+async fn registry() -> Result<Registry, Box<dyn Error>> {
+    match std::env::var("REDIS_URL") {
+        #[cfg(feature = "redis")]
+        Ok(url) => {
+            let store = sealed_session::store::RedisStore::builder(url)
+                .connect()
+                .await
+                .map_err(|e| format!("REDIS_URL: {e}"))?;
+            let registry = Registry::shared(sealed_session::revocation::RedisBackend::new(&store))
+                .start()
+                .await
+                .map_err(|e| format!("revocation registry on REDIS_URL: {e}"))?;
+            println!("revocations: shared through Redis (REDIS_URL), refreshed every second");
+            Ok(registry)
+        }
+        _ => {
+            println!("revocations: in this process");
+            Ok(Registry::in_memory())
+        }
+    }
 }
