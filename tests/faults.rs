@@ -580,7 +580,7 @@ async fn redis_revocation_backend_killed_and_restarted_empty() {
             .connect()
             .await
             .unwrap();
-        sealed_session::revocation::RedisBackend::new(&store)
+        sealed_session::store::RedisRevocations::new(&store)
     };
     let a = revocation_registry(connect(server.url()).await).await;
     let b = revocation_registry(connect(server.url()).await).await;
@@ -605,7 +605,7 @@ async fn postgres_revocation_backend_stopped_and_restarted() {
             .connect(&url)
             .await
             .unwrap();
-        sealed_session::revocation::PostgresBackend::new(pool)
+        sealed_session::store::PostgresRevocations::new(pool)
     };
     let backend = connect(cluster.url()).await;
     backend.migrate().await.unwrap();

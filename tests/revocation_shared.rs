@@ -239,7 +239,7 @@ async fn shared<B: RevocationBackend + 'static>(backend: Arc<B>, policy: WhenSta
 conformance!(memory_backend, MemoryBackend::new());
 
 #[cfg(feature = "sqlx-sqlite")]
-async fn sqlite_backend() -> sealed_session::revocation::SqliteBackend {
+async fn sqlite_backend() -> sealed_session::store::SqliteRevocations {
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
     let dir = tempfile::tempdir().unwrap();
     let options = SqliteConnectOptions::new()
@@ -251,7 +251,7 @@ async fn sqlite_backend() -> sealed_session::revocation::SqliteBackend {
         .connect_with(options)
         .await
         .unwrap();
-    let backend = sealed_session::revocation::SqliteBackend::new(pool);
+    let backend = sealed_session::store::SqliteRevocations::new(pool);
     backend.migrate().await.unwrap();
     backend.migrate().await.unwrap();
     backend
@@ -261,10 +261,10 @@ async fn sqlite_backend() -> sealed_session::revocation::SqliteBackend {
 conformance!(sqlite_backend, sqlite_backend().await);
 
 #[cfg(feature = "sqlx-postgres")]
-async fn postgres_backend() -> sealed_session::revocation::PostgresBackend {
+async fn postgres_backend() -> sealed_session::store::PostgresRevocations {
     let url = store_support::server_url("DATABASE_URL");
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let backend = sealed_session::revocation::PostgresBackend::new(pool)
+    let backend = sealed_session::store::PostgresRevocations::new(pool)
         .with_table_name(&store_support::unique("revocations"));
     backend.migrate().await.unwrap();
     backend
@@ -274,28 +274,28 @@ async fn postgres_backend() -> sealed_session::revocation::PostgresBackend {
 conformance!(postgres_backend, postgres_backend().await, #[ignore = "needs DATABASE_URL"]);
 
 #[cfg(feature = "redis")]
-async fn redis_backend() -> sealed_session::revocation::RedisBackend {
+async fn redis_backend() -> sealed_session::store::RedisRevocations {
     let url = store_support::server_url("REDIS_URL");
     let store = sealed_session::store::RedisStore::builder(url)
         .prefix(format!("{}:", store_support::unique("revocations")))
         .connect()
         .await
         .unwrap();
-    sealed_session::revocation::RedisBackend::new(&store)
+    sealed_session::store::RedisRevocations::new(&store)
 }
 
 #[cfg(feature = "redis")]
 conformance!(redis_backend, redis_backend().await, #[ignore = "needs REDIS_URL"]);
 
 #[cfg(feature = "redis-cluster")]
-async fn redis_cluster_backend() -> sealed_session::revocation::RedisBackend {
+async fn redis_cluster_backend() -> sealed_session::store::RedisRevocations {
     let nodes = store_support::server_url("REDIS_CLUSTER_URLS");
     let store = sealed_session::store::RedisStore::cluster_builder(nodes.split(','))
         .prefix(format!("{}:", store_support::unique("revocations")))
         .connect()
         .await
         .unwrap();
-    sealed_session::revocation::RedisBackend::new(&store)
+    sealed_session::store::RedisRevocations::new(&store)
 }
 
 #[cfg(feature = "redis-cluster")]

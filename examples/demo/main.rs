@@ -157,7 +157,7 @@ async fn registry() -> Result<Registry, Box<dyn Error>> {
                 .connect()
                 .await
                 .map_err(|e| format!("REDIS_URL: {e}"))?;
-            let registry = Registry::shared(sealed_session::revocation::RedisBackend::new(&store))
+            let registry = Registry::shared(sealed_session::store::RedisRevocations::new(&store))
                 .start()
                 .await
                 .map_err(|e| format!("revocation registry on REDIS_URL: {e}"))?;

@@ -66,33 +66,18 @@ use std::time::{Duration, SystemTime};
 use crate::codec::SessionId;
 use crate::codec::envelope::{from_secs, to_secs};
 
-pub mod backend;
-#[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod backend;
 #[cfg(feature = "shared-registry")]
 mod shared;
-#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
-mod sql;
 
 pub use backend::{
     BackendFuture, Changes, MemoryBackend, Revocation, RevocationBackend, SessionRecord,
 };
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::RedisBackend;
 #[cfg(feature = "shared-registry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "shared-registry")))]
 pub use shared::{
     DEFAULT_REFRESH_INTERVAL, DEFAULT_STALENESS_BOUND, SharedRegistryBuilder, WhenStale,
 };
-#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
-pub use sql::DEFAULT_REVOCATION_TABLE;
-#[cfg(feature = "sqlx-postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-postgres")))]
-pub use sql::PostgresBackend;
-#[cfg(feature = "sqlx-sqlite")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
-pub use sql::SqliteBackend;
 
 /// Entries past which an insert first drops the expired ones.
 const PURGE_EVERY: usize = 1024;

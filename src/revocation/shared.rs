@@ -72,7 +72,7 @@ impl Registry {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), sealed_session::Error> {
-    /// // With the redis feature: RedisBackend::new(&redis_store).
+    /// // With the redis feature: RedisRevocations::new(&redis_store).
     /// let backend = MemoryBackend::new();
     /// let registry = Registry::shared(backend)
     ///     .refresh_interval(Duration::from_millis(500))

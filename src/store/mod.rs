@@ -34,7 +34,7 @@ mod redis;
 pub use self::redis::{DEFAULT_REDIS_PREFIX, RedisStore, RedisStoreBuilder};
 
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
-pub(crate) mod sql;
+mod sql;
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 #[cfg_attr(
     docsrs,
@@ -53,3 +53,21 @@ mod postgres;
 #[cfg(feature = "sqlx-postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlx-postgres")))]
 pub use postgres::PostgresStore;
+
+#[cfg(any(feature = "redis", feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+mod revocation;
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
+pub use revocation::DEFAULT_REVOCATION_TABLE;
+#[cfg(feature = "sqlx-postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-postgres")))]
+pub use revocation::PostgresRevocations;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use revocation::RedisRevocations;
+#[cfg(feature = "sqlx-sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
+pub use revocation::SqliteRevocations;

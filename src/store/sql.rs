@@ -34,7 +34,7 @@ pub(super) fn unix_millis(t: SystemTime) -> i64 {
 
 /// `name` as a quoted SQL identifier (`"` doubled), valid in SQLite and
 /// PostgreSQL whatever it holds.
-pub(crate) fn quote_identifier(name: &str) -> String {
+pub(super) fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -7,11 +7,13 @@ use std::time::SystemTime;
 
 use sqlx::{AssertSqlSafe, Row as _};
 
-use super::backend::{BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord};
 use crate::codec::SessionId;
 use crate::codec::envelope::from_secs;
 use crate::codec::envelope::to_secs;
 use crate::error::Error;
+use crate::revocation::backend::{
+    BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord,
+};
 use crate::store::sql::quote_identifier;
 
 /// The table the SQL revocation backends use unless told otherwise.
@@ -299,17 +301,18 @@ sql_backend!(
     /// Expired rows are deleted by the registry's background purge.
     ///
     /// ```no_run
-    /// use sealed_session::revocation::{PostgresBackend, Registry};
+    /// use sealed_session::revocation::Registry;
+    /// use sealed_session::store::PostgresRevocations;
     ///
     /// # async fn run(pool: sqlx::PgPool) -> Result<(), sealed_session::Error> {
-    /// let backend = PostgresBackend::new(pool);
+    /// let backend = PostgresRevocations::new(pool);
     /// backend.migrate().await?;
     /// let registry = Registry::shared(backend).start().await?;
     /// # let _ = registry;
     /// # Ok(())
     /// # }
     /// ```
-    PostgresBackend, PostgresStore, sqlx::PgPool, "BIGSERIAL PRIMARY KEY", "BYTEA", true
+    PostgresRevocations, PostgresStore, sqlx::PgPool, "BIGSERIAL PRIMARY KEY", "BYTEA", true
 );
 
 #[cfg(feature = "sqlx-sqlite")]
@@ -321,15 +324,16 @@ sql_backend!(
     /// commit in order.
     ///
     /// ```no_run
-    /// use sealed_session::revocation::{Registry, SqliteBackend};
+    /// use sealed_session::revocation::Registry;
+    /// use sealed_session::store::SqliteRevocations;
     ///
     /// # async fn run(pool: sqlx::SqlitePool) -> Result<(), sealed_session::Error> {
-    /// let backend = SqliteBackend::new(pool);
+    /// let backend = SqliteRevocations::new(pool);
     /// backend.migrate().await?;
     /// let registry = Registry::shared(backend).start().await?;
     /// # let _ = registry;
     /// # Ok(())
     /// # }
     /// ```
-    SqliteBackend, SqliteStore, sqlx::SqlitePool, "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", false
+    SqliteRevocations, SqliteStore, sqlx::SqlitePool, "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", false
 );

@@ -6,13 +6,13 @@ use std::time::SystemTime;
 
 use redis::{Cmd, Value};
 
-use super::backend::{
-    BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord, random_epoch,
-    sort_records,
-};
 use crate::codec::SessionId;
 use crate::codec::envelope::to_secs;
 use crate::error::Error;
+use crate::revocation::backend::{
+    BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord, random_epoch,
+    sort_records,
+};
 use crate::store::RedisStore;
 
 /// Sets the epoch if missing; gives each new revocation the next position
@@ -86,23 +86,23 @@ return 1
 /// # Examples
 ///
 /// ```no_run
-/// use sealed_session::revocation::{RedisBackend, Registry};
-/// use sealed_session::store::RedisStore;
+/// use sealed_session::revocation::Registry;
+/// use sealed_session::store::{RedisRevocations, RedisStore};
 ///
 /// # async fn run() -> Result<(), sealed_session::Error> {
 /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?;
-/// let registry = Registry::shared(RedisBackend::new(&store)).start().await?;
+/// let registry = Registry::shared(RedisRevocations::new(&store)).start().await?;
 /// # let _ = registry;
 /// # Ok(())
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct RedisBackend {
+pub struct RedisRevocations {
     store: RedisStore,
     keys: [String; 4],
 }
 
-impl RedisBackend {
+impl RedisRevocations {
     /// A backend on `store`'s connection, with keys under its prefix.
     pub fn new(store: &RedisStore) -> Self {
         let tag = format!("{{{}revocations}}", store.prefix());
@@ -126,15 +126,15 @@ impl RedisBackend {
     }
 }
 
-impl fmt::Debug for RedisBackend {
+impl fmt::Debug for RedisRevocations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisBackend")
+        f.debug_struct("RedisRevocations")
             .field("prefix", &self.store.prefix())
             .finish_non_exhaustive()
     }
 }
 
-impl RevocationBackend for RedisBackend {
+impl RevocationBackend for RedisRevocations {
     fn publish<'a>(&'a self, revocations: &'a [Revocation]) -> BackendFuture<'a, ()> {
         Box::pin(async move {
             for chunk in revocations.chunks(1000) {
