@@ -324,6 +324,9 @@ impl Registry {
 
     /// Merges `revocations` into the local copy.
     fn apply(&self, revocations: &[Revocation]) {
+        if revocations.is_empty() {
+            return;
+        }
         self.write(|r| {
             for revocation in revocations {
                 match revocation {
