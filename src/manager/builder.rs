@@ -62,6 +62,7 @@ pub struct SessionManagerBuilder {
     store: Option<Arc<dyn Store>>,
     max_stored_bytes: usize,
     registry: Option<Registry>,
+    clear_invalid_cookies: bool,
 }
 
 /// The codec: still being configured (from [`SessionManager::builder`]),
@@ -133,6 +134,22 @@ impl SessionManagerBuilder {
     /// [`revocation`](crate::revocation).
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = Some(registry);
+        self
+    }
+
+    /// Whether a request whose session cookie was present but unusable
+    /// (tampered or sealed by a retired key, expired, of another session
+    /// type, pointing at a vanished store entry, or revoked) gets a removal
+    /// cookie in the response, so the browser stops sending it (default
+    /// `true`). Only when the handler does not write a new session anyway,
+    /// and never for a cookie that may still be good: not when the
+    /// request's cookies were over the caps
+    /// ([`FreshReason::HeaderTooLarge`](crate::FreshReason::HeaderTooLarge))
+    /// nor while a shared revocation registry cannot vouch for it
+    /// ([`FreshReason::RevocationUnverified`](crate::FreshReason::RevocationUnverified)).
+    /// The save reports [`Saved::Cleared`](crate::Saved::Cleared).
+    pub fn clear_invalid_cookies(mut self, clear: bool) -> Self {
+        self.clear_invalid_cookies = clear;
         self
     }
 
@@ -271,6 +288,7 @@ impl SessionManagerBuilder {
                 store: self.store,
                 max_stored_bytes: self.max_stored_bytes,
                 registry: self.registry,
+                clear_invalid_cookies: self.clear_invalid_cookies,
             }),
         })
     }
@@ -293,6 +311,7 @@ impl fmt::Debug for SessionManagerBuilder {
             .field("store", &self.store)
             .field("max_stored_bytes", &self.max_stored_bytes)
             .field("registry", &self.registry)
+            .field("clear_invalid_cookies", &self.clear_invalid_cookies)
             .finish()
     }
 }
@@ -325,6 +344,7 @@ impl SessionManager {
             store: None,
             max_stored_bytes: DEFAULT_MAX_STORED_BYTES,
             registry: None,
+            clear_invalid_cookies: true,
         }
     }
 }

@@ -46,6 +46,11 @@ pub enum Saved {
     },
     /// A removal cookie (the session was destroyed).
     Removed,
+    /// A removal cookie for the unusable session cookie the request
+    /// carried (see
+    /// [`SessionManagerBuilder::clear_invalid_cookies`]); the handler wrote
+    /// nothing.
+    Cleared,
     /// Nothing, although the session was due to be renewed, re-sealed under
     /// the primary key or a new schema: that write failed (the new value is
     /// too large for the cookie and there is no store, or the store failed)
@@ -108,6 +113,7 @@ struct Inner {
     store: Option<Arc<dyn Store>>,
     max_stored_bytes: usize,
     registry: Option<Registry>,
+    clear_invalid_cookies: bool,
 }
 
 impl fmt::Debug for SessionManager {

@@ -64,7 +64,19 @@ impl SessionManager {
     {
         let codec = &self.inner.codec;
         let required = match session.pending(self.inner.renew_after, now) {
-            Pending::Nothing => return Ok(Saved::Unchanged),
+            Pending::Nothing => {
+                if self.inner.clear_invalid_cookies && session.take_invalid_cookie() {
+                    headers::append_set_cookie(
+                        headers,
+                        codec.cookie_name(),
+                        "",
+                        &self.inner.attributes,
+                        Some(0),
+                    )?;
+                    return Ok(Saved::Cleared);
+                }
+                return Ok(Saved::Unchanged);
+            }
             Pending::Hidden => return Ok(Saved::NotOverwritten),
             Pending::Remove => {
                 if let Some(id) = session.store_id() {

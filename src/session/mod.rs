@@ -122,6 +122,8 @@ pub struct Session<T> {
     fresh_reason: Option<FreshReason>,
     regenerate: bool,
     destroyed: bool,
+    /// A removal cookie for the request's unusable cookie was emitted.
+    invalid_cleared: bool,
     cookie_size: Option<usize>,
     /// Opened with a non-primary key, for an old schema or in an old format,
     /// and not yet sealed again.
@@ -176,6 +178,7 @@ impl<T> Session<T> {
             fresh_reason,
             regenerate: false,
             destroyed: false,
+            invalid_cleared: false,
             cookie_size: None,
             reseal: opened_with.is_some_and(|w| w.needs_reseal()),
         }
@@ -297,6 +300,25 @@ impl<T> Session<T> {
         self.cookie_size = Some(cookie_size);
         self.subject_changed = false;
         self.label = None;
+    }
+
+    /// Whether the request carried a session cookie that is unusable for
+    /// good (so a removal cookie should answer it), the first time it is
+    /// asked; `false` afterwards.
+    pub(crate) fn take_invalid_cookie(&mut self) -> bool {
+        let invalid = matches!(
+            self.fresh_reason,
+            Some(
+                FreshReason::Rejected
+                    | FreshReason::Expired
+                    | FreshReason::Undecodable
+                    | FreshReason::MissingFromStore
+                    | FreshReason::Revoked
+            )
+        );
+        let first = invalid && !self.invalid_cleared;
+        self.invalid_cleared |= invalid;
+        first
     }
 
     /// Whether the subject changed or a label was given since the last

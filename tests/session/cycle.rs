@@ -127,8 +127,47 @@ fn a_tampered_cookie_gives_a_fresh_rejected_session() {
     assert!(session.is_new());
     assert_eq!(session.fresh_reason(), Some(FreshReason::Rejected));
     assert_eq!(*session, Cart::default());
-    // The fresh session, untouched, writes nothing.
+    // The fresh session, untouched, writes only a removal cookie for the
+    // bad one, once.
     let (saved, response) = save_sync_at(&manager, &mut session, at(1));
+    assert_eq!(saved, Saved::Cleared);
+    let removal = response["set-cookie"].to_str().unwrap();
+    let name = manager.codec().cookie_name();
+    assert!(removal.starts_with(&format!("{name}=;")), "{removal}");
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+    let (again, response) = save_sync_at(&manager, &mut session, at(1));
+    assert_eq!(again, Saved::Unchanged);
+    assert!(response.is_empty());
+}
+
+#[test]
+fn bad_cookies_are_cleared_once_unless_a_new_session_is_written_or_clearing_is_off() {
+    let (manager, cookie) = manager_and_cookie();
+    // Expired: cleared.
+    let mut expired: Session<Cart> =
+        load_sync_at(&manager, &cookie_header(&cookie), at(10 * 24 * 3600));
+    assert_eq!(expired.fresh_reason(), Some(FreshReason::Expired));
+    assert_eq!(
+        save_sync_at(&manager, &mut expired, at(10 * 24 * 3600)).0,
+        Saved::Cleared
+    );
+    // A handler that writes a new session replaces the bad cookie instead.
+    let mut replaced: Session<Cart> =
+        load_sync_at(&manager, &cookie_header(&tamper(&cookie)), at(1));
+    *replaced = Cart::sample();
+    let (saved, response) = save_sync_at(&manager, &mut replaced, at(1));
+    assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
+    assert_eq!(response.get_all("set-cookie").iter().count(), 1);
+    // No cookie at all: nothing to clear.
+    let mut none: Session<Cart> = load_sync_at(&manager, &HeaderMap::new(), at(1));
+    assert_eq!(save_sync_at(&manager, &mut none, at(1)).0, Saved::Unchanged);
+    // Switched off: the bad cookie is left alone.
+    let keep = sealed_session::SessionManager::with_codec(manager.codec().clone())
+        .clear_invalid_cookies(false)
+        .build()
+        .unwrap();
+    let mut session: Session<Cart> = load_sync_at(&keep, &cookie_header(&tamper(&cookie)), at(1));
+    let (saved, response) = save_sync_at(&keep, &mut session, at(1));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
 }
