@@ -407,7 +407,9 @@ impl<T> SessionHandle<T> {
 impl<T: Default> SessionHandle<T> {
     /// Takes the session out, leaving an empty stand-in.
     fn take(&self) -> Session<T> {
-        std::mem::replace(&mut *self.lock(), Session::fresh(FreshReason::NoCookie))
+        let mut guard = self.lock();
+        let stand_in = Session::fresh(FreshReason::NoCookie, guard.codec().clone());
+        std::mem::replace(&mut *guard, stand_in)
     }
 }
 

@@ -17,6 +17,7 @@ use crate::limits::{KEY_BYTES, MIN_SECRET_BYTES};
 const KEY_ID_INFO: &[u8] = b"sealed-session v1 key id";
 const SECRET_INFO: &[u8] = b"sealed-session v1 key from secret";
 const AEAD_INFO_PREFIX: &[u8] = b"sealed-session v1 aead key ";
+const CSRF_INFO: &[u8] = b"sealed-session v1 csrf key";
 
 const LENIENT_STANDARD: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
@@ -191,6 +192,14 @@ impl Key {
             }
             None => Self::from_base64(s),
         }
+    }
+
+    /// The key CSRF tokens are computed with (HMAC-SHA256), derived under
+    /// its own label.
+    pub(crate) fn csrf_key(&self) -> Zeroizing<[u8; KEY_BYTES]> {
+        let mut okm = Zeroizing::new([0u8; KEY_BYTES]);
+        hkdf_into(&self.bytes, &[CSRF_INFO], &mut okm);
+        okm
     }
 
     /// The AEAD key for this key's algorithm, derived under its own label.

@@ -3,6 +3,7 @@
 
 pub(crate) mod algorithm;
 pub(crate) mod cipher;
+pub(crate) mod csrf;
 pub(crate) mod key;
 pub(crate) mod random;
 pub(crate) mod ring;

@@ -52,6 +52,8 @@ pub(crate) struct Entry {
     pub(crate) id: KeyId,
     pub(crate) algorithm: Algorithm,
     pub(crate) cipher: Cipher,
+    /// The HMAC key of CSRF tokens (`crypto::csrf`); wiped on drop.
+    pub(crate) csrf_key: Zeroizing<[u8; 32]>,
 }
 
 impl KeyRing {
@@ -85,6 +87,7 @@ impl KeyRing {
                 id,
                 algorithm: key.algorithm(),
                 cipher: Cipher::new(key.algorithm(), &key.aead_key()),
+                csrf_key: key.csrf_key(),
             });
             if entries.len() > MAX_KEYS {
                 // Report every key given, not just the first one too many.
@@ -185,6 +188,11 @@ impl KeyRing {
 
     fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
         std::iter::once(&self.inner.primary).chain(self.inner.older.iter())
+    }
+
+    /// The key with this id, whatever its algorithm.
+    pub(crate) fn find_id(&self, id: KeyId) -> Option<&Entry> {
+        self.entries().find(|e| e.id == id)
     }
 
     pub(crate) fn primary(&self) -> &Entry {

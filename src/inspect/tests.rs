@@ -106,7 +106,7 @@ fn zero_sized_session_has_an_empty_payload() {
 #[test]
 fn map_session_payload_decodes_as_a_btreemap_of_bytes() {
     let codec = codec(Algorithm::Xaes256Gcm);
-    let mut session: Session<Map> = Session::fresh(FreshReason::NoCookie);
+    let mut session: Session<Map> = Session::fresh(FreshReason::NoCookie, codec.clone());
     session.insert("user", "alice").unwrap();
     session.insert("n", &42u64).unwrap();
     let map = session.into_inner();

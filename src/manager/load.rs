@@ -153,6 +153,7 @@ impl SessionManager {
                 with,
                 cookie_size,
                 reseal,
+                codec.clone(),
             ));
         }
         // The cookie the client meant may lie past a cap: say so, and keep
@@ -160,7 +161,7 @@ impl SessionManager {
         if candidates.truncated() || (aead_budget == 0 && candidates.next().is_some()) {
             reason = FreshReason::HeaderTooLarge;
         }
-        Ok(Session::fresh(reason))
+        Ok(Session::fresh(reason, codec.clone()))
     }
 
     /// Loads a session from synchronous code, with no async runtime. For

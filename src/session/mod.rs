@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::codec::envelope::Times;
 use crate::codec::store_id::StoreId;
-use crate::codec::{Identity, SessionId};
+use crate::codec::{Codec, Identity, SessionId};
 use crate::crypto::seal::OpenedWith;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{MAX_LABEL_BYTES, MAX_SUBJECT_BYTES};
@@ -124,6 +124,9 @@ pub struct Session<T> {
     destroyed: bool,
     /// A removal cookie for the request's unusable cookie was emitted.
     invalid_cleared: bool,
+    /// The codec of the manager that loaded the session: its key ring and
+    /// cookie name make the CSRF token.
+    codec: Codec,
     cookie_size: Option<usize>,
     /// Opened with a non-primary key, for an old schema or in an old format,
     /// and not yet sealed again.
@@ -152,8 +155,8 @@ pub(crate) enum Pending {
 
 impl<T: Default> Session<T> {
     /// A fresh, empty session and why it is fresh.
-    pub(crate) fn fresh(reason: FreshReason) -> Self {
-        Self::new(T::default(), Origin::New, None, None, Some(reason))
+    pub(crate) fn fresh(reason: FreshReason, codec: Codec) -> Self {
+        Self::new(T::default(), Origin::New, None, None, Some(reason), codec)
     }
 }
 
@@ -164,6 +167,7 @@ impl<T> Session<T> {
         times: Option<Times>,
         opened_with: Option<OpenedWith>,
         fresh_reason: Option<FreshReason>,
+        codec: Codec,
     ) -> Self {
         Self {
             data,
@@ -179,6 +183,7 @@ impl<T> Session<T> {
             regenerate: false,
             destroyed: false,
             invalid_cleared: false,
+            codec,
             cookie_size: None,
             reseal: opened_with.is_some_and(|w| w.needs_reseal()),
         }
@@ -198,8 +203,9 @@ impl<T> Session<T> {
         with: OpenedWith,
         cookie_size: usize,
         reseal: bool,
+        codec: Codec,
     ) -> Self {
-        let mut session = Self::new(data, origin, Some(times), Some(with), None);
+        let mut session = Self::new(data, origin, Some(times), Some(with), None, codec);
         session.id = Some(id);
         session.subject = subject;
         session.cookie_size = Some(cookie_size);
@@ -302,6 +308,11 @@ impl<T> Session<T> {
         self.label = None;
     }
 
+    /// The codec of the manager that loaded the session.
+    pub(crate) fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
     /// Whether the request carried a session cookie that is unusable for
     /// good (so a removal cookie should answer it), the first time it is
     /// asked; `false` afterwards.
@@ -397,6 +408,59 @@ impl<T> Session<T> {
             self.subject_changed = true;
         }
         Ok(())
+    }
+
+    /// The session's CSRF token, for forms and `X-CSRF-Token` headers of
+    /// requests that change state (the synchronizer token pattern, for apps
+    /// that need more than `SameSite=Lax`). Check it with
+    /// [`verify_csrf`](Self::verify_csrf).
+    ///
+    /// The token is an HMAC of the session's id (128 bits from the CSPRNG,
+    /// never sent in the clear) under a key derived from the ring's primary
+    /// key, so it costs no cookie bytes and no storage. It stays the same
+    /// for the session's life, changes with
+    /// [`regenerate`](Self::regenerate) (a new id), and keeps verifying
+    /// after a key rotation while the key that made it is in the ring. A new
+    /// session gets its id now and is marked changed, so its cookie is
+    /// written and the token holds on the next request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sealed_session::{Key, KeyRing, Session, SessionManager};
+    /// # let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
+    /// let mut session: Session<u32> = manager.load_sync(&http::HeaderMap::new())?;
+    /// let token = session.csrf_token(); // put it in the form
+    /// assert!(session.verify_csrf(&token)); // on the POST
+    /// assert!(!session.verify_csrf("forged"));
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    pub fn csrf_token(&mut self) -> String {
+        let id = match self.id {
+            Some(id) => id,
+            None => {
+                let id = SessionId::generate();
+                self.id = Some(id);
+                self.changed = true;
+                id
+            }
+        };
+        crate::crypto::csrf::token(self.codec.ring(), self.codec.cookie_name(), &id.to_bytes())
+    }
+
+    /// Whether `token` is this session's CSRF token
+    /// ([`csrf_token`](Self::csrf_token)); compared in constant time.
+    /// `false` for a session without an id (a new one that never made a
+    /// token).
+    pub fn verify_csrf(&self, token: &str) -> bool {
+        self.id.is_some_and(|id| {
+            crate::crypto::csrf::verify(
+                self.codec.ring(),
+                self.codec.cookie_name(),
+                &id.to_bytes(),
+                token,
+            )
+        })
     }
 
     /// Describes the session for its subject's list of sessions (for

@@ -28,6 +28,7 @@ mod flaky_store;
 mod fixtures;
 
 mod builder;
+mod csrf;
 mod cycle;
 mod faults;
 mod headers;
