@@ -31,6 +31,7 @@ pub use crate::crypto::seal::OpenedWith;
 pub use crate::crypto::wire::{FORMAT_VERSION, SchemaId};
 pub use crate::error::{Error, ErrorKind};
 pub use crate::manager::{Overflow, SameSite, Saved, SessionManager, SessionManagerBuilder};
+pub use crate::session::flash::Flash;
 pub use crate::session::map::{Map, MapSession};
 pub use crate::session::{FreshReason, Location, Session};
 /// Fills `dest` from the generator nonces, store ids and keys are drawn

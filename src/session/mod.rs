@@ -1,5 +1,6 @@
 //! The session a handler reads and changes, and its state machine.
 
+pub(crate) mod flash;
 pub(crate) mod map;
 
 use std::fmt;
@@ -346,6 +347,12 @@ impl<T> Session<T> {
     /// The session value.
     pub fn data(&self) -> &T {
         &self.data
+    }
+
+    /// The session value, mutable, without marking the session changed:
+    /// for helpers that mark it themselves only when they change it.
+    pub(crate) fn data_unmarked(&mut self) -> &mut T {
+        &mut self.data
     }
 
     /// The session value, for changing; marks the session changed.

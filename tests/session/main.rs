@@ -31,6 +31,7 @@ mod builder;
 mod csrf;
 mod cycle;
 mod faults;
+mod flash;
 mod headers;
 mod map;
 mod renewal;
