@@ -34,6 +34,15 @@
 //! replace the response with the application's own error page; see
 //! [`SessionError`].
 //!
+//! # Server errors
+//!
+//! A response with a `5xx` status is not saved by default: a handler that
+//! failed half-way should not persist half its changes (as tower-sessions
+//! and express-session do). Two exceptions always go through: a session the
+//! handler **destroyed** (a logout is not undone by a failing page) or
+//! **regenerated** (the old identity must not survive). Turn this off with
+//! [`SessionLayer::save_on_server_error`].
+//!
 //! A handler that returns an error (`Err(S::Error)`) gets no save: the error
 //! passes through unchanged, and changes to the session are dropped. One
 //! exception: a session the handler **destroyed** still has its store entry
@@ -89,6 +98,7 @@ use crate::session::{FreshReason, Session};
 /// ```
 pub struct SessionLayer<T> {
     manager: SessionManager,
+    save_on_server_error: bool,
     session: PhantomData<fn() -> T>,
 }
 
@@ -97,8 +107,18 @@ impl<T> SessionLayer<T> {
     pub fn new(manager: SessionManager) -> Self {
         Self {
             manager,
+            save_on_server_error: false,
             session: PhantomData,
         }
+    }
+
+    /// Whether a response with a `5xx` status saves the session's changes
+    /// (default `false`: only a destroy or a regenerate is saved then; see
+    /// the [module docs](self#server-errors)).
+    #[must_use]
+    pub fn save_on_server_error(mut self, save: bool) -> Self {
+        self.save_on_server_error = save;
+        self
     }
 
     /// The manager.
@@ -109,7 +129,11 @@ impl<T> SessionLayer<T> {
 
 impl<T> Clone for SessionLayer<T> {
     fn clone(&self) -> Self {
-        Self::new(self.manager.clone())
+        Self {
+            manager: self.manager.clone(),
+            save_on_server_error: self.save_on_server_error,
+            session: PhantomData,
+        }
     }
 }
 
@@ -118,6 +142,7 @@ impl<T> fmt::Debug for SessionLayer<T> {
         f.debug_struct("SessionLayer")
             .field("session", &std::any::type_name::<T>())
             .field("manager", &self.manager)
+            .field("save_on_server_error", &self.save_on_server_error)
             .finish()
     }
 }
@@ -129,6 +154,7 @@ impl<S, T> Layer<S> for SessionLayer<T> {
         SessionService {
             inner,
             manager: self.manager.clone(),
+            save_on_server_error: self.save_on_server_error,
             session: PhantomData,
         }
     }
@@ -142,6 +168,7 @@ impl<S, T> Layer<S> for SessionLayer<T> {
 pub struct SessionService<S, T> {
     inner: S,
     manager: SessionManager,
+    save_on_server_error: bool,
     session: PhantomData<fn() -> T>,
 }
 
@@ -150,6 +177,7 @@ impl<S: Clone, T> Clone for SessionService<S, T> {
         Self {
             inner: self.inner.clone(),
             manager: self.manager.clone(),
+            save_on_server_error: self.save_on_server_error,
             session: PhantomData,
         }
     }
@@ -192,6 +220,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let manager = self.manager.clone();
+        let save_on_server_error = self.save_on_server_error;
         Box::pin(async move {
             let session = match manager.load::<T>(request.headers()).await {
                 Ok(session) => session,
@@ -218,6 +247,14 @@ where
             };
             // Take the session out so no lock is held across the save.
             let mut session = handle.take();
+            if response.status().is_server_error()
+                && !save_on_server_error
+                && !session.is_destroyed()
+                && !session.is_regenerating()
+            {
+                handle.put_back(session);
+                return Ok(response);
+            }
             let saved = manager.save(&mut session, response.headers_mut()).await;
             handle.put_back(session);
             match saved {

@@ -558,6 +558,11 @@ impl<T> Session<T> {
         self.destroyed
     }
 
+    /// Whether [`Session::regenerate`] was called and not yet saved.
+    pub fn is_regenerating(&self) -> bool {
+        self.regenerate
+    }
+
     /// The session value, owned.
     pub fn into_inner(self) -> T {
         self.data
