@@ -2,7 +2,7 @@
 //! `axum` module, a session type mismatch answered with a message that says
 //! what to change, and a handler that awaits between reads and writes.
 
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use axum::Router;
 use axum::body::Body;
