@@ -564,3 +564,53 @@ async fn delete_expired_counts_rows<S: Store>(
 
     assert_eq!(sweep(store).await.unwrap(), 6);
 }
+
+/// `ExpiredDeletion` sweeps a SQL store in the background until shut down:
+/// expired rows go, live ones stay.
+#[cfg(feature = "sqlx-sqlite")]
+#[tokio::test]
+async fn expired_deletion_sweeps_until_shut_down() {
+    use sealed_session::store::{ExpiredDeletion, SqliteStore, StoreId};
+    use std::time::{Duration, SystemTime};
+
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let past = SystemTime::now() - Duration::from_secs(60);
+    let future = SystemTime::now() + Duration::from_secs(3600);
+    let live = StoreId::generate();
+    for _ in 0..5 {
+        store
+            .save(&StoreId::generate(), b"old", past)
+            .await
+            .unwrap();
+    }
+    store.save(&live, b"live", future).await.unwrap();
+
+    let sweeper = ExpiredDeletion::spawn(store.clone(), Duration::from_millis(20));
+    let start = std::time::Instant::now();
+    while sweeper.deleted() < 5 {
+        assert!(start.elapsed() < Duration::from_secs(10), "{sweeper:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Another expired row is swept on a later pass.
+    store
+        .save(&StoreId::generate(), b"old", past)
+        .await
+        .unwrap();
+    while sweeper.deleted() < 6 {
+        assert!(start.elapsed() < Duration::from_secs(10), "{sweeper:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sweeper.failures(), 0);
+    assert!(sweeper.sweeps() >= 2);
+    sweeper.shutdown().await;
+    assert_eq!(
+        store.load(&live).await.unwrap().as_deref(),
+        Some(&b"live"[..])
+    );
+    assert_eq!(
+        store.delete_expired().await.unwrap(),
+        0,
+        "nothing left to sweep"
+    );
+}

@@ -310,6 +310,7 @@ impl<T> Session<T> {
     }
 
     /// The codec of the manager that loaded the session.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn codec(&self) -> &Codec {
         &self.codec
     }

@@ -34,6 +34,14 @@ mod redis;
 pub use self::redis::{DEFAULT_REDIS_PREFIX, RedisStore, RedisStoreBuilder};
 
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+mod expired;
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+)]
+pub use expired::{DeleteExpired, ExpiredDeletion};
+#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 mod sql;
 #[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
 #[cfg_attr(

@@ -197,6 +197,12 @@ macro_rules! sql_store_impl {
             }
         }
 
+        impl super::expired::DeleteExpired for $store {
+            fn delete_expired(&self) -> StoreFuture<'_, u64> {
+                Box::pin($store::delete_expired(self))
+            }
+        }
+
         impl Store for $store {
             fn create<'a>(
                 &'a self,
