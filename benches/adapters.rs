@@ -5,40 +5,47 @@
 //! session: open the request's session cookie, add one to a counter, seal
 //! it into the response's `Set-Cookie`. Every `bare` row runs the same
 //! framework with a handler that touches no session, so
-//! `session - bare - core` is what the adapter adds around the manager.
-//! Everything runs in-process, with no network:
+//! `session - bare - core/async` is what the adapter adds around the
+//! manager. Everything runs in-process, with no network, and every row
+//! builds its request and drops its response inside the measurement (the
+//! same in a framework's two rows, so it cancels out of the difference):
 //!
-//! - `core`: `SessionManager::load_sync` and `save_sync` on an
+//! - `core/sync`: `SessionManager::load_sync` and `save_sync` on an
 //!   `http::HeaderMap`, with a new response map each time;
+//! - `core/async`: the same through `load` and `save`, the calls the
+//!   adapters make, in a current-thread tokio runtime's `block_on`;
 //! - `axum/bare`, `axum/session`: an axum `Router` called as a tower
-//!   service, with and without `SessionLayer`, driven by a current-thread
+//!   service, without and with `SessionLayer`, driven by a current-thread
 //!   tokio runtime's `block_on`;
 //! - `actix/bare`, `actix/session`: an actix-web `App` made into a service
-//!   by `actix_web::test::init_service`, with and without
+//!   by `actix_web::test::init_service`, without and with
 //!   `SessionMiddleware`, driven by an actix `System`'s `block_on`.
 //!
-//! Each request is built outside the measured routine (criterion's
-//! `iter_batched`); dropping the response is inside it.
-//!
 //! Run with `cargo bench --bench adapters --features axum,actix-web`.
+//!
+//! Wall-clock medians on a loaded machine move by tens of percent between
+//! runs, and the overhead is a difference of two of them. For a number that
+//! load does not change, run one row a fixed number of times, without
+//! criterion, under callgrind, and divide the instructions by the count
+//! (subtracting a run of 0 requests, the set-up):
+//!
+//! ```sh
+//! ADAPTERS_ROW=actix/session ADAPTERS_REQUESTS=2000 \
+//!     valgrind --tool=callgrind target/release/deps/adapters-<hash>
+//! ```
 
 #![allow(
     clippy::expect_used,
     reason = "benchmark setup: a failure must abort the run, not be measured"
 )]
-#![allow(
-    missing_docs,
-    reason = "criterion_group! generates an undocumented pub fn"
-)]
 
 use std::hint::black_box;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
 use sealed_session::{Key, KeyRing, SessionManager};
 use serde::{Deserialize, Serialize};
-use tower::Service as _;
 
 /// The small session of `benches/session.rs`.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
@@ -78,22 +85,51 @@ fn manager_and_cookie() -> (SessionManager, String) {
     (manager, pair)
 }
 
-fn core(c: &mut Criterion, manager: &SessionManager, cookie: &str) {
-    let mut request = HeaderMap::new();
-    request.insert(COOKIE, cookie.parse().expect("a header value"));
-    c.bench_function("adapters/core", |b| {
-        b.iter(|| {
+/// One request of a row, ready to run again and again.
+type Row = Box<dyn FnMut()>;
+
+fn core_sync(manager: &SessionManager, cookie: &str) -> Row {
+    let manager = manager.clone();
+    let cookie: http::HeaderValue = cookie.parse().expect("a header value");
+    Box::new(move || {
+        let mut request = HeaderMap::new();
+        request.insert(COOKIE, cookie.clone());
+        let mut session = manager
+            .load_sync::<SmallSession>(black_box(&request))
+            .expect("loaded");
+        session.visits += 1;
+        let mut response = HeaderMap::new();
+        manager
+            .save_sync(&mut session, &mut response)
+            .expect("saved");
+        black_box(response);
+    })
+}
+
+fn core_async(manager: &SessionManager, cookie: &str) -> Row {
+    let manager = manager.clone();
+    let cookie: http::HeaderValue = cookie.parse().expect("a header value");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    Box::new(move || {
+        let mut request = HeaderMap::new();
+        request.insert(COOKIE, cookie.clone());
+        let response = runtime.block_on(async {
             let mut session = manager
-                .load_sync::<SmallSession>(black_box(&request))
+                .load::<SmallSession>(black_box(&request))
+                .await
                 .expect("loaded");
             session.visits += 1;
             let mut response = HeaderMap::new();
             manager
-                .save_sync(&mut session, &mut response)
+                .save(&mut session, &mut response)
+                .await
                 .expect("saved");
-            black_box(response)
+            response
         });
-    });
+        black_box(response);
+    })
 }
 
 mod axum_rows {
@@ -101,14 +137,15 @@ mod axum_rows {
     use axum::body::Body;
     use axum::routing::get;
     use sealed_session::axum::{SessionHandle, SessionLayer};
+    use tower::Service as _;
 
-    use super::SmallSession;
+    use super::{Row, SmallSession};
 
-    pub(super) async fn bare() -> String {
+    async fn bare() -> String {
         "visit".to_owned()
     }
 
-    pub(super) async fn session(session: SessionHandle<SmallSession>) -> String {
+    async fn session(session: SessionHandle<SmallSession>) -> String {
         let visits = session.update(|s| {
             s.visits += 1;
             s.visits
@@ -116,133 +153,160 @@ mod axum_rows {
         format!("visit {visits}")
     }
 
-    pub(super) fn bare_app() -> Router {
-        Router::new().route("/", get(bare))
-    }
-
-    pub(super) fn session_app(manager: &sealed_session::SessionManager) -> Router {
-        Router::new()
-            .route("/", get(session))
-            .layer(SessionLayer::<SmallSession>::new(manager.clone()))
-    }
-
-    pub(super) fn request(cookie: &str) -> http::Request<Body> {
-        http::Request::get("/")
-            .header(http::header::COOKIE, cookie)
-            .body(Body::empty())
-            .expect("a request")
-    }
-}
-
-fn axum(c: &mut Criterion, manager: &SessionManager, cookie: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("a runtime");
-    let apps = [
-        ("adapters/axum/bare", axum_rows::bare_app()),
-        ("adapters/axum/session", axum_rows::session_app(manager)),
-    ];
-    for (name, mut app) in apps {
-        // The session row must really save: check once before timing.
-        let response = runtime
-            .block_on(app.call(axum_rows::request(cookie)))
-            .expect("infallible");
+    pub(super) fn row(manager: Option<&sealed_session::SessionManager>, cookie: &str) -> Row {
+        let mut app = match manager {
+            None => Router::new().route("/", get(bare)),
+            Some(manager) => {
+                Router::new()
+                    .route("/", get(session))
+                    .layer(SessionLayer::<SmallSession>::new(manager.clone()))
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let cookie = cookie.to_owned();
+        let with_session = manager.is_some();
+        // The session row must really save: check once.
+        let request = move || {
+            http::Request::get("/")
+                .header(http::header::COOKIE, cookie.as_str())
+                .body(Body::empty())
+                .expect("a request")
+        };
+        let response = runtime.block_on(app.call(request())).expect("infallible");
         assert_eq!(response.status(), http::StatusCode::OK);
         assert_eq!(
-            response.headers().contains_key(SET_COOKIE),
-            name.ends_with("session")
+            response.headers().contains_key(http::header::SET_COOKIE),
+            with_session
         );
-        c.bench_function(name, |b| {
-            b.iter_batched(
-                || axum_rows::request(cookie),
-                |request| black_box(runtime.block_on(app.call(request))),
-                BatchSize::SmallInput,
-            );
-        });
+        Box::new(move || {
+            let response = runtime.block_on(app.call(request()));
+            super::black_box(response).expect("infallible");
+        })
     }
 }
 
 mod actix_rows {
-    use sealed_session::actix_web::SessionHandle;
 
-    use super::SmallSession;
+    use actix_web::{App, test, web};
+    use sealed_session::actix_web::{SessionHandle, SessionMiddleware};
 
-    pub(super) async fn bare() -> String {
+    use super::{Row, SmallSession};
+
+    async fn bare() -> String {
         "visit".to_owned()
     }
 
-    pub(super) async fn session(session: SessionHandle<SmallSession>) -> String {
+    async fn session(session: SessionHandle<SmallSession>) -> String {
         let visits = session.update(|s| {
             s.visits += 1;
             s.visits
         });
         format!("visit {visits}")
     }
-}
 
-/// Times one request through `app`, a service from `init_service`; `make`
-/// builds each request (actix-web does not export the request type, so it
-/// is inferred from `make`).
-fn actix_row<S, R, B>(
-    c: &mut Criterion,
-    name: &str,
-    system: &actix_web::rt::SystemRunner,
-    app: &S,
-    make: impl Fn() -> R,
-) where
-    S: actix_web::dev::Service<
-            R,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        >,
-{
-    // The session row must really save: check once before timing.
-    let response = system.block_on(app.call(make())).expect("a response");
-    assert_eq!(response.status(), actix_web::http::StatusCode::OK);
-    assert_eq!(
-        response
-            .headers()
-            .contains_key(actix_web::http::header::SET_COOKIE),
-        name.ends_with("session")
-    );
-    c.bench_function(name, |b| {
-        b.iter_batched(
-            &make,
-            |request| black_box(system.block_on(app.call(request))),
-            BatchSize::SmallInput,
+    /// Times one request through `app`, a service from `init_service`,
+    /// checking once that the session row saves. actix-web does not export
+    /// its request type, so `make`'s output names it.
+    fn runner<S, R, B>(
+        system: actix_web::rt::SystemRunner,
+        app: S,
+        make: impl Fn() -> R + 'static,
+        with_session: bool,
+    ) -> Row
+    where
+        S: actix_web::dev::Service<
+                R,
+                Response = actix_web::dev::ServiceResponse<B>,
+                Error = actix_web::Error,
+            > + 'static,
+    {
+        let response = system.block_on(app.call(make())).expect("a response");
+        assert_eq!(response.status(), actix_web::http::StatusCode::OK);
+        assert_eq!(
+            response
+                .headers()
+                .contains_key(actix_web::http::header::SET_COOKIE),
+            with_session
         );
-    });
+        Box::new(move || {
+            let response = system.block_on(app.call(make()));
+            super::black_box(response).expect("a response");
+        })
+    }
+
+    pub(super) fn row(manager: Option<&sealed_session::SessionManager>, cookie: &str) -> Row {
+        let system = actix_web::rt::System::new();
+        let cookie = cookie.to_owned();
+        let make = move || {
+            test::TestRequest::get()
+                .uri("/")
+                .insert_header((actix_web::http::header::COOKIE, cookie.as_str()))
+                .to_request()
+        };
+        match manager {
+            None => {
+                let app = system.block_on(test::init_service(
+                    App::new().route("/", web::get().to(bare)),
+                ));
+                runner(system, app, make, false)
+            }
+            Some(manager) => {
+                let app = system.block_on(test::init_service(
+                    App::new()
+                        .wrap(SessionMiddleware::<SmallSession>::new(manager.clone()))
+                        .route("/", web::get().to(session)),
+                ));
+                runner(system, app, make, true)
+            }
+        }
+    }
 }
 
-fn actix(c: &mut Criterion, manager: &SessionManager, cookie: &str) {
-    use actix_web::{App, test, web};
-    use sealed_session::actix_web::SessionMiddleware;
+const ROWS: [&str; 6] = [
+    "core/sync",
+    "core/async",
+    "axum/bare",
+    "axum/session",
+    "actix/bare",
+    "actix/session",
+];
 
-    let system = actix_web::rt::System::new();
-    let make = || {
-        test::TestRequest::get()
-            .uri("/")
-            .insert_header((actix_web::http::header::COOKIE, cookie))
-            .to_request()
-    };
-    let bare = system.block_on(test::init_service(
-        App::new().route("/", web::get().to(actix_rows::bare)),
-    ));
-    actix_row(c, "adapters/actix/bare", &system, &bare, make);
-    let session = system.block_on(test::init_service(
-        App::new()
-            .wrap(SessionMiddleware::<SmallSession>::new(manager.clone()))
-            .route("/", web::get().to(actix_rows::session)),
-    ));
-    actix_row(c, "adapters/actix/session", &system, &session, make);
+fn row(name: &str, manager: &SessionManager, cookie: &str) -> Row {
+    match name {
+        "core/sync" => core_sync(manager, cookie),
+        "core/async" => core_async(manager, cookie),
+        "axum/bare" => axum_rows::row(None, cookie),
+        "axum/session" => axum_rows::row(Some(manager), cookie),
+        "actix/bare" => actix_rows::row(None, cookie),
+        "actix/session" => actix_rows::row(Some(manager), cookie),
+        other => {
+            eprintln!("no row {other:?}; the rows are {ROWS:?}");
+            std::process::exit(2)
+        }
+    }
 }
 
-fn adapters(c: &mut Criterion) {
+fn main() {
     let (manager, cookie) = manager_and_cookie();
-    core(c, &manager, &cookie);
-    axum(c, &manager, &cookie);
-    actix(c, &manager, &cookie);
+    // Instruction-count mode (see the module docs): one row, a fixed
+    // number of requests, no criterion.
+    if let Ok(name) = std::env::var("ADAPTERS_ROW") {
+        let requests: usize = std::env::var("ADAPTERS_REQUESTS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
+        let mut run = row(&name, &manager, &cookie);
+        for _ in 0..requests {
+            run();
+        }
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    for name in ROWS {
+        let mut run = row(name, &manager, &cookie);
+        c.bench_function(&format!("adapters/{name}"), |b| b.iter(&mut run));
+    }
+    c.final_summary();
 }
-
-criterion_group!(benches, adapters);
-criterion_main!(benches);
