@@ -31,6 +31,39 @@
 //!   ([`MissingSessionMiddleware`]) naming the middleware the route has and
 //!   what to change.
 //!
+//! # Your own error page
+//!
+//! An outer middleware finds the cause in the response and can answer with
+//! the application's page instead (`wrap_fn` added after the session
+//! middleware runs outside it):
+//!
+//! ```
+//! use actix_web::dev::Service as _;
+//! use actix_web::{App, HttpResponse};
+//! use sealed_session::actix_web::{SessionError, SessionMiddleware};
+//! use sealed_session::{Key, KeyRing, Map, SessionManager};
+//!
+//! let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
+//! let app = App::new()
+//!     .wrap(SessionMiddleware::<Map>::new(manager))
+//!     .wrap_fn(|request, service| {
+//!         let response = service.call(request);
+//!         async move {
+//!             let response = response.await?;
+//!             let failure = response.response().extensions().get::<SessionError>().cloned();
+//!             let Some(failure) = failure else {
+//!                 return Ok(response.map_into_left_body());
+//!             };
+//!             eprintln!("session: {}", failure.error());
+//!             let page = HttpResponse::build(response.status())
+//!                 .body("Sorry: please try again in a moment.");
+//!             Ok(response.into_response(page).map_into_right_body())
+//!         }
+//!     });
+//! # let _ = app;
+//! # Ok::<(), sealed_session::Error>(())
+//! ```
+//!
 //! # Cost
 //!
 //! actix-web 4 carries `http` 0.2 headers and the manager reads `http` 1.x
