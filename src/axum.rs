@@ -47,8 +47,8 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
+use crate::handle::{SessionLayers, Wrapper, describe_missing};
 pub use crate::tower::{MapSessionHandle, SessionError, SessionHandle, SessionLayer};
-use crate::tower::{SessionLayers, short_type_name};
 
 impl<S, T> FromRequestParts<S> for SessionHandle<T>
 where
@@ -85,31 +85,16 @@ pub struct MissingSessionLayer {
 
 impl fmt::Display for MissingSessionLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let wanted = short_type_name(self.session);
-        match self.present.as_slice() {
-            [] => write!(
-                f,
-                "this handler takes SessionHandle<{wanted}>, but no SessionLayer runs in front \
-                 of this route: add .layer(SessionLayer::<{wanted}>::new(manager)) to the router"
-            ),
-            present => {
-                let present: Vec<String> = present
-                    .iter()
-                    .map(|p| format!("SessionLayer<{}>", short_type_name(p)))
-                    .collect();
-                write!(
-                    f,
-                    "this handler takes SessionHandle<{wanted}>, but this route has {}: \
-                     take SessionHandle<{}> in the handler, or add \
-                     SessionLayer::<{wanted}>::new(manager) for a second session",
-                    present.join(" and "),
-                    self.present
-                        .first()
-                        .map(|p| short_type_name(p))
-                        .unwrap_or_default()
-                )
-            }
-        }
+        describe_missing(
+            f,
+            self.session,
+            &self.present,
+            &Wrapper {
+                name: "SessionLayer",
+                method: ".layer",
+                target: "the router",
+            },
+        )
     }
 }
 

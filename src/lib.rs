@@ -2,6 +2,9 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix-web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
+pub mod actix_web;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
@@ -9,6 +12,8 @@ mod codec;
 mod crypto;
 pub mod docs;
 mod error;
+#[cfg(any(feature = "tower", feature = "actix-web"))]
+mod handle;
 pub mod inspect;
 pub mod limits;
 mod manager;

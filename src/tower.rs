@@ -62,18 +62,24 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use ::tower::{Layer, Service};
-use http::{HeaderMap, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::handle::{
+    FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, SAVE_FAILED_BODY, SessionLayers, delete_if_destroyed,
+    save_into,
+};
+pub use crate::handle::{MapSessionHandle, SessionError, SessionHandle};
 use crate::manager::SessionManager;
+#[cfg(doc)]
+use crate::session::Session;
+#[cfg(doc)]
 use crate::session::map::Map;
-use crate::session::{FreshReason, Session};
 
 /// A [`Layer`] that gives every request a [`Session<T>`] and saves it on the
 /// response. See the [module docs](self) for the order of events and the
@@ -245,19 +251,8 @@ where
                     return Err(e);
                 }
             };
-            // Take the session out so no lock is held across the save.
-            let mut session = handle.take();
-            if response.status().is_server_error()
-                && !save_on_server_error
-                && !session.is_destroyed()
-                && !session.is_regenerating()
-            {
-                handle.put_back(session);
-                return Ok(response);
-            }
-            let saved = manager.save(&mut session, response.headers_mut()).await;
-            handle.put_back(session);
-            match saved {
+            let skip = response.status().is_server_error() && !save_on_server_error;
+            match save_into(&manager, &handle, response.headers_mut(), skip).await {
                 Ok(_) => Ok(response),
                 Err(e) => Ok(failure(StatusCode::INTERNAL_SERVER_ERROR, e)),
             }
@@ -265,207 +260,18 @@ where
     }
 }
 
-/// After a handler error: when the session was destroyed, saves it into a
-/// throwaway header map, which deletes its store entry (there is no response
-/// to carry the removal cookie). Best effort: the handler's error is what
-/// the caller gets, so a store failure here is dropped.
-async fn delete_if_destroyed<T>(manager: &SessionManager, handle: &SessionHandle<T>)
-where
-    T: Serialize + DeserializeOwned + Default + 'static,
-{
-    let mut session = handle.take();
-    if session.is_destroyed() {
-        let _ = manager.save(&mut session, &mut HeaderMap::new()).await;
-    }
-    handle.put_back(session);
-}
-
 fn failure<B: From<&'static str>>(status: StatusCode, error: Error) -> Response<B> {
     let body = if status == StatusCode::SERVICE_UNAVAILABLE {
-        "session store unavailable"
+        LOAD_FAILED_BODY
     } else {
-        "session could not be saved"
+        SAVE_FAILED_BODY
     };
     let mut response = Response::new(B::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+        http::HeaderValue::from_static(FAILURE_CONTENT_TYPE),
     );
+    response.extensions_mut().insert(SessionError::new(error));
     response
-        .extensions_mut()
-        .insert(SessionError(Arc::new(error)));
-    response
-}
-
-/// The session types the layers in front of a request provide (their
-/// `type_name`s, free to copy), for the extractor's message.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct SessionLayers(pub(crate) Vec<&'static str>);
-
-/// A type name without module paths (`Vec<String>`, not
-/// `alloc::vec::Vec<alloc::string::String>`), for messages.
-#[cfg(feature = "axum")]
-pub(crate) fn short_type_name(full: &str) -> String {
-    let mut short = String::with_capacity(full.len());
-    let mut segment = String::new();
-    for c in full.chars() {
-        if c.is_alphanumeric() || c == '_' || c == ':' {
-            segment.push(c);
-        } else {
-            short.push_str(segment.rsplit("::").next().unwrap_or_default());
-            segment.clear();
-            short.push(c);
-        }
-    }
-    short.push_str(segment.rsplit("::").next().unwrap_or_default());
-    short
-}
-
-/// The error behind a `503` or `500` response from [`SessionService`], in
-/// that response's extensions: the hook for logging it and for answering
-/// with the application's own error page.
-///
-/// # Examples
-///
-/// ```
-/// use sealed_session::tower::SessionError;
-///
-/// /// For axum's `middleware::map_response`, outside the session layer:
-/// /// log the cause, answer with the app's own page.
-/// async fn session_failure_page<B: From<&'static str>>(
-///     response: http::Response<B>,
-/// ) -> http::Response<B> {
-///     let Some(failure) = response.extensions().get::<SessionError>() else {
-///         return response;
-///     };
-///     eprintln!("session: {}", failure.error());
-///     let mut page = http::Response::new(B::from("Sorry: please try again in a moment."));
-///     *page.status_mut() = response.status();
-///     page
-/// }
-/// # let _ = session_failure_page::<String>;
-/// ```
-#[derive(Debug, Clone)]
-pub struct SessionError(Arc<Error>);
-
-impl SessionError {
-    /// The load or save error.
-    pub fn error(&self) -> &Error {
-        &self.0
-    }
-}
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for SessionError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
-    }
-}
-
-/// A shared handle to the request's [`Session<T>`], put in the request's
-/// extensions by [`SessionService`].
-///
-/// Clones share one session. Read it with [`SessionHandle::read`] and
-/// change it with [`SessionHandle::update`]: each takes a closure, so no
-/// lock can be held across an `.await` (a handler that did would not be
-/// `Send`, and axum reports that only as an opaque "Handler is not
-/// implemented"). [`SessionHandle::lock`] is there for code that needs the
-/// guard itself: let it go before the next `.await`. Changes made after the
-/// inner service has returned its response are not saved (while the layer
-/// saves, a clone kept elsewhere sees an empty stand-in).
-///
-/// With the `axum` feature it is an extractor.
-///
-/// # Examples
-///
-/// ```
-/// use sealed_session::tower::SessionHandle;
-/// # #[derive(Default, serde::Serialize, serde::Deserialize)]
-/// # struct Visits { count: u32 }
-///
-/// async fn count_visit(handle: SessionHandle<Visits>) -> u32 {
-///     let count = handle.update(|session| {
-///         session.count += 1; // through the session, to `Visits`
-///         session.count
-///     });
-///     some_io().await; // nothing of the session is held here
-///     count
-/// }
-/// # async fn some_io() {}
-/// ```
-pub struct SessionHandle<T> {
-    session: Arc<Mutex<Session<T>>>,
-}
-
-/// A handle to a map session (string keys, typed values).
-pub type MapSessionHandle = SessionHandle<Map>;
-
-impl<T> SessionHandle<T> {
-    /// A handle owning `session`. The layer makes these; handlers and tests
-    /// outside a layer may too.
-    pub fn new(session: Session<T>) -> Self {
-        Self {
-            session: Arc::new(Mutex::new(session)),
-        }
-    }
-
-    /// Runs `f` on the session, read-only, and returns what it returns.
-    pub fn read<R>(&self, f: impl FnOnce(&Session<T>) -> R) -> R {
-        f(&self.lock())
-    }
-
-    /// Runs `f` on the session, which it may change, and returns what it
-    /// returns.
-    pub fn update<R>(&self, f: impl FnOnce(&mut Session<T>) -> R) -> R {
-        f(&mut self.lock())
-    }
-
-    /// Locks the session for reading or changing it. Prefer
-    /// [`SessionHandle::read`] and [`SessionHandle::update`]: the guard
-    /// must not be held across an `.await`.
-    ///
-    /// A lock poisoned by a panicking holder is taken over rather than
-    /// passed on as a panic: the session is plain data and stays usable.
-    pub fn lock(&self) -> MutexGuard<'_, Session<T>> {
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn put_back(&self, session: Session<T>) {
-        *self.lock() = session;
-    }
-}
-
-impl<T: Default> SessionHandle<T> {
-    /// Takes the session out, leaving an empty stand-in.
-    fn take(&self) -> Session<T> {
-        let mut guard = self.lock();
-        let stand_in = Session::fresh(FreshReason::NoCookie, guard.codec().clone());
-        std::mem::replace(&mut *guard, stand_in)
-    }
-}
-
-impl<T> Clone for SessionHandle<T> {
-    fn clone(&self) -> Self {
-        Self {
-            session: Arc::clone(&self.session),
-        }
-    }
-}
-
-impl<T> fmt::Debug for SessionHandle<T> {
-    /// Shows where the session lives, not its data.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let session = self.lock();
-        f.debug_struct("SessionHandle")
-            .field("session", &std::any::type_name::<T>())
-            .field("location", &session.location())
-            .field("changed", &session.is_changed())
-            .finish_non_exhaustive()
-    }
 }

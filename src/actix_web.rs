@@ -1,0 +1,415 @@
+//! Sessions in actix-web: a middleware that loads the session before the
+//! handler and saves it after, and extractors for handlers.
+//!
+//! Wrap the app (or a scope) in [`SessionMiddleware<T>`], then take a
+//! [`SessionHandle<T>`] (or a [`MapSessionHandle`] for a map session) as a
+//! handler argument, with the same `T`. Read and change the session with
+//! [`SessionHandle::read`] and [`SessionHandle::update`]. The middleware
+//! and the handler share the session through the request's extensions, so
+//! what the handler changed is what the middleware saves.
+//!
+//! The middleware behaves as the tower layer (`sealed_session::tower`)
+//! does, with the same responses:
+//!
+//! - **Load fails** (the store cannot be read): the handler is not called;
+//!   the response is `503 Service Unavailable` with the plain-text body
+//!   `session store unavailable`.
+//! - **Save fails** (the store cannot be written, or a session too large for
+//!   the cookie on a manager without a store): the handler's response is
+//!   dropped and replaced by `500 Internal Server Error` with the plain-text
+//!   body `session could not be saved`.
+//! - Either response carries a [`SessionError`] in its extensions
+//!   (`HttpResponse::extensions`), the hook for logging the cause and
+//!   answering with the application's own page from an outer middleware.
+//! - A handler's error (a `Responder` error or an extractor's rejection) is
+//!   a response in actix-web, so the session is saved on it like on any
+//!   other response. An inner *service* that fails (`Err` from a
+//!   middleware further in) gets no save: the error passes through, and a
+//!   session the handler destroyed still has its store entry deleted.
+//! - A handler taking a `SessionHandle<T>` that no `SessionMiddleware<T>`
+//!   wraps fails extraction with `500` and a plain-text message
+//!   ([`MissingSessionMiddleware`]) naming the middleware the route has and
+//!   what to change.
+//!
+//! # Your own error page
+//!
+//! An outer middleware finds the cause in the response and can answer with
+//! the application's page instead (`wrap_fn` added after the session
+//! middleware runs outside it):
+//!
+//! ```
+//! use actix_web::dev::Service as _;
+//! use actix_web::{App, HttpResponse};
+//! use sealed_session::actix_web::{SessionError, SessionMiddleware};
+//! use sealed_session::{Key, KeyRing, Map, SessionManager};
+//!
+//! let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
+//! let app = App::new()
+//!     .wrap(SessionMiddleware::<Map>::new(manager))
+//!     .wrap_fn(|request, service| {
+//!         let response = service.call(request);
+//!         async move {
+//!             let response = response.await?;
+//!             let failure = response.response().extensions().get::<SessionError>().cloned();
+//!             let Some(failure) = failure else {
+//!                 return Ok(response.map_into_left_body());
+//!             };
+//!             eprintln!("session: {}", failure.error());
+//!             let page = HttpResponse::build(response.status())
+//!                 .body("Sorry: please try again in a moment.");
+//!             Ok(response.into_response(page).map_into_right_body())
+//!         }
+//!     });
+//! # let _ = app;
+//! # Ok::<(), sealed_session::Error>(())
+//! ```
+//!
+//! # Cost
+//!
+//! actix-web 4 carries `http` 0.2 headers and the manager reads `http` 1.x
+//! ones. The middleware copies only the request's `Cookie` headers (at most
+//! [`MAX_COOKIE_HEADER_BYTES`] of
+//! them and one more, so an oversized header is still seen as one) into a
+//! map it reuses for the response, and copies back only the `Set-Cookie`
+//! the manager writes. A request without a cookie whose session stays
+//! untouched allocates nothing for the conversion.
+//!
+//! # Examples
+//!
+//! ```
+//! use actix_web::{App, web};
+//! use sealed_session::actix_web::{SessionHandle, SessionMiddleware};
+//! use sealed_session::{Key, KeyRing, SessionManager};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Default, Serialize, Deserialize)]
+//! struct Visits {
+//!     count: u32,
+//! }
+//!
+//! async fn visits(session: SessionHandle<Visits>) -> String {
+//!     let count = session.update(|s| {
+//!         s.count += 1;
+//!         s.count
+//!     });
+//!     format!("visit number {count}")
+//! }
+//!
+//! // In production, load keys from a secret store (`KeyRing::from_env`).
+//! let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
+//! let app = App::new()
+//!     .wrap(SessionMiddleware::<Visits>::new(manager))
+//!     .route("/", web::get().to(visits));
+//! # let _ = app;
+//! # Ok::<(), sealed_session::Error>(())
+//! ```
+
+use std::fmt;
+use std::future::{Future, Ready, ready};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use ::actix_web::body::{EitherBody, MessageBody};
+use ::actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
+use ::actix_web::http::StatusCode;
+use ::actix_web::http::header::{self as actix_header, HeaderValue as ActixHeaderValue};
+use ::actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use http::HeaderMap;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::handle::{
+    FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, SAVE_FAILED_BODY, SessionLayers, Wrapper,
+    delete_if_destroyed, describe_missing, save_into,
+};
+pub use crate::handle::{MapSessionHandle, SessionError, SessionHandle};
+use crate::limits::MAX_COOKIE_HEADER_BYTES;
+use crate::manager::SessionManager;
+#[cfg(doc)]
+use crate::session::{Session, map::Map};
+
+/// Middleware (an actix-web [`Transform`]) that gives every request a
+/// [`Session<T>`] and saves it on the response. See the
+/// [module docs](self) for the failure responses.
+///
+/// `T` is the session type (any `Serialize + DeserializeOwned + Default`);
+/// use [`Map`] for a map session. Handlers take a [`SessionHandle<T>`] with
+/// the same `T`.
+///
+/// # Examples
+///
+/// ```
+/// use sealed_session::actix_web::SessionMiddleware;
+/// use sealed_session::{Key, KeyRing, Map, SessionManager};
+///
+/// // In production, load keys from a secret store (`KeyRing::from_env`).
+/// let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
+/// let app = actix_web::App::new().wrap(SessionMiddleware::<Map>::new(manager));
+/// # let _ = app;
+/// # Ok::<(), sealed_session::Error>(())
+/// ```
+pub struct SessionMiddleware<T> {
+    manager: SessionManager,
+    save_on_server_error: bool,
+    session: PhantomData<fn() -> T>,
+}
+
+impl<T> SessionMiddleware<T> {
+    /// Middleware loading and saving sessions of type `T` with `manager`.
+    pub fn new(manager: SessionManager) -> Self {
+        Self {
+            manager,
+            save_on_server_error: false,
+            session: PhantomData,
+        }
+    }
+
+    /// Whether a response with a `5xx` status saves the session's changes
+    /// (default `false`: only a destroy or a regenerate is saved then, as
+    /// in the tower layer).
+    #[must_use]
+    pub fn save_on_server_error(mut self, save: bool) -> Self {
+        self.save_on_server_error = save;
+        self
+    }
+
+    /// The manager.
+    pub fn manager(&self) -> &SessionManager {
+        &self.manager
+    }
+}
+
+impl<T> Clone for SessionMiddleware<T> {
+    fn clone(&self) -> Self {
+        Self {
+            manager: self.manager.clone(),
+            save_on_server_error: self.save_on_server_error,
+            session: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for SessionMiddleware<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionMiddleware")
+            .field("session", &std::any::type_name::<T>())
+            .field("manager", &self.manager)
+            .finish()
+    }
+}
+
+impl<S, B, T> Transform<S, ServiceRequest> for SessionMiddleware<T>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ::actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+    T: Serialize + DeserializeOwned + Default + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = ::actix_web::Error;
+    type Transform = SessionService<S, T>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SessionService {
+            inner: Rc::new(service),
+            manager: self.manager.clone(),
+            save_on_server_error: self.save_on_server_error,
+            session: PhantomData,
+        }))
+    }
+}
+
+/// The [`Service`] made by [`SessionMiddleware`].
+pub struct SessionService<S, T> {
+    inner: Rc<S>,
+    manager: SessionManager,
+    save_on_server_error: bool,
+    session: PhantomData<fn() -> T>,
+}
+
+impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionService")
+            .field("session", &std::any::type_name::<T>())
+            .field("inner", &self.inner)
+            .field("manager", &self.manager)
+            .finish()
+    }
+}
+
+/// The future a [`SessionService`] returns.
+pub type ResponseFuture<B> =
+    Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, ::actix_web::Error>>>>;
+
+impl<S, B, T> Service<ServiceRequest> for SessionService<S, T>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = ::actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+    T: Serialize + DeserializeOwned + Default + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = ::actix_web::Error;
+    type Future = ResponseFuture<B>;
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let inner = Rc::clone(&self.inner);
+        let manager = self.manager.clone();
+        let save_on_server_error = self.save_on_server_error;
+        Box::pin(async move {
+            // The request's `Cookie` headers as `http` 1.x; the map is
+            // reused for the response's `Set-Cookie`.
+            let mut headers = cookie_headers(&request);
+            let session = match manager.load::<T>(&headers).await {
+                Ok(session) => session,
+                Err(e) => {
+                    let response = failure(StatusCode::SERVICE_UNAVAILABLE, e);
+                    return Ok(request.into_response(response).map_into_right_body());
+                }
+            };
+            let handle = SessionHandle::new(session);
+            {
+                let mut extensions = request.extensions_mut();
+                extensions.insert(handle.clone());
+                // Which session types the middleware in front of the
+                // handler provides, for the extractor's message.
+                match extensions.get_mut::<SessionLayers>() {
+                    Some(present) => present.0.push(std::any::type_name::<T>()),
+                    None => {
+                        extensions.insert(SessionLayers(vec![std::any::type_name::<T>()]));
+                    }
+                }
+            }
+            let mut response = match inner.call(request).await {
+                Ok(response) => response,
+                Err(e) => {
+                    delete_if_destroyed(&manager, &handle).await;
+                    return Err(e);
+                }
+            };
+            headers.clear();
+            let skip = response.status().is_server_error() && !save_on_server_error;
+            match save_into(&manager, &handle, &mut headers, skip).await {
+                Ok(_) => {
+                    append_set_cookie(&headers, response.headers_mut());
+                    Ok(response.map_into_left_body())
+                }
+                Err(e) => {
+                    let (request, _dropped) = response.into_parts();
+                    let response = failure(StatusCode::INTERNAL_SERVER_ERROR, e);
+                    Ok(ServiceResponse::new(request, response).map_into_right_body())
+                }
+            }
+        })
+    }
+}
+
+/// The request's `Cookie` headers, copied into an `http` 1.x map: every
+/// one until [`MAX_COOKIE_HEADER_BYTES`] are copied, and the one that
+/// crosses that cap, so the manager sees an oversized header as oversized
+/// (it reads no further than the cap itself). A value that is not a valid
+/// `http` 1.x header value (actix-web checks the same rules, so none
+/// should be) is left out, as a header the manager could not read.
+fn cookie_headers(request: &ServiceRequest) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let mut copied = 0usize;
+    for value in request.headers().get_all(actix_header::COOKIE) {
+        if copied > MAX_COOKIE_HEADER_BYTES {
+            break;
+        }
+        let bytes = value.as_bytes();
+        let Ok(value) = http::HeaderValue::from_bytes(bytes) else {
+            continue;
+        };
+        if headers.try_append(http::header::COOKIE, value).is_err() {
+            break;
+        }
+        copied = copied.saturating_add(bytes.len());
+    }
+    headers
+}
+
+/// Appends the manager's `Set-Cookie` lines to the actix-web response,
+/// marked sensitive as the manager marks them.
+fn append_set_cookie(from: &HeaderMap, to: &mut actix_header::HeaderMap) {
+    for value in from.get_all(http::header::SET_COOKIE) {
+        // The manager writes only visible ASCII, which both versions accept.
+        if let Ok(mut value) = ActixHeaderValue::from_bytes(value.as_bytes()) {
+            value.set_sensitive(true);
+            to.append(actix_header::SET_COOKIE, value);
+        }
+    }
+}
+
+fn failure(status: StatusCode, error: Error) -> HttpResponse {
+    let body = if status == StatusCode::SERVICE_UNAVAILABLE {
+        LOAD_FAILED_BODY
+    } else {
+        SAVE_FAILED_BODY
+    };
+    let mut response = HttpResponse::build(status)
+        .content_type(FAILURE_CONTENT_TYPE)
+        .body(body);
+    response.extensions_mut().insert(SessionError::new(error));
+    response
+}
+
+impl<T: 'static> FromRequest for SessionHandle<T> {
+    type Error = MissingSessionMiddleware;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let extensions = request.extensions();
+        ready(extensions.get::<Self>().cloned().ok_or_else(|| {
+            MissingSessionMiddleware {
+                session: std::any::type_name::<T>(),
+                present: extensions
+                    .get::<SessionLayers>()
+                    .map(|l| l.0.clone())
+                    .unwrap_or_default(),
+            }
+        }))
+    }
+}
+
+/// The extractor's error when a handler asks for a [`SessionHandle<T>`] but
+/// no [`SessionMiddleware<T>`] with that `T` wraps the route. Responds
+/// `500` with a plain-text message naming the session type asked for, the
+/// middleware the route has, and what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingSessionMiddleware {
+    session: &'static str,
+    present: Vec<&'static str>,
+}
+
+impl fmt::Display for MissingSessionMiddleware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        describe_missing(
+            f,
+            self.session,
+            &self.present,
+            &Wrapper {
+                name: "SessionMiddleware",
+                method: ".wrap",
+                target: "the App",
+            },
+        )
+    }
+}
+
+impl std::error::Error for MissingSessionMiddleware {}
+
+/// `500 Internal Server Error` with the message as a plain-text body: a
+/// routing mistake, not the client's.
+impl ResponseError for MissingSessionMiddleware {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
