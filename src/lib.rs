@@ -12,6 +12,7 @@ mod error;
 pub mod inspect;
 pub mod limits;
 mod manager;
+pub mod observe;
 pub mod revocation;
 mod session;
 pub mod store;
