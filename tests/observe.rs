@@ -315,6 +315,9 @@ mod events {
 #[cfg(feature = "metrics")]
 mod counters {
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use sealed_session::observe::{
+        LOADS, OPENS, RETURNS, SAVES, SPILLS, STORE_ERRORS, STORE_SECONDS,
+    };
 
     use super::{Trail, cycle, run};
 
@@ -356,7 +359,7 @@ mod counters {
     #[test]
     fn counters_count_the_cycle() {
         let (rows, trail) = recorded();
-        let loads = "sealed_session_loads_total";
+        let loads = LOADS;
         assert_eq!(
             value(&rows, loads, &["outcome=opened", "location=cookie"]),
             2
@@ -377,7 +380,7 @@ mod counters {
         );
         assert_eq!(value(&rows, loads, &[]), 8);
 
-        let opens = "sealed_session_opens_total";
+        let opens = OPENS;
         let old = format!("key_id={}", trail.old_key_id);
         let new = format!("key_id={}", trail.new_key_id);
         assert_eq!(
@@ -394,18 +397,18 @@ mod counters {
         );
         assert_eq!(value(&rows, opens, &["algorithm=xaes-256-gcm"]), 4);
 
-        assert_eq!(value(&rows, "sealed_session_spills_total", &[]), 2);
-        assert_eq!(value(&rows, "sealed_session_returns_total", &[]), 1);
-        let saves = "sealed_session_saves_total";
+        assert_eq!(value(&rows, SPILLS, &[]), 2);
+        assert_eq!(value(&rows, RETURNS, &[]), 1);
+        let saves = SAVES;
         assert_eq!(value(&rows, saves, &["outcome=cookie"]), 2);
         assert_eq!(value(&rows, saves, &["outcome=store"]), 2);
         assert_eq!(value(&rows, saves, &["outcome=failed_store_error"]), 1);
         assert_eq!(value(&rows, saves, &[]), 5);
 
-        let errors = "sealed_session_store_errors_total";
+        let errors = STORE_ERRORS;
         assert_eq!(value(&rows, errors, &["store=custom", "op=load"]), 1);
         assert_eq!(value(&rows, errors, &["store=custom", "op=create"]), 1);
-        let seconds = "sealed_session_store_op_seconds";
+        let seconds = STORE_SECONDS;
         // Two creates (one failed), one load that worked and one that
         // failed, one delete (the entry left behind on the way back).
         assert_eq!(value(&rows, seconds, &["store=custom", "op=create"]), 3);
@@ -464,7 +467,7 @@ mod counters {
             .into_iter()
             .any(|(key, ..)| {
                 let key = key.key();
-                key.name() == "sealed_session_store_op_seconds"
+                key.name() == STORE_SECONDS
                     && key
                         .labels()
                         .any(|l| l.key() == "store" && l.value() == "memory")

@@ -1,17 +1,43 @@
 //! The `metrics` half: counters and histograms through the facade.
+//!
+//! Every label set known in advance is a `static`, so counting a load or a
+//! save allocates nothing (with or without a recorder). Only the labels that
+//! carry a key id or a store kind are built per call.
 
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{
+    Key, Label, Level, Metadata, Unit, counter, describe_counter, describe_histogram, histogram,
+};
 
-use super::{LOADS, Move, OPENS, RETURNS, SAVES, SPILLS, STORE_ERRORS, STORE_SECONDS, StoreOpName};
+use super::{
+    LOADS, Move, OPENS, RETURNS, SAVES, SPILLS, STORE_ERRORS, STORE_SECONDS, SaveOutcome,
+    StoreOpName, reason_name,
+};
 use crate::OpenedWith;
+use crate::session::FreshReason;
+
+static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
+
+/// A `&'static [Label]` of constant pairs.
+macro_rules! static_labels {
+    ($($k:literal => $v:expr),* $(,)?) => {{
+        static LABELS: &[Label] = &[$(Label::from_static_parts($k, $v)),*];
+        LABELS
+    }};
+}
+
+/// Adds one to the counter `name` with the constant `labels`.
+fn increment(name: &'static str, labels: &'static [Label]) {
+    let key = Key::from_static_labels(name, labels);
+    metrics::with_recorder(|recorder| recorder.register_counter(&key, &METADATA).increment(1));
+}
 
 pub(super) fn describe() {
     describe_counter!(
         LOADS,
         Unit::Count,
-        "Session loads, by outcome (opened or why the session is fresh) and location"
+        "Session loads, by outcome (opened, why the session is fresh, or failed) and location"
     );
     describe_counter!(
         OPENS,
@@ -42,14 +68,19 @@ pub(super) fn describe() {
 }
 
 pub(super) fn opened(with: OpenedWith, stored: Option<OpenedWith>) {
-    let location = if stored.is_some() { "store" } else { "cookie" };
-    counter!(LOADS, "outcome" => "opened", "location" => location).increment(1);
+    let labels = match stored {
+        None => static_labels!("outcome" => "opened", "location" => "cookie"),
+        Some(_) => static_labels!("outcome" => "opened", "location" => "store"),
+    };
+    increment(LOADS, labels);
     open(with, "cookie");
     if let Some(stored) = stored {
         open(stored, "store");
     }
 }
 
+/// Counts an open by key: the key id makes this the one per-load label set
+/// built at run time.
 fn open(with: OpenedWith, location: &'static str) {
     counter!(
         OPENS,
@@ -61,19 +92,62 @@ fn open(with: OpenedWith, location: &'static str) {
     .increment(1);
 }
 
-pub(super) fn fresh(reason: &'static str) {
-    counter!(LOADS, "outcome" => reason, "location" => "none").increment(1);
+pub(super) fn fresh(reason: FreshReason) {
+    macro_rules! per_reason {
+        ($($variant:ident),*) => {
+            match reason {
+                $(FreshReason::$variant => static_labels!(
+                    "outcome" => reason_name(FreshReason::$variant),
+                    "location" => "none",
+                ),)*
+            }
+        };
+    }
+    let labels = per_reason!(
+        NoCookie,
+        Rejected,
+        Expired,
+        Undecodable,
+        MissingFromStore,
+        Revoked,
+        HeaderTooLarge
+    );
+    increment(LOADS, labels);
 }
 
 pub(super) fn load_failed() {
-    counter!(LOADS, "outcome" => "failed", "location" => "store").increment(1);
+    increment(
+        LOADS,
+        static_labels!("outcome" => "failed", "location" => "store"),
+    );
 }
 
-pub(super) fn saved(outcome: &'static str, moved: Move) {
-    counter!(SAVES, "outcome" => outcome).increment(1);
+pub(super) fn saved(outcome: SaveOutcome, moved: Move) {
+    macro_rules! per_outcome {
+        ($($variant:ident),*) => {
+            match outcome {
+                $(SaveOutcome::$variant => static_labels!(
+                    "outcome" => SaveOutcome::$variant.name(),
+                ),)*
+            }
+        };
+    }
+    let labels = per_outcome!(
+        Unchanged,
+        Cookie,
+        Store,
+        Removed,
+        NotOverwritten,
+        KeptTooLarge,
+        KeptStoreError,
+        FailedTooLarge,
+        FailedStoreError,
+        FailedOther
+    );
+    increment(SAVES, labels);
     match moved {
-        Move::Spill => counter!(SPILLS).increment(1),
-        Move::Return => counter!(RETURNS).increment(1),
+        Move::Spill => increment(SPILLS, &[]),
+        Move::Return => increment(RETURNS, &[]),
         Move::None => {}
     }
 }

@@ -122,7 +122,7 @@ pub(crate) fn opened(with: OpenedWith, stored: Option<OpenedWith>) {
 #[inline(always)]
 pub(crate) fn fresh(reason: FreshReason) {
     #[cfg(feature = "metrics")]
-    self::metrics::fresh(reason_name(reason));
+    self::metrics::fresh(reason);
     #[cfg(feature = "tracing")]
     self::tracing::fresh(reason_name(reason));
     #[cfg(not(any(feature = "metrics", feature = "tracing")))]
@@ -145,7 +145,7 @@ pub(crate) fn load_failed(error: &Error) {
 pub(crate) fn saved(from: Location, result: &Result<Saved, Error>) {
     #[cfg(any(feature = "metrics", feature = "tracing"))]
     {
-        let outcome = save_outcome(result);
+        let outcome = SaveOutcome::of(result);
         let to = match result {
             Ok(Saved::Cookie { .. }) => Location::Cookie,
             Ok(Saved::Store { .. }) => Location::Store,
@@ -155,7 +155,12 @@ pub(crate) fn saved(from: Location, result: &Result<Saved, Error>) {
         #[cfg(feature = "metrics")]
         self::metrics::saved(outcome, Move::of(from, to));
         #[cfg(feature = "tracing")]
-        self::tracing::saved(outcome, location_name(from), location_name(to), result);
+        self::tracing::saved(
+            outcome.name(),
+            location_name(from),
+            location_name(to),
+            result,
+        );
     }
     #[cfg(not(any(feature = "metrics", feature = "tracing")))]
     let _ = (from, result);
@@ -182,7 +187,7 @@ impl Move {
 }
 
 #[cfg(any(feature = "metrics", feature = "tracing"))]
-fn reason_name(reason: FreshReason) -> &'static str {
+const fn reason_name(reason: FreshReason) -> &'static str {
     match reason {
         FreshReason::NoCookie => "no_cookie",
         FreshReason::Rejected => "rejected",
@@ -203,22 +208,55 @@ fn location_name(location: Location) -> &'static str {
     }
 }
 
+/// What a save did, as labelled.
 #[cfg(any(feature = "metrics", feature = "tracing"))]
-fn save_outcome(result: &Result<Saved, Error>) -> &'static str {
-    match result {
-        Ok(Saved::Unchanged) => "unchanged",
-        Ok(Saved::Cookie { .. }) => "cookie",
-        Ok(Saved::Store { .. }) => "store",
-        Ok(Saved::Removed) => "removed",
-        Ok(Saved::NotOverwritten) => "not_overwritten",
-        Ok(Saved::Kept {
-            cause: ErrorKind::TooLarge { .. },
-        }) => "kept_too_large",
-        Ok(Saved::Kept { .. }) => "kept_store_error",
-        Err(e) => match e.kind() {
-            ErrorKind::TooLarge { .. } => "failed_too_large",
-            ErrorKind::Store => "failed_store_error",
-            _ => "failed_other",
-        },
+#[derive(Clone, Copy)]
+enum SaveOutcome {
+    Unchanged,
+    Cookie,
+    Store,
+    Removed,
+    NotOverwritten,
+    KeptTooLarge,
+    KeptStoreError,
+    FailedTooLarge,
+    FailedStoreError,
+    FailedOther,
+}
+
+#[cfg(any(feature = "metrics", feature = "tracing"))]
+impl SaveOutcome {
+    fn of(result: &Result<Saved, Error>) -> Self {
+        match result {
+            Ok(Saved::Unchanged) => Self::Unchanged,
+            Ok(Saved::Cookie { .. }) => Self::Cookie,
+            Ok(Saved::Store { .. }) => Self::Store,
+            Ok(Saved::Removed) => Self::Removed,
+            Ok(Saved::NotOverwritten) => Self::NotOverwritten,
+            Ok(Saved::Kept {
+                cause: ErrorKind::TooLarge { .. },
+            }) => Self::KeptTooLarge,
+            Ok(Saved::Kept { .. }) => Self::KeptStoreError,
+            Err(e) => match e.kind() {
+                ErrorKind::TooLarge { .. } => Self::FailedTooLarge,
+                ErrorKind::Store => Self::FailedStoreError,
+                _ => Self::FailedOther,
+            },
+        }
+    }
+
+    const fn name(self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Cookie => "cookie",
+            Self::Store => "store",
+            Self::Removed => "removed",
+            Self::NotOverwritten => "not_overwritten",
+            Self::KeptTooLarge => "kept_too_large",
+            Self::KeptStoreError => "kept_store_error",
+            Self::FailedTooLarge => "failed_too_large",
+            Self::FailedStoreError => "failed_store_error",
+            Self::FailedOther => "failed_other",
+        }
     }
 }
