@@ -306,7 +306,10 @@ fn observe(c: &mut Criterion) {
         });
         // What the exporter renders: proof the rows above recorded.
         let rendered = recorder.handle().render();
-        assert!(rendered.contains("sealed_session_opens_total"), "{rendered}");
+        assert!(
+            rendered.contains("sealed_session_opens_total"),
+            "{rendered}"
+        );
     }
 }
 

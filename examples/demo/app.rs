@@ -172,7 +172,10 @@ fn rotation_progress(body: &mut String, ring: &KeyRing) {
     body.push_str("<h2>Rotation progress</h2>");
     let Some(opens) = rotation::opens_by_key() else {
         body.push_str(
-            "<p id=progress-none>Build the demo with the <code>metrics</code> feature              (<code>cargo run --example demo --features axum,metrics</code>) to see how many              sessions each key still opens, counted by <code>sealed_session_opens_total</code>              and served at <a href=/metrics>/metrics</a>.</p>",
+            "<p id=progress-none>Build the demo with the <code>metrics</code> feature \
+             (<code>cargo run --example demo --features axum,metrics</code>) to see how many \
+             sessions each key still opens, counted by <code>sealed_session_opens_total</code> \
+             and served at <a href=/metrics>/metrics</a>.</p>",
         );
         return;
     };
@@ -195,7 +198,10 @@ fn rotation_progress(body: &mut String, ring: &KeyRing) {
     };
     let _ = write!(
         body,
-        "<p class=big><strong id=old-share>{:.1}%</strong> of the <span id=opens-total>{total}         </span> sessions opened since the demo started were opened with an older key.</p>         <table id=progress><tr><th>Key id</th><th>Role now</th><th>Opens</th><th>Share</th></tr>",
+        "<p class=big><strong id=old-share>{:.1}%</strong> of the <span id=opens-total>{total}\
+         </span> opens since the demo started (of session cookies and stored sessions) \
+         used an older key.</p>\
+         <table id=progress><tr><th>Key id</th><th>Role now</th><th>Opens</th><th>Share</th></tr>",
         share(old)
     );
     for k in &opens {
@@ -215,7 +221,11 @@ fn rotation_progress(body: &mut String, ring: &KeyRing) {
         );
     }
     body.push_str(
-        "</table><p>Each open of a cookie (and of a spilled session's stored value) counts          once for the key that sealed it; one opened with an older key is re-sealed with the          primary on that response. When the older keys' rows stop growing, every returning          session has moved to the primary key. The same counters are served at          <a href=/metrics>/metrics</a> for a dashboard.</p>",
+        "</table><p>Each open of a cookie (and of a spilled session's stored value) counts \
+         once for the key that sealed it; one opened with an older key is re-sealed with the \
+         primary on that response. When the older keys' rows stop growing, every returning \
+         session has moved to the primary key. The same counters are served at \
+         <a href=/metrics>/metrics</a> for a dashboard.</p>",
     );
 }
 
