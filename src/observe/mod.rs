@@ -22,7 +22,7 @@
 //!
 //! | name | kind | labels |
 //! |---|---|---|
-//! | [`LOADS`] | counter | `outcome`: `opened`, the [`FreshReason`](crate::FreshReason) of a fresh session (`no_cookie`, `rejected`, `expired`, `undecodable`, `missing_from_store`, `revoked`, `header_too_large`), or `failed` (the store could not be read); `location`: where the session was found (`cookie`, `store`), `none` for a fresh one, `store` for a failure |
+//! | [`LOADS`] | counter | `outcome`: `opened`, the [`FreshReason`] of a fresh session (`no_cookie`, `rejected`, `expired`, `undecodable`, `missing_from_store`, `revoked`, `header_too_large`), or `failed` (the store could not be read); `location`: where the session was found (`cookie`, `store`), `none` for a fresh one, `store` for a failure |
 //! | [`OPENS`] | counter | `key_id` (8 hex digits), `algorithm`, `primary` (`true`/`false`), `location` (`cookie`: the cookie; `store`: the stored value of a spilled session) |
 //! | [`SAVES`] | counter | `outcome`: `unchanged`, `cookie`, `store`, `removed`, `not_overwritten`, `kept_too_large`, `kept_store_error`, `failed_too_large`, `failed_store_error`, `failed_other` |
 //! | [`SPILLS`] | counter | none: a session written to the store that was not there before |
