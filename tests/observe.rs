@@ -173,6 +173,7 @@ async fn cycle() -> Trail {
 
 fn run<R>(future: impl Future<Output = R>) -> R {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap()
         .block_on(future)
@@ -477,4 +478,15 @@ mod counters {
             });
         assert!(labelled);
     }
+}
+
+/// The SQLite store labels its metrics and events `sqlite` (the memory
+/// store's `memory` is checked above, through a manager).
+#[cfg(all(feature = "metrics", feature = "sqlx-sqlite"))]
+#[test]
+fn the_sqlite_store_is_labelled_sqlite() {
+    use sealed_session::store::{SqliteStore, Store};
+
+    let store = run(SqliteStore::connect("sqlite::memory:")).unwrap();
+    assert_eq!(store.kind(), "sqlite");
 }
