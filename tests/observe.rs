@@ -434,59 +434,113 @@ mod counters {
         }
     }
 
-    #[cfg(feature = "memory")]
-    #[test]
-    fn the_memory_store_is_labelled_memory() {
-        use std::sync::Arc;
-
+    /// A 10 KB session spilled into the store `make` builds (on the same
+    /// runtime) and loaded back through a manager: the store calls are timed
+    /// under the store's own kind, which is `kind`.
+    #[cfg(any(
+        feature = "memory",
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres",
+        feature = "redis"
+    ))]
+    fn store_calls_are_labelled<F, Fut>(kind: &str, make: F)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = std::sync::Arc<dyn sealed_session::store::Store>>,
+    {
         use http::HeaderMap;
-        use sealed_session::store::MemoryStore;
-        use sealed_session::{Codec, Key, KeyRing, SessionManager};
+        use sealed_session::{Codec, Key, KeyRing, Location, SessionManager};
 
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         metrics::with_local_recorder(&recorder, || {
             run(async {
+                let store = make().await;
+                assert_eq!(store.kind(), kind);
                 let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+                    .cookie_name("sid")
                     .build()
                     .unwrap();
                 let manager = SessionManager::with_codec(codec)
-                    .store(Arc::new(MemoryStore::new()))
+                    .store(store)
                     .build()
                     .unwrap();
                 let mut session = manager.load::<Vec<u8>>(&HeaderMap::new()).await.unwrap();
-                session.set(vec![3; 8000]);
-                manager
-                    .save(&mut session, &mut HeaderMap::new())
+                session.set(vec![3; 10_000]);
+                let mut response = HeaderMap::new();
+                manager.save(&mut session, &mut response).await.unwrap();
+                let pair = super::pair(&response);
+                let loaded = manager
+                    .load::<Vec<u8>>(&super::request(&pair))
                     .await
                     .unwrap();
+                assert_eq!(loaded.location(), Location::Store);
             });
         });
-        let labelled = snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .any(|(key, ..)| {
+        let rows: Vec<_> = snapshotter.snapshot().into_vec();
+        for op in ["create", "load"] {
+            let timed = rows.iter().any(|(key, _, _, value)| {
                 let key = key.key();
                 key.name() == STORE_SECONDS
                     && key
                         .labels()
-                        .any(|l| l.key() == "store" && l.value() == "memory")
-                    && key
-                        .labels()
-                        .any(|l| l.key() == "op" && l.value() == "create")
+                        .any(|l| l.key() == "store" && l.value() == kind)
+                    && key.labels().any(|l| l.key() == "op" && l.value() == op)
+                    && matches!(value, DebugValue::Histogram(samples) if samples.len() == 1)
             });
-        assert!(labelled);
+            assert!(timed, "{kind} {op}");
+        }
     }
-}
 
-/// The SQLite store labels its metrics and events `sqlite` (the memory
-/// store's `memory` is checked above, through a manager).
-#[cfg(all(feature = "metrics", feature = "sqlx-sqlite"))]
-#[test]
-fn the_sqlite_store_is_labelled_sqlite() {
-    use sealed_session::store::{SqliteStore, Store};
+    #[cfg(feature = "memory")]
+    #[test]
+    fn the_memory_store_is_labelled_memory() {
+        store_calls_are_labelled("memory", || async {
+            std::sync::Arc::new(sealed_session::store::MemoryStore::new()) as _
+        });
+    }
 
-    let store = run(SqliteStore::connect("sqlite::memory:")).unwrap();
-    assert_eq!(store.kind(), "sqlite");
+    #[cfg(feature = "sqlx-sqlite")]
+    #[test]
+    fn the_sqlite_store_is_labelled_sqlite() {
+        use sealed_session::store::SqliteStore;
+
+        store_calls_are_labelled("sqlite", || async {
+            let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+            store.migrate().await.unwrap();
+            std::sync::Arc::new(store) as _
+        });
+    }
+
+    #[cfg(feature = "sqlx-postgres")]
+    #[test]
+    #[ignore = "needs DATABASE_URL: see scripts/services.sh"]
+    fn the_postgres_store_is_labelled_postgres() {
+        use sealed_session::store::PostgresStore;
+
+        let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+        let table = format!("observe_{:016x}", rand::random::<u64>());
+        store_calls_are_labelled("postgres", || async move {
+            let store = PostgresStore::connect(&url)
+                .await
+                .unwrap()
+                .with_table_name(table);
+            store.migrate().await.unwrap();
+            std::sync::Arc::new(store) as _
+        });
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    #[ignore = "needs REDIS_URL: see scripts/services.sh"]
+    fn the_redis_store_is_labelled_redis() {
+        use sealed_session::store::RedisStore;
+
+        let url = std::env::var("REDIS_URL").expect("REDIS_URL");
+        let prefix = format!("observe:{:016x}:", rand::random::<u64>());
+        store_calls_are_labelled("redis", || async move {
+            let store = RedisStore::builder(url).prefix(prefix).connect().await;
+            std::sync::Arc::new(store.unwrap()) as _
+        });
+    }
 }
