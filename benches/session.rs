@@ -16,7 +16,17 @@
 //!   backend, refreshing in the background (the hot path adds a staleness
 //!   check).
 //!
-//! Run with `cargo bench --bench session`.
+//! - `observe/*`: the small cycle and the 10 KB store cycle as above, to
+//!   price observability (issue 16). `nothing_installed` is the row to
+//!   compare between a build without the `tracing` and `metrics` features
+//!   (their hooks compile to nothing) and one with them (the facades' no-op
+//!   paths run); with them on, `prometheus` adds the Prometheus exporter's
+//!   recorder and `prometheus_and_debug_events` also a `tracing` subscriber
+//!   that takes every event and span at DEBUG and visits their fields.
+//!
+//! Run with `cargo bench --bench session`; for observability,
+//! `cargo bench --bench session -- observe --save-baseline off`, then
+//! `cargo bench --bench session --features tracing,metrics -- observe --baseline off`.
 
 #![allow(
     clippy::expect_used,
@@ -242,10 +252,157 @@ fn load_with_registry(c: &mut Criterion) {
     group.finish();
 }
 
+/// The small cookie cycle and the 10 KB store cycle, each run by `around`
+/// (which installs whatever is being priced around the measurement).
+fn observe_rows(c: &mut Criterion, row: &str, around: &dyn Fn(&mut dyn FnMut())) {
+    let small = SessionManager::with_codec(codec())
+        .build()
+        .expect("manager");
+    let mut session: Session<SmallSession> = small.load_sync(&HeaderMap::new()).expect("fresh");
+    session.set(SmallSession {
+        user_id: 42,
+        name: "alice".to_owned(),
+        role: "admin".to_owned(),
+        csrf: [0x5a; 32],
+        visits: 0,
+    });
+    let mut response = HeaderMap::new();
+    small.save_sync(&mut session, &mut response).expect("save");
+    let small_request = next_request(&response);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let large = SessionManager::with_codec(codec())
+        .store(Arc::new(MemoryStore::new()))
+        .build()
+        .expect("manager");
+    let large_request = runtime.block_on(async {
+        let mut session: Session<LargeSession> =
+            large.load(&HeaderMap::new()).await.expect("fresh");
+        session.history = vec![7; LARGE_BYTES];
+        let mut response = HeaderMap::new();
+        let saved = large.save(&mut session, &mut response).await.expect("save");
+        assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+        next_request(&response)
+    });
+
+    let mut group = c.benchmark_group("observe");
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function(format!("small_cycle/{row}"), |b| {
+        around(&mut || {
+            b.iter(|| {
+                let mut session: Session<SmallSession> =
+                    small.load_sync(black_box(&small_request)).expect("load");
+                assert!(!session.is_new());
+                session.visits += 1;
+                let mut response = HeaderMap::new();
+                let saved = small.save_sync(&mut session, &mut response).expect("save");
+                black_box((saved, response))
+            });
+        });
+    });
+    group.bench_function(format!("10kb_store_cycle/{row}"), |b| {
+        around(&mut || {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let mut session: Session<LargeSession> =
+                        large.load(black_box(&large_request)).await.expect("load");
+                    assert!(!session.is_new());
+                    session.visits += 1;
+                    let mut response = HeaderMap::new();
+                    let saved = large.save(&mut session, &mut response).await.expect("save");
+                    black_box((saved, response))
+                })
+            });
+        });
+    });
+    group.finish();
+}
+
+fn observe(c: &mut Criterion) {
+    eprintln!(
+        "observe: features tracing={} metrics={}",
+        cfg!(feature = "tracing"),
+        cfg!(feature = "metrics")
+    );
+    observe_rows(c, "nothing_installed", &|run| run());
+    #[cfg(feature = "metrics")]
+    {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        observe_rows(c, "prometheus", &|run| {
+            metrics::with_local_recorder(&recorder, &mut *run);
+        });
+        #[cfg(feature = "tracing")]
+        observe_rows(c, "prometheus_and_debug_events", &|run| {
+            let subscriber = events::Visiting::subscriber();
+            tracing::subscriber::with_default(subscriber, || {
+                metrics::with_local_recorder(&recorder, &mut *run);
+            });
+        });
+        // What the exporter renders: proof the rows above recorded.
+        let rendered = recorder.handle().render();
+        assert!(
+            rendered.contains("sealed_session_opens_total"),
+            "{rendered}"
+        );
+    }
+}
+
+/// A subscriber that takes every span and event at DEBUG and below and
+/// visits every field into a reused buffer: what a formatter does, without
+/// the I/O.
+#[cfg(all(feature = "tracing", feature = "metrics"))]
+mod events {
+    use std::fmt::{self, Write as _};
+    use std::sync::Mutex;
+
+    use tracing::field::{Field, Visit};
+    use tracing::level_filters::LevelFilter;
+    use tracing::span::Attributes;
+    use tracing::{Event, Subscriber};
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
+
+    pub(crate) struct Visiting(Mutex<String>);
+
+    struct Into<'a>(&'a mut String);
+
+    impl Visit for Into<'_> {
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+
+    impl<S: Subscriber> Layer<S> for Visiting {
+        fn on_new_span(&self, attrs: &Attributes<'_>, _: &tracing::span::Id, _: Context<'_, S>) {
+            if let Ok(mut line) = self.0.lock() {
+                line.clear();
+                attrs.record(&mut Into(&mut line));
+            }
+        }
+
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            if let Ok(mut line) = self.0.lock() {
+                line.clear();
+                event.record(&mut Into(&mut line));
+            }
+        }
+    }
+
+    impl Visiting {
+        pub(crate) fn subscriber() -> impl Subscriber + Send + Sync {
+            tracing_subscriber::registry()
+                .with(Visiting(Mutex::new(String::with_capacity(256))))
+                .with(LevelFilter::DEBUG)
+        }
+    }
+}
+
 criterion_group!(
     benches,
     small_inline_sync,
     large_memory_store_async,
-    load_with_registry
+    load_with_registry,
+    observe
 );
 criterion_main!(benches);

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! For the full tour (sign-in, a cart that spills to the store, key
-//! rotation), run `cargo run --example demo --features axum`.
+//! rotation), run `cargo run --example demo --features axum,metrics`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

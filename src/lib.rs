@@ -17,6 +17,7 @@ mod handle;
 pub mod inspect;
 pub mod limits;
 mod manager;
+pub mod observe;
 pub mod revocation;
 mod session;
 pub mod store;

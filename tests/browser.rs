@@ -538,3 +538,85 @@ async fn sign_out_everywhere_reaches_another_browser() {
     client_b.close().await.unwrap();
     let _ = driver.child.kill().await;
 }
+
+/// The `Set-Cookie` value for the session cookie in a raw response.
+fn session_cookie(response: &str) -> String {
+    let line = response
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .expect("a Set-Cookie");
+    let pair = line.split_once(':').unwrap().1.trim();
+    let pair = pair.split(';').next().unwrap();
+    pair.strip_prefix(&format!("{COOKIE}="))
+        .expect("the session cookie")
+        .to_owned()
+}
+
+/// With `metrics`, the demo serves its counters at `/metrics` in the
+/// Prometheus text format (outside the session layer) and the key page
+/// reads the rotation's progress back from them. No browser needed.
+#[cfg(feature = "metrics")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_metrics_and_rotation_progress() {
+    let addr = start_demo().await;
+    // A junk cookie: a fresh session (rejected), counted, and a new cookie.
+    let (status, first) = raw_get(addr, "/", "junk").await;
+    assert_eq!(status, 200);
+    let cookie = session_cookie(&first);
+    let (status, keys) = raw_get(addr, "/keys", &cookie).await;
+    assert_eq!(status, 200);
+    let primary = keys
+        .split("<ol id=ring><li><code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("the ring's primary key id")
+        .to_owned();
+    assert!(keys.contains("<table id=progress>"), "{keys}");
+    assert!(
+        keys.contains(&format!(
+            "<tr><td><code>{primary}</code></td><td>primary</td>"
+        )),
+        "{keys}"
+    );
+
+    let (status, metrics) = raw_get(addr, "/metrics", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("content-type: text/plain; version=0.0.4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE sealed_session_opens_total counter"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "sealed_session_opens_total{{key_id=\"{primary}\",algorithm=\"xaes-256-gcm\",primary=\"true\",location=\"cookie\"}}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sealed_session_loads_total{outcome=\"rejected\",location=\"none\"}"),
+        "{metrics}"
+    );
+    // The scrape itself loaded no session and set no cookie.
+    assert!(
+        !metrics.to_ascii_lowercase().contains("set-cookie"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(&cookie), "the cookie value leaked");
+}
+
+/// Without `metrics`, `/metrics` says how to get it and the key page says
+/// what it would show.
+#[cfg(not(feature = "metrics"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_without_metrics_says_how_to_get_them() {
+    let addr = start_demo().await;
+    let (status, body) = raw_get(addr, "/metrics", "junk").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("--features axum,metrics"), "{body}");
+    let (status, keys) = raw_get(addr, "/keys", "junk").await;
+    assert_eq!(status, 200);
+    assert!(keys.contains("id=progress-none"), "{keys}");
+}

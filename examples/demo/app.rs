@@ -17,6 +17,11 @@ use sealed_session::tower::{SessionError, SessionHandle, SessionLayer};
 use sealed_session::{Error, FreshReason, Key, KeyRing, Location, Session, SessionManager};
 use serde::{Deserialize, Serialize};
 
+// Beside this file both when main.rs declares `app` and when
+// tests/browser.rs includes it by path.
+#[path = "rotation.rs"]
+mod rotation;
+
 /// Cart items added or removed per click.
 pub(crate) const ITEMS_PER_CLICK: usize = 10;
 
@@ -128,7 +133,8 @@ pub(crate) fn router(config: Config) -> Result<Router, Error> {
         store_name: config.store_name,
         registry: config.registry.clone(),
     };
-    Ok(Router::new()
+    rotation::install();
+    let pages = Router::new()
         .route("/", get(counter))
         .route("/counter/reset", post(reset_counter))
         .route("/account", get(account))
@@ -144,8 +150,92 @@ pub(crate) fn router(config: Config) -> Result<Router, Error> {
         .route("/keys/retired", post(seal_with_retired))
         .layer(SessionLayer::<DemoSession>::new(main))
         // Outside the session layer: turns its empty 500/503 into a page.
-        .layer(middleware::map_response(session_failure_page))
-        .with_state(app))
+        .layer(middleware::map_response(session_failure_page));
+    // Outside the session layer: a scrape is not a visit.
+    let metrics = Router::new().route("/metrics", get(metrics_page));
+    Ok(pages.merge(metrics).with_state(app))
+}
+
+/// The metrics in the Prometheus text format (with the `metrics` feature).
+async fn metrics_page() -> Response {
+    match rotation::metrics_text() {
+        Some(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no metrics in this build: run `cargo run --example demo --features axum,metrics`\n",
+        )
+            .into_response(),
+    }
+}
+
+/// The rotation's progress from the `sealed_session_opens_total` counters:
+/// opens per key id since the demo started, and each key's share.
+fn rotation_progress(body: &mut String, ring: &KeyRing) {
+    body.push_str("<h2>Rotation progress</h2>");
+    let Some(opens) = rotation::opens_by_key() else {
+        body.push_str(
+            "<p id=progress-none>Build the demo with the <code>metrics</code> feature \
+             (<code>cargo run --example demo --features axum,metrics</code>) to see how many \
+             sessions each key still opens, counted by <code>sealed_session_opens_total</code> \
+             and served at <a href=/metrics>/metrics</a>.</p>",
+        );
+        return;
+    };
+    let total: u64 = opens.iter().map(|k| k.opens).sum();
+    let primary = ring.primary_id().to_string();
+    let old: u64 = opens
+        .iter()
+        .filter(|k| k.key_id != primary)
+        .map(|k| k.opens)
+        .sum();
+    let share = |n: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            // Display only: counts far below 2^52 convert exactly.
+            #[allow(clippy::cast_precision_loss)]
+            let share = 100.0 * n as f64 / total as f64;
+            share
+        }
+    };
+    let _ = write!(
+        body,
+        "<p class=big><strong id=old-share>{:.1}%</strong> of the <span id=opens-total>{total}\
+         </span> opens since the demo started (of session cookies and stored sessions) \
+         used an older key.</p>\
+         <table id=progress><tr><th>Key id</th><th>Role now</th><th>Opens</th><th>Share</th></tr>",
+        share(old)
+    );
+    for k in &opens {
+        let role = if k.key_id == primary {
+            "primary"
+        } else if ring.key_ids().any(|id| id.to_string() == k.key_id) {
+            "older key (opens only)"
+        } else {
+            "not in this ring"
+        };
+        let _ = write!(
+            body,
+            "<tr><td><code>{}</code></td><td>{role}</td><td>{}</td><td>{:.1}%</td></tr>",
+            escape(&k.key_id),
+            k.opens,
+            share(k.opens)
+        );
+    }
+    body.push_str(
+        "</table><p>Each open of a cookie (and of a spilled session's stored value) counts \
+         once for the key that sealed it; one opened with an older key is re-sealed with the \
+         primary on that response. When the older keys' rows stop growing, every returning \
+         session has moved to the primary key. The same counters are served at \
+         <a href=/metrics>/metrics</a> for a dashboard.</p>",
+    );
 }
 
 async fn counter(
@@ -476,6 +566,7 @@ async fn keys(State(app): State<App>, session: SessionHandle<DemoSession>) -> Ht
          longest session lifetime has passed. Keys come from <code>SESSION_KEYS</code> \
          (comma-separated, primary first).</p>",
     );
+    rotation_progress(&mut body, ring);
     if app.retired.is_some() {
         body.push_str(
             "<form method=post action=/keys/retired><button>Re-seal my session with the \

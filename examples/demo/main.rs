@@ -3,8 +3,12 @@
 //! key-rotation view.
 //!
 //! ```sh
-//! cargo run --example demo --features axum   # then open http://127.0.0.1:3000/
+//! cargo run --example demo --features axum,metrics   # then open http://127.0.0.1:3000/
 //! ```
+//!
+//! With `metrics`, `/metrics` serves the session counters in the Prometheus
+//! text format and the key page shows the rotation's progress from them;
+//! `--features axum` alone runs the demo without them.
 //!
 //! Environment:
 //!

@@ -285,7 +285,7 @@ impl SessionManagerBuilder {
                 attributes: self.attributes,
                 renew_after,
                 overflow,
-                store: self.store,
+                store: self.store.map(crate::observe::wrap_store),
                 max_stored_bytes: self.max_stored_bytes,
                 registry: self.registry,
                 clear_invalid_cookies: self.clear_invalid_cookies,

@@ -13,6 +13,7 @@ use crate::codec::store_id::StoreId;
 use crate::codec::{Failure, SessionId};
 use crate::error::{Error, ErrorKind};
 use crate::limits::MAX_SESSION_CANDIDATES;
+use crate::observe;
 use crate::revocation::Status;
 use crate::session::{FreshReason, Origin, Session};
 
@@ -52,9 +53,26 @@ impl SessionManager {
     where
         T: DeserializeOwned + Default + 'static,
     {
+        let result = self.load_cookies(headers, now).await;
+        if let Err(e) = &result {
+            observe::load_failed(e);
+        }
+        result
+    }
+
+    /// What [`SessionManager::load_at`] does, before a failure is observed.
+    async fn load_cookies<T>(
+        &self,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default + 'static,
+    {
         let codec = &self.inner.codec;
         let mut reason = FreshReason::NoCookie;
         let mut worse = |r: FreshReason| {
+            observe::candidate_refused(r);
             if r.rank() > reason.rank() {
                 reason = r;
             }
@@ -80,6 +98,7 @@ impl SessionManager {
                 }
             };
             aead_budget -= 1;
+            let mut stored_with = None;
             let times = Times::from_secs(env.issued_at, env.renewed_at);
             let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
             let session_id = SessionId::from_bytes(env.session_id);
@@ -121,13 +140,16 @@ impl SessionManager {
                             worse(FreshReason::Rejected);
                             continue;
                         }
-                        Ok((stored, stored_with)) => match stored.body {
-                            Body::Inline(data) => (
-                                data,
-                                Origin::Store(id),
-                                with.needs_reseal() || stored_with.needs_reseal(),
-                                stored.subject,
-                            ),
+                        Ok((stored, value_with)) => match stored.body {
+                            Body::Inline(data) => {
+                                stored_with = Some(value_with);
+                                (
+                                    data,
+                                    Origin::Store(id),
+                                    with.needs_reseal() || value_with.needs_reseal(),
+                                    stored.subject,
+                                )
+                            }
                             Body::Stored(_) => {
                                 worse(FreshReason::Rejected);
                                 continue;
@@ -144,6 +166,7 @@ impl SessionManager {
                 worse(reason);
                 continue;
             }
+            observe::opened(with, stored_with);
             return Ok(Session::loaded(
                 data,
                 origin,
@@ -161,6 +184,7 @@ impl SessionManager {
         if candidates.truncated() || (aead_budget == 0 && candidates.next().is_some()) {
             reason = FreshReason::HeaderTooLarge;
         }
+        observe::fresh(reason);
         Ok(Session::fresh(reason, codec.clone()))
     }
 

@@ -16,6 +16,7 @@ use crate::codec::schema::SchemaId;
 use crate::codec::store_id::StoreId;
 use crate::codec::{Identity, SealedCookie, SessionId, envelope};
 use crate::error::{Error, ErrorKind};
+use crate::observe;
 use crate::revocation::SessionRecord;
 use crate::session::{Origin, Pending, Session};
 
@@ -54,6 +55,22 @@ impl SessionManager {
     ///
     /// As [`SessionManager::save`].
     pub async fn save_at<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut HeaderMap,
+        now: SystemTime,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        let from = session.location();
+        let result = self.save_pending(session, headers, now).await;
+        observe::saved(from, &result);
+        result
+    }
+
+    /// What [`SessionManager::save_at`] does, before it is observed.
+    async fn save_pending<T>(
         &self,
         session: &mut Session<T>,
         headers: &mut HeaderMap,

@@ -46,4 +46,12 @@ pub trait Store: Send + Sync + fmt::Debug {
 
     /// Removes the entry under `id`, if any.
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()>;
+
+    /// What kind of store this is (`memory`, `redis`, `sqlite`,
+    /// `postgres`): the `store` label of the store metrics and events (see
+    /// [`observe`](crate::observe)). A short constant, never anything
+    /// that varies per instance or entry. The default is `custom`.
+    fn kind(&self) -> &'static str {
+        "custom"
+    }
 }

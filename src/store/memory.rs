@@ -180,6 +180,10 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
         self.cache.invalidate(id.as_bytes());
         Box::pin(std::future::ready(Ok(())))

@@ -351,6 +351,10 @@ impl Store for RedisStore {
         })
     }
 
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let _: Value = self.query("redis DEL", self.single_key("DEL", id)).await?;

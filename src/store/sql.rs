@@ -263,6 +263,10 @@ macro_rules! sql_store_impl {
                 })
             }
 
+            fn kind(&self) -> &'static str {
+                $label
+            }
+
             fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
                 Box::pin(async move {
                     let query =
