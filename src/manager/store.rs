@@ -36,6 +36,21 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The value under `id`, or `None` when absent or expired.
     fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>>;
 
+    /// As [`load`](Self::load), with the entry's deadline when the store
+    /// knows it. A cache in front of the store
+    /// ([`CachingStore`](crate::store::CachingStore)) needs the deadline to
+    /// keep what it read no longer than the store would; without one it
+    /// keeps only what was written through it.
+    ///
+    /// The default calls `load` and reports no deadline; the shipped stores
+    /// override it.
+    fn load_with_deadline<'a>(
+        &'a self,
+        id: &'a StoreId,
+    ) -> StoreFuture<'a, Option<(Vec<u8>, Option<SystemTime>)>> {
+        Box::pin(async move { Ok(self.load(id).await?.map(|value| (value, None))) })
+    }
+
     /// Inserts or replaces the value under `id`.
     fn save<'a>(
         &'a self,
