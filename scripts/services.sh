@@ -113,9 +113,11 @@ _services_start_mongo() {
         return 1
     fi
     mkdir -p "$dir" || return 1
+    # nx-27017 refuses to start when its own --pid-file names a live
+    # process, so the pid this script kills by is kept apart (server.pid).
     "$nx" --db memory --host 127.0.0.1 -p "$SERVICES_MONGO_PORT" \
         --log-file "$dir/nx.log" --pid-file "$dir/nx.pid" >"$dir/stdout.log" 2>&1 &
-    echo $! >"$dir/nx.pid"
+    echo $! >"$dir/server.pid"
     _services_wait "nx-27017" "$dir/nx.log" _services_port_busy "$SERVICES_MONGO_PORT" || return 1
     export MONGODB_URL="mongodb://127.0.0.1:$SERVICES_MONGO_PORT/sealed_session"
 }
@@ -272,7 +274,7 @@ stop_services() {
                 >/dev/null 2>&1 || true
         fi
     fi
-    for pidfile in "$SERVICES_DIR"/mysql/mysqld.pid "$SERVICES_DIR"/mongo/nx.pid; do
+    for pidfile in "$SERVICES_DIR"/mysql/mysqld.pid "$SERVICES_DIR"/mongo/server.pid; do
         [ -f "$pidfile" ] || continue
         pid=$(cat "$pidfile")
         if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
