@@ -62,3 +62,41 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Removes the entry under `id`, if any.
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()>;
 }
+
+/// A shared store is a store, so a wrapper such as
+/// [`CachingStore`](crate::store::CachingStore) can sit in front of an
+/// `Arc<dyn Store>`.
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn create<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        (**self).create(id, value, expires_at)
+    }
+
+    fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>> {
+        (**self).load(id)
+    }
+
+    fn load_with_deadline<'a>(
+        &'a self,
+        id: &'a StoreId,
+    ) -> StoreFuture<'a, Option<(Vec<u8>, Option<SystemTime>)>> {
+        (**self).load_with_deadline(id)
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, ()> {
+        (**self).save(id, value, expires_at)
+    }
+
+    fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
+        (**self).delete(id)
+    }
+}

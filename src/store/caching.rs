@@ -99,20 +99,20 @@ impl Expiry<[u8; 16], Entry> for UntilServed {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use sealed_session::store::{CachingStore, RedisStore, Store};
+/// use sealed_session::store::{CachingStore, Store};
 ///
-/// # async fn run() -> Result<(), sealed_session::Error> {
-/// let redis = RedisStore::connect("redis://127.0.0.1:6379/").await?;
-/// let store = CachingStore::new(redis)
-///     .max_staleness(Duration::from_secs(2))
-///     .capacity_bytes(64 << 20);
-/// let store: Arc<dyn Store> = Arc::new(store);
-/// # let _ = store;
-/// # Ok(())
-/// # }
+/// /// A cache in front of a shared store (a `RedisStore`, say).
+/// fn cached(shared: Arc<dyn Store>) -> Arc<dyn Store> {
+///     Arc::new(
+///         CachingStore::new(shared)
+///             .max_staleness(Duration::from_secs(2))
+///             .capacity_bytes(64 << 20),
+///     )
+/// }
+/// # let _ = cached(Arc::new(sealed_session::store::MemoryStore::new()));
 /// ```
 #[derive(Clone)]
 pub struct CachingStore<B> {

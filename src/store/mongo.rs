@@ -52,6 +52,9 @@ type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// is a third more bytes per value. A session value is limited by
 /// MongoDB's 16 MiB document size, so about 12 MiB of sealed bytes.
 ///
+/// The driver is built with its default features: TLS through rustls
+/// (`tls=true` in the URL) and `mongodb+srv://` resolution.
+///
 /// The driver reconnects by itself after the server goes away; every
 /// operation is bounded by a time limit ([`DEFAULT_STORE_TIMEOUT`](super::DEFAULT_STORE_TIMEOUT)
 /// unless set with [`with_timeout`](Self::with_timeout)), past which it fails
