@@ -1,11 +1,13 @@
 //! Load + save of a ~10 KB session through each store, on loopback (tracker
 //! issue 4).
 //!
-//! Two groups:
+//! Three groups:
 //! - `store_load_save_10k`: `Store::load` then `Store::save` of a 10 KiB
 //!   value, straight through `Arc<dyn Store>`; beside it, the same two calls
 //!   on tower-sessions' Redis store (`tower-sessions-redis-store`, on fred)
 //!   for a record holding a 10 KiB string.
+//! - `store_load_10k`: `Store::load` alone; for the `cached-…` rows, a
+//!   cache hit.
 //! - `manager_load_save_10k`: `SessionManager::load` of a spilled 10 KiB
 //!   session from its pointer cookie, a change, and `save` (open + seal +
 //!   store round trips), per store.
@@ -243,6 +245,29 @@ fn store_load_save(c: &mut Criterion) {
     group.finish();
 }
 
+/// `Store::load` alone of a 10 KiB value: for a `cached-…` row that is a
+/// cache hit, beside its backend's row.
+fn store_load(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("store_load_10k");
+    for target in targets(&rt) {
+        let id = StoreId::generate();
+        let until = SystemTime::now() + Duration::from_secs(3600);
+        rt.block_on(target.store.save(&id, &noise(VALUE_BYTES), until))
+            .expect("first save");
+        group.bench_function(target.name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let got = target.store.load(&id).await.expect("load");
+                    black_box(got.expect("present"));
+                });
+            });
+        });
+        rt.block_on(target.store.delete(&id)).expect("delete");
+    }
+    group.finish();
+}
+
 /// The same load + save on tower-sessions' Redis store: a `Record` holding
 /// one 10 KiB string, msgpack-encoded, `GET` then `SET … XX EXAT`.
 fn tower_sessions_redis(
@@ -366,6 +391,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = store_load_save, manager_load_save
+    targets = store_load_save, store_load, manager_load_save
 }
 criterion_main!(benches);
