@@ -1,18 +1,24 @@
 //! Load + save of a ~10 KB session through each store, on loopback (tracker
 //! issue 4).
 //!
-//! Two groups:
+//! Three groups:
 //! - `store_load_save_10k`: `Store::load` then `Store::save` of a 10 KiB
 //!   value, straight through `Arc<dyn Store>`; beside it, the same two calls
 //!   on tower-sessions' Redis store (`tower-sessions-redis-store`, on fred)
 //!   for a record holding a 10 KiB string.
+//! - `store_load_10k`: `Store::load` alone; for the `cached-…` rows, a
+//!   cache hit.
 //! - `manager_load_save_10k`: `SessionManager::load` of a spilled 10 KiB
 //!   session from its pointer cookie, a change, and `save` (open + seal +
 //!   store round trips), per store.
 //!
-//! The memory and SQLite (temporary file) stores always run; Redis and
-//! PostgreSQL run when `REDIS_URL` / `DATABASE_URL` are set (see
-//! `scripts/services.sh`) and are skipped with a note otherwise. Each
+//! The memory and SQLite (temporary file) stores always run; Redis,
+//! PostgreSQL, MariaDB and MongoDB run when `REDIS_URL` / `DATABASE_URL` /
+//! `MYSQL_URL` / `MONGODB_URL` are set (see `scripts/services.sh`; its
+//! `MONGODB_URL` is nx-27017, a MongoDB wire-protocol stand-in over SQLite,
+//! not MongoDB) and are skipped with a note otherwise. Each networked store
+//! also runs behind a `CachingStore` (`cached-<store>`): the load is a
+//! cache hit, the save still writes through to the server. Each
 //! iteration drives a current-thread Tokio runtime with `block_on`.
 //!
 //! Run with `cargo bench --all-features --bench stores`.
@@ -33,7 +39,7 @@ use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
-use sealed_session::store::{Store, StoreId};
+use sealed_session::store::{CachingStore, Store, StoreId};
 use sealed_session::{Codec, Key, KeyRing, Saved, SessionManager};
 use tokio::runtime::Runtime;
 
@@ -136,8 +142,75 @@ fn targets(rt: &Runtime) -> Vec<Target> {
     #[cfg(not(feature = "sqlx-postgres"))]
     eprintln!("note: postgres skipped (build with --features sqlx-postgres)");
 
+    #[cfg(feature = "sqlx-mysql")]
+    match env("MYSQL_URL") {
+        Some(url) => {
+            let store = rt.block_on(async {
+                let store = sealed_session::store::MySqlStore::connect(&url)
+                    .await
+                    .expect("mysql")
+                    .with_table_name("bench_sessions");
+                store.migrate().await.expect("mysql migrate");
+                store
+            });
+            targets.push(Target {
+                name: "mysql",
+                store: Arc::new(store),
+                _guard: None,
+            });
+        }
+        None => eprintln!("note: mysql skipped (MYSQL_URL is not set)"),
+    }
+    #[cfg(not(feature = "sqlx-mysql"))]
+    eprintln!("note: mysql skipped (build with --features sqlx-mysql)");
+
+    #[cfg(feature = "mongodb")]
+    match env("MONGODB_URL") {
+        Some(url) => {
+            let store = rt.block_on(async {
+                let store = sealed_session::store::MongoStore::connect(&url)
+                    .await
+                    .expect("mongodb")
+                    .with_collection_name("bench_sessions");
+                store.migrate().await.expect("mongodb migrate");
+                store
+            });
+            targets.push(Target {
+                name: "mongodb",
+                store: Arc::new(store),
+                _guard: None,
+            });
+        }
+        None => eprintln!("note: mongodb skipped (MONGODB_URL is not set)"),
+    }
+    #[cfg(not(feature = "mongodb"))]
+    eprintln!("note: mongodb skipped (build with --features mongodb)");
+
+    // Each server-backed store again behind a cache: the load hits.
+    let cached: Vec<Target> = targets
+        .iter()
+        .filter(|t| !matches!(t.name, "memory" | "sqlite"))
+        .map(|t| Target {
+            name: cached_name(t.name),
+            store: Arc::new(CachingStore::new(Arc::clone(&t.store))),
+            _guard: None,
+        })
+        .collect();
+    targets.extend(cached);
+
     let _ = rt;
     targets
+}
+
+/// The row name of `store` behind a cache.
+fn cached_name(store: &str) -> &'static str {
+    match store {
+        "redis" => "cached-redis",
+        "postgres" => "cached-postgres",
+        "mysql" => "cached-mysql",
+        "mongodb" => "cached-mongodb",
+        _ => "cached-other",
+    }
 }
 
 fn store_load_save(c: &mut Criterion) {
@@ -169,6 +242,29 @@ fn store_load_save(c: &mut Criterion) {
         rt.block_on(target.store.delete(&id)).expect("delete");
     }
     tower_sessions_redis(&rt, &mut group);
+    group.finish();
+}
+
+/// `Store::load` alone of a 10 KiB value: for a `cached-…` row that is a
+/// cache hit, beside its backend's row.
+fn store_load(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("store_load_10k");
+    for target in targets(&rt) {
+        let id = StoreId::generate();
+        let until = SystemTime::now() + Duration::from_secs(3600);
+        rt.block_on(target.store.save(&id, &noise(VALUE_BYTES), until))
+            .expect("first save");
+        group.bench_function(target.name, |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let got = target.store.load(&id).await.expect("load");
+                    black_box(got.expect("present"));
+                });
+            });
+        });
+        rt.block_on(target.store.delete(&id)).expect("delete");
+    }
     group.finish();
 }
 
@@ -295,6 +391,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = store_load_save, manager_load_save
+    targets = store_load_save, store_load, manager_load_save
 }
 criterion_main!(benches);

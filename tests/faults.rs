@@ -9,10 +9,11 @@
 //! - restarts it on the same port: the same manager, not rebuilt, saves and
 //!   loads stored sessions again.
 //!
-//! They need the server binaries: `REDIS_SERVER_BIN` (path to redis-server)
-//! and `PG_BIN_DIR` (the directory holding initdb and pg_ctl), both exported
-//! by `scripts/services.sh`'s `start_services`. As root, PostgreSQL runs as
-//! the `postgres` user through `runuser`.
+//! They need the server binaries: `REDIS_SERVER_BIN` (path to redis-server),
+//! `PG_BIN_DIR` (the directory holding initdb and pg_ctl), and, with the
+//! `sqlx-mysql` feature, `MARIADBD_BIN` and `MARIADB_INSTALL_DB_BIN`, all
+//! exported by `scripts/services.sh`'s `start_services`. As root, PostgreSQL
+//! runs as the `postgres` user through `runuser`, and MariaDB as `mysql`.
 
 #![allow(
     clippy::unwrap_used,
@@ -618,4 +619,143 @@ async fn postgres_revocation_backend_stopped_and_restarted() {
         || cluster.pg_ctl_start(),
     )
     .await;
+}
+
+// -------------------------------------------------------------- MariaDB --
+
+/// A MariaDB server this test owns, in a temporary directory; killed on
+/// drop.
+#[cfg(feature = "sqlx-mysql")]
+struct MariaDb {
+    bin: String,
+    port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+#[cfg(feature = "sqlx-mysql")]
+impl MariaDb {
+    /// Initializes a data directory and starts the server; a passwordless
+    /// `sealed`@127.0.0.1 may do anything.
+    async fn start() -> Self {
+        let install_db = store_support::server_url("MARIADB_INSTALL_DB_BIN");
+        let dir = tempfile::tempdir().unwrap();
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["mysql:mysql"])
+                .arg(dir.path())
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "chown of the data directory");
+        }
+        let mut install = Command::new(install_db);
+        install
+            .arg("--no-defaults")
+            .args(Self::user())
+            .arg(format!("--datadir={}", dir.path().join("data").display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        assert!(install.status().unwrap().success(), "mariadb-install-db");
+        let mut server = Self {
+            bin: store_support::server_url("MARIADBD_BIN"),
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        server.restart();
+        // root may connect through the socket only; make a TCP user there.
+        let socket = format!(
+            "mysql://root@localhost/mysql?socket={}",
+            server.dir.path().join("mysqld.sock").display()
+        );
+        let pool = sqlx::MySqlPool::connect(&socket).await.unwrap();
+        for sql in [
+            "CREATE DATABASE sealed_session",
+            "CREATE USER 'sealed'@'127.0.0.1'",
+            "GRANT ALL ON *.* TO 'sealed'@'127.0.0.1'",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        server
+    }
+
+    fn user() -> Vec<&'static str> {
+        if is_root() {
+            vec!["--user=mysql"]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("mysql://sealed@127.0.0.1:{}/sealed_session", self.port)
+    }
+
+    fn restart(&mut self) {
+        let dir = self.dir.path();
+        let child = Command::new(&self.bin)
+            .arg("--no-defaults")
+            .args(Self::user())
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .args(["--bind-address=127.0.0.1", &format!("--port={}", self.port)])
+            .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+            .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .args(["--skip-log-bin", "--innodb-buffer-pool-size=32M"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd starts");
+        self.child = Some(child);
+        wait_for_port(self.port, true);
+    }
+
+    /// SIGKILL: no clean shutdown, InnoDB recovers from its log on restart.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        wait_for_port(self.port, false);
+    }
+}
+
+#[cfg(feature = "sqlx-mysql")]
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[cfg(feature = "sqlx-mysql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs MARIADBD_BIN and MARIADB_INSTALL_DB_BIN: see scripts/services.sh"]
+async fn mariadb_killed_and_restarted() {
+    let mut server = MariaDb::start().await;
+    let store = sealed_session::store::MySqlStore::connect(&server.url())
+        .await
+        .unwrap()
+        .with_timeout(STORE_TIMEOUT);
+    store.migrate().await.unwrap();
+    let manager = store_support::manager(Arc::new(store));
+    let (stored, saved) = new_session(&manager, big()).await.unwrap();
+    assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+    let (inline, _) = new_session(&manager, small()).await.unwrap();
+
+    server.kill();
+    store_fails_cookies_work(&manager, &stored, &inline).await;
+    store_fails_cookies_work(&manager, &stored, &inline).await;
+
+    server.restart();
+    recovers(&manager).await;
+    // InnoDB recovered from its log: the session stored before the kill is
+    // still there.
+    let session = manager.load::<Vec<u8>>(&stored).await.unwrap();
+    assert_eq!(session.location(), Location::Store);
+    assert_eq!(session.data().len(), big().len());
 }

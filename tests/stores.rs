@@ -1,11 +1,13 @@
 //! One conformance suite, run against every store through `Arc<dyn Store>`:
-//! the memory store always; SQLite on a temporary file; Redis and PostgreSQL
-//! against the real servers named by `REDIS_URL` and `DATABASE_URL` (those
-//! tests are ignored unless asked for: `cargo test --all-features --
-//! --include-ignored` after `source scripts/services.sh && start_services`).
+//! the memory store always; SQLite on a temporary file; Redis, PostgreSQL,
+//! MariaDB and the MongoDB store against the servers named by `REDIS_URL`,
+//! `DATABASE_URL`, `MYSQL_URL` and `MONGODB_URL` (those tests are ignored
+//! unless asked for: `cargo test --all-features -- --include-ignored` after
+//! `source scripts/services.sh && start_services`, which starts nx-27017, a
+//! MongoDB wire-protocol stand-in, for `MONGODB_URL`).
 //!
 //! Expiry is tested with an injected clock where the store takes one (memory,
-//! SQLite, PostgreSQL), to the second: live before the deadline, gone at
+//! SQLite, PostgreSQL, MySQL, MongoDB), to the second: live before the deadline, gone at
 //! it, and the id free for `create` again; Redis owns its clock, so its
 //! expiry test waits out a one-second TTL. The memory store also holds its
 //! byte capacity. Each store also gets an end-to-end test through
@@ -16,6 +18,8 @@
     feature = "memory",
     feature = "sqlx-sqlite",
     feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "mongodb",
     feature = "redis"
 ))]
 #![allow(
@@ -234,6 +238,39 @@ async fn expiry_is_honoured(h: Harness) {
     }
 }
 
+/// `load_with_deadline` gives the value and the deadline it was saved with
+/// (to the millisecond where the store reads the test's clock; within the
+/// round trip where the server owns time).
+async fn deadlines_are_reported(h: Harness) {
+    let s = &h.store;
+    let id = StoreId::generate();
+    let until = h.now() + hour();
+    assert_eq!(s.load_with_deadline(&id).await.unwrap(), None);
+    s.save(&id, b"timed", until).await.unwrap();
+    let (value, deadline) = s
+        .load_with_deadline(&id)
+        .await
+        .unwrap()
+        .expect("saved entry loads");
+    assert_eq!(value, b"timed");
+    let deadline = deadline.expect("the store reports its deadline");
+    match h.time {
+        Time::Injected(_) => assert_eq!(deadline, until),
+        Time::Real => {
+            assert!(
+                deadline <= until + Duration::from_millis(5),
+                "{deadline:?} after {until:?}"
+            );
+            assert!(
+                deadline + Duration::from_secs(5) > until,
+                "{deadline:?} long before {until:?}"
+            );
+        }
+    }
+    s.delete(&id).await.unwrap();
+    assert_eq!(s.load_with_deadline(&id).await.unwrap(), None);
+}
+
 async fn concurrent_writers_lose_nothing(h: Harness) {
     const TASKS: usize = 8;
     const IDS_PER_TASK: usize = 500;
@@ -359,6 +396,7 @@ macro_rules! conformance {
             conformance!(@test $make, round_trip $(, #[$attr])*);
             conformance!(@test $make, create_on_existing_id_is_refused $(, #[$attr])*);
             conformance!(@test $make, expiry_is_honoured $(, #[$attr])*);
+            conformance!(@test $make, deadlines_are_reported $(, #[$attr])*);
             conformance!(@test $make, concurrent_writers_lose_nothing $(, #[$attr])*);
             conformance!(@test $make, large_values_round_trip $(, #[$attr])*);
             conformance!(@test $make, manager_spills_and_returns $(, #[$attr])*);
@@ -382,6 +420,22 @@ async fn memory() -> Harness {
 
 #[cfg(feature = "memory")]
 conformance!(memory_store, memory().await);
+
+/// A caching store over a memory store, both on one manual clock.
+#[cfg(feature = "memory")]
+async fn cached_memory() -> Harness {
+    let (clock, read) = manual_clock();
+    let read = Arc::new(read);
+    let backend = {
+        let read = Arc::clone(&read);
+        sealed_session::store::MemoryStore::new().with_clock(move || read())
+    };
+    let store = sealed_session::store::CachingStore::new(backend).with_clock(move || read());
+    Harness::injected(store, clock, ())
+}
+
+#[cfg(feature = "memory")]
+conformance!(caching_over_memory_store, cached_memory().await);
 
 /// The memory store's capacity bounds what it holds, in bytes of values.
 #[cfg(feature = "memory")]
@@ -473,6 +527,33 @@ async fn postgres() -> Harness {
 #[cfg(feature = "sqlx-postgres")]
 conformance!(postgres_store, postgres().await, #[ignore = "needs DATABASE_URL"]);
 
+/// A MySQL / MariaDB store on `MYSQL_URL`, in a table named `prefix` plus
+/// a suffix no other run uses, on the manual clock `read`.
+#[cfg(feature = "sqlx-mysql")]
+async fn mysql_store(
+    prefix: &str,
+    read: impl Fn() -> SystemTime + Send + Sync + 'static,
+) -> sealed_session::store::MySqlStore {
+    let url = store_support::server_url("MYSQL_URL");
+    sealed_session::store::MySqlStore::connect(&url)
+        .await
+        .unwrap()
+        .with_table_name(store_support::unique(prefix))
+        .with_clock(read)
+}
+
+#[cfg(feature = "sqlx-mysql")]
+async fn mysql() -> Harness {
+    let (clock, read) = manual_clock();
+    let store = mysql_store("conformance", read).await;
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    Harness::injected(store, clock, ())
+}
+
+#[cfg(feature = "sqlx-mysql")]
+conformance!(mysql_store, mysql().await, #[ignore = "needs MYSQL_URL: see scripts/services.sh"]);
+
 /// A harness over the Redis store `builder` connects to, its keys under a
 /// prefix no other run uses.
 #[cfg(feature = "redis")]
@@ -493,6 +574,40 @@ async fn redis() -> Harness {
 
 #[cfg(feature = "redis")]
 conformance!(redis_store, redis().await, #[ignore = "needs REDIS_URL"]);
+
+/// A caching store in front of Redis.
+#[cfg(all(feature = "redis", feature = "memory"))]
+async fn cached_redis() -> Harness {
+    let url = store_support::server_url("REDIS_URL");
+    let store = sealed_session::store::RedisStore::builder(url)
+        .prefix(format!("{}:", store_support::unique("cached")))
+        .connect()
+        .await
+        .unwrap();
+    Harness::real(sealed_session::store::CachingStore::new(store))
+}
+
+#[cfg(all(feature = "redis", feature = "memory"))]
+conformance!(caching_over_redis_store, cached_redis().await, #[ignore = "needs REDIS_URL"]);
+
+/// A MongoDB store on `MONGODB_URL` (nx-27017 in CI), in a collection no
+/// other run uses, with its TTL index, on a manual clock.
+#[cfg(feature = "mongodb")]
+async fn mongo() -> Harness {
+    let url = store_support::server_url("MONGODB_URL");
+    let (clock, read) = manual_clock();
+    let store = sealed_session::store::MongoStore::connect(&url)
+        .await
+        .unwrap()
+        .with_collection_name(&store_support::unique("conformance"))
+        .with_clock(read);
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    Harness::injected(store, clock, ())
+}
+
+#[cfg(feature = "mongodb")]
+conformance!(mongo_store, mongo().await, #[ignore = "needs MONGODB_URL: see scripts/services.sh"]);
 
 #[cfg(feature = "redis-cluster")]
 async fn redis_cluster() -> Harness {
@@ -534,7 +649,22 @@ async fn postgres_delete_expired_counts_rows() {
     delete_expired_counts_rows(&store, &clock, |s| Box::pin(s.delete_expired())).await;
 }
 
-#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+/// `delete_expired` removes exactly the rows past their deadline.
+#[cfg(feature = "sqlx-mysql")]
+#[tokio::test]
+#[ignore = "needs MYSQL_URL: see scripts/services.sh"]
+async fn mysql_delete_expired_counts_rows() {
+    let (clock, read) = manual_clock();
+    let store = mysql_store("Sweep `test`", read).await;
+    store.migrate().await.unwrap();
+    delete_expired_counts_rows(&store, &clock, |s| Box::pin(s.delete_expired())).await;
+}
+
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
 async fn delete_expired_counts_rows<S: Store>(
     store: &S,
     clock: &Mutex<SystemTime>,

@@ -36,6 +36,21 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// The value under `id`, or `None` when absent or expired.
     fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>>;
 
+    /// As [`load`](Self::load), with the entry's deadline when the store
+    /// knows it. A cache in front of the store
+    /// ([`CachingStore`](crate::store::CachingStore)) needs the deadline to
+    /// keep what it read no longer than the store would; without one it
+    /// keeps only what was written through it.
+    ///
+    /// The default calls `load` and reports no deadline; the shipped stores
+    /// override it.
+    fn load_with_deadline<'a>(
+        &'a self,
+        id: &'a StoreId,
+    ) -> StoreFuture<'a, Option<(Vec<u8>, Option<SystemTime>)>> {
+        Box::pin(async move { Ok(self.load(id).await?.map(|value| (value, None))) })
+    }
+
     /// Inserts or replaces the value under `id`.
     fn save<'a>(
         &'a self,
@@ -48,10 +63,52 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()>;
 
     /// What kind of store this is (`memory`, `redis`, `sqlite`,
-    /// `postgres`): the `store` label of the store metrics and events (see
+    /// `postgres`, `mysql`, `mongodb`, `caching`): the `store` label of the store metrics and events (see
     /// [`observe`](crate::observe)). A short constant, never anything
     /// that varies per instance or entry. The default is `custom`.
     fn kind(&self) -> &'static str {
         "custom"
+    }
+}
+
+/// A shared store is a store, so a wrapper such as
+/// [`CachingStore`](crate::store::CachingStore) can sit in front of an
+/// `Arc<dyn Store>`.
+impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
+    fn create<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        (**self).create(id, value, expires_at)
+    }
+
+    fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>> {
+        (**self).load(id)
+    }
+
+    fn load_with_deadline<'a>(
+        &'a self,
+        id: &'a StoreId,
+    ) -> StoreFuture<'a, Option<(Vec<u8>, Option<SystemTime>)>> {
+        (**self).load_with_deadline(id)
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, ()> {
+        (**self).save(id, value, expires_at)
+    }
+
+    fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
+        (**self).delete(id)
+    }
+
+    fn kind(&self) -> &'static str {
+        (**self).kind()
     }
 }

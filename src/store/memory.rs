@@ -169,6 +169,18 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(Ok(value)))
     }
 
+    fn load_with_deadline<'a>(
+        &'a self,
+        id: &'a StoreId,
+    ) -> StoreFuture<'a, Option<(Vec<u8>, Option<SystemTime>)>> {
+        let entry = self
+            .cache
+            .get(id.as_bytes())
+            .filter(|e| self.live(e))
+            .map(|e| (e.value.to_vec(), Some(e.expires_at)));
+        Box::pin(std::future::ready(Ok(entry)))
+    }
+
     fn save<'a>(
         &'a self,
         id: &'a StoreId,

@@ -18,12 +18,30 @@ mod memory;
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use memory::{DEFAULT_CAPACITY_BYTES, MemoryStore};
 
-#[cfg(any(feature = "redis", feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "mongodb"
+))]
 mod deadline;
-#[cfg(any(feature = "redis", feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg(any(
+    feature = "redis",
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql",
+    feature = "mongodb"
+))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "redis", feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+    doc(cfg(any(
+        feature = "redis",
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres",
+        feature = "sqlx-mysql",
+        feature = "mongodb"
+    )))
 )]
 pub use deadline::DEFAULT_STORE_TIMEOUT;
 
@@ -33,20 +51,44 @@ mod redis;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{DEFAULT_REDIS_PREFIX, RedisStore, RedisStoreBuilder};
 
-#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
 mod expired;
-#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+    doc(cfg(any(
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres",
+        feature = "sqlx-mysql"
+    )))
 )]
 pub use expired::{DeleteExpired, ExpiredDeletion};
-#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
 mod sql;
-#[cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres"))]
+#[cfg(any(
+    feature = "sqlx-sqlite",
+    feature = "sqlx-postgres",
+    feature = "sqlx-mysql"
+))]
 #[cfg_attr(
     docsrs,
-    doc(cfg(any(feature = "sqlx-sqlite", feature = "sqlx-postgres")))
+    doc(cfg(any(
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres",
+        feature = "sqlx-mysql"
+    )))
 )]
 pub use sql::DEFAULT_TABLE_NAME;
 
@@ -79,3 +121,21 @@ pub use revocation::RedisRevocations;
 #[cfg(feature = "sqlx-sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlx-sqlite")))]
 pub use revocation::SqliteRevocations;
+
+#[cfg(feature = "sqlx-mysql")]
+mod mysql;
+#[cfg(feature = "sqlx-mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx-mysql")))]
+pub use mysql::MySqlStore;
+
+#[cfg(feature = "mongodb")]
+mod mongo;
+#[cfg(feature = "mongodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mongodb")))]
+pub use mongo::{DEFAULT_COLLECTION_NAME, DEFAULT_DATABASE_NAME, MongoStore};
+
+#[cfg(feature = "memory")]
+mod caching;
+#[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
+pub use caching::{CachingStore, DEFAULT_CACHE_CAPACITY_BYTES, DEFAULT_MAX_STALENESS};

@@ -8,7 +8,10 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgPool, Row as _};
 
 use super::deadline::{DEFAULT_STORE_TIMEOUT, bounded};
-use super::sql::{Clock, Statements, sql_store_impl, system_clock, unix_millis};
+use super::sql::{
+    Clock, Dialect, Statements, from_unix_millis, is_unique_violation, sql_store_impl,
+    system_clock, unix_millis,
+};
 use super::{Store, StoreFuture, StoreId};
 use crate::error::Error;
 
@@ -90,4 +93,4 @@ impl PostgresStore {
     }
 }
 
-sql_store_impl!(PostgresStore, PgPool, "BYTEA", "postgres");
+sql_store_impl!(PostgresStore, PgPool, Dialect::Postgres, "postgres");

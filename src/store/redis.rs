@@ -297,6 +297,10 @@ impl RedisStore {
     }
 }
 
+/// A key's value and its remaining time to live in milliseconds (`false`,
+/// which Redis returns as nil, when absent).
+const GET_WITH_TTL: &str = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
+
 /// Milliseconds from `now` to `expires_at`, rounded up; `None` when the
 /// deadline has passed (Redis refuses a zero TTL, and such an entry must
 /// never load).
@@ -331,6 +335,28 @@ impl Store for RedisStore {
 
     fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>> {
         Box::pin(self.query("redis GET", self.single_key("GET", id)))
+    }
+
+    /// `GET` and `PTTL` in one server-side script, so the two describe the
+    /// same write. The deadline is counted from before the command was sent,
+    /// so it is never later than Redis's own.
+    fn load_with_deadline<'a>(
+        &'a self,
+        id: &'a StoreId,
+    ) -> StoreFuture<'a, Option<(Vec<u8>, Option<SystemTime>)>> {
+        Box::pin(async move {
+            let sent = SystemTime::now();
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(GET_WITH_TTL).arg(1).arg(self.key(id));
+            let (value, ttl_ms): (Option<Vec<u8>>, i64) =
+                self.query("redis EVAL GET PTTL", cmd).await?;
+            // PTTL is -1 for a key without a TTL (not written by this
+            // store): its deadline is unknown.
+            let deadline = u64::try_from(ttl_ms)
+                .ok()
+                .map(|ms| sent + Duration::from_millis(ms));
+            Ok(value.map(|value| (value, deadline)))
+        })
     }
 
     fn save<'a>(

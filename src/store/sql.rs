@@ -1,11 +1,11 @@
 //! What the SQL stores share: the table's shape, its name, the clock.
 //!
-//! Both stores keep one table:
+//! Every SQL store keeps one table:
 //!
 //! | column | type | holds |
 //! |---|---|---|
-//! | `id` | `BLOB` / `BYTEA`, primary key | the 16 bytes of the [`StoreId`](super::StoreId) |
-//! | `value` | `BLOB` / `BYTEA` | the sealed session |
+//! | `id` | `BLOB` / `BYTEA` / `VARBINARY(16)`, primary key | the 16 bytes of the [`StoreId`](super::StoreId) |
+//! | `value` | `BLOB` / `BYTEA` / `LONGBLOB` | the sealed session |
 //! | `expires_at` | `BIGINT` | the deadline, in milliseconds since the Unix epoch |
 //!
 //! plus an index on `expires_at` for `delete_expired`. Deadlines are compared
@@ -32,19 +32,55 @@ pub(super) fn unix_millis(t: SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// `name` as a quoted SQL identifier (`"` doubled), valid in SQLite and
-/// PostgreSQL whatever it holds.
-pub(super) fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+/// The instant `millis` milliseconds after the Unix epoch (negative ones
+/// clamp to the epoch).
+pub(super) fn from_unix_millis(millis: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }
 
-/// The statements a store runs, built once from its table name. `$N`
-/// placeholders work in both SQLite and PostgreSQL.
+/// The SQL dialects the stores speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    not(all(
+        feature = "sqlx-sqlite",
+        feature = "sqlx-postgres",
+        feature = "sqlx-mysql"
+    )),
+    allow(dead_code, reason = "only the enabled stores' dialects are built")
+)]
+pub(super) enum Dialect {
+    Sqlite,
+    Postgres,
+    /// MySQL and MariaDB: `?` placeholders, backquoted identifiers, no
+    /// `ON CONFLICT` (and `ON DUPLICATE KEY UPDATE` cannot tell an
+    /// unchanged row from an insert, as sqlx asks for found rows).
+    MySql,
+}
+
+/// `name` as a quoted SQL identifier in `dialect`, valid whatever it holds:
+/// `"…"` with `"` doubled (SQLite, PostgreSQL), `` `…` `` with `` ` ``
+/// doubled (MySQL, MariaDB).
+pub(super) fn quote_identifier(name: &str, dialect: Dialect) -> String {
+    let quote = if dialect == Dialect::MySql { '`' } else { '"' };
+    let doubled: String = [quote, quote].iter().collect();
+    format!("{quote}{}{quote}", name.replace(quote, &doubled))
+}
+
+/// The statements a store runs, built once from its table name and dialect.
 #[derive(Debug, Clone)]
 pub(super) struct Statements {
     pub(super) create_table: Arc<str>,
-    pub(super) create_index: Arc<str>,
+    /// `None` where the table statement declares the index itself.
+    pub(super) create_index: Option<Arc<str>>,
+    /// Deletes the row under an id (bind 1) whose deadline has passed
+    /// (bind 2), so an `insert_if_absent` without its own replacement rule
+    /// may take the id. `None` where `insert_if_absent` replaces such a row.
+    pub(super) delete_expired_id: Option<Arc<str>>,
+    /// Binds id, value, deadline, and (when `insert_binds_now`) the current
+    /// time. Affects one row when it took the id; affects none, or fails
+    /// with a unique violation, when a live row holds it.
     pub(super) insert_if_absent: Arc<str>,
+    pub(super) insert_binds_now: bool,
     pub(super) upsert: Arc<str>,
     pub(super) select: Arc<str>,
     pub(super) delete: Arc<str>,
@@ -52,10 +88,18 @@ pub(super) struct Statements {
 }
 
 impl Statements {
-    /// `bytes_type` is the type of the byte columns (`BLOB`, `BYTEA`).
-    pub(super) fn new(table: &str, bytes_type: &str) -> Self {
-        let t = quote_identifier(table);
-        let index = quote_identifier(&format!("{table}_expires_at"));
+    pub(super) fn new(table: &str, dialect: Dialect) -> Self {
+        match dialect {
+            Dialect::Sqlite => Self::ansi(table, "BLOB"),
+            Dialect::Postgres => Self::ansi(table, "BYTEA"),
+            Dialect::MySql => Self::mysql(table),
+        }
+    }
+
+    /// SQLite and PostgreSQL: `$N` placeholders work in both.
+    fn ansi(table: &str, bytes_type: &str) -> Self {
+        let t = quote_identifier(table, Dialect::Postgres);
+        let index = quote_identifier(&format!("{table}_expires_at"), Dialect::Postgres);
         Self {
             create_table: format!(
                 "CREATE TABLE IF NOT EXISTS {t} (\
@@ -64,7 +108,10 @@ impl Statements {
                  expires_at BIGINT NOT NULL)"
             )
             .into(),
-            create_index: format!("CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)").into(),
+            create_index: Some(
+                format!("CREATE INDEX IF NOT EXISTS {index} ON {t} (expires_at)").into(),
+            ),
+            delete_expired_id: None,
             // Inserts, or replaces a row whose deadline has passed; a live
             // row is left alone and no row is affected.
             insert_if_absent: format!(
@@ -73,24 +120,71 @@ impl Statements {
                  expires_at = excluded.expires_at WHERE {t}.expires_at <= $4"
             )
             .into(),
+            insert_binds_now: true,
             upsert: format!(
                 "INSERT INTO {t} (id, value, expires_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (id) DO UPDATE SET value = excluded.value, \
                  expires_at = excluded.expires_at"
             )
             .into(),
-            select: format!("SELECT value FROM {t} WHERE id = $1 AND expires_at > $2").into(),
+            select: format!("SELECT value, expires_at FROM {t} WHERE id = $1 AND expires_at > $2")
+                .into(),
             delete: format!("DELETE FROM {t} WHERE id = $1").into(),
             delete_expired: format!("DELETE FROM {t} WHERE expires_at <= $1").into(),
         }
     }
+
+    /// MySQL and MariaDB. The index is declared in `CREATE TABLE` (MySQL has
+    /// no `CREATE INDEX IF NOT EXISTS`); `create` deletes an expired row
+    /// under the id, then inserts, and a duplicate key means a live row
+    /// holds it. `VALUES(col)` in `ON DUPLICATE KEY UPDATE` works in both
+    /// (MySQL 8.0.20+ deprecates it with a warning).
+    fn mysql(table: &str) -> Self {
+        let t = quote_identifier(table, Dialect::MySql);
+        Self {
+            create_table: format!(
+                "CREATE TABLE IF NOT EXISTS {t} (\
+                 `id` VARBINARY(16) NOT NULL PRIMARY KEY, \
+                 `value` LONGBLOB NOT NULL, \
+                 `expires_at` BIGINT NOT NULL, \
+                 INDEX `expires_at` (`expires_at`))"
+            )
+            .into(),
+            create_index: None,
+            delete_expired_id: Some(
+                format!("DELETE FROM {t} WHERE `id` = ? AND `expires_at` <= ?").into(),
+            ),
+            insert_if_absent: format!(
+                "INSERT INTO {t} (`id`, `value`, `expires_at`) VALUES (?, ?, ?)"
+            )
+            .into(),
+            insert_binds_now: false,
+            upsert: format!(
+                "INSERT INTO {t} (`id`, `value`, `expires_at`) VALUES (?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), \
+                 `expires_at` = VALUES(`expires_at`)"
+            )
+            .into(),
+            select: format!(
+                "SELECT `value`, `expires_at` FROM {t} WHERE `id` = ? AND `expires_at` > ?"
+            )
+            .into(),
+            delete: format!("DELETE FROM {t} WHERE `id` = ?").into(),
+            delete_expired: format!("DELETE FROM {t} WHERE `expires_at` <= ?").into(),
+        }
+    }
 }
 
-/// The methods both SQL stores share, and their [`Store`](super::Store)
+/// Whether `error` is the database refusing a duplicate primary key.
+pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// The methods the SQL stores share, and their [`Store`](super::Store)
 /// impl. `$store` has the fields `pool`, `table`, `statements`, `clock` and
 /// `timeout`.
 macro_rules! sql_store_impl {
-    ($store:ident, $pool:ty, $bytes_type:literal, $label:literal) => {
+    ($store:ident, $pool:ty, $dialect:expr, $label:literal) => {
         impl $store {
             /// A store over `pool`, using the table
             /// [`DEFAULT_TABLE_NAME`](super::DEFAULT_TABLE_NAME), the system
@@ -101,7 +195,7 @@ macro_rules! sql_store_impl {
                 Self {
                     pool,
                     table: super::DEFAULT_TABLE_NAME.into(),
-                    statements: Arc::new(Statements::new(super::DEFAULT_TABLE_NAME, $bytes_type)),
+                    statements: Arc::new(Statements::new(super::DEFAULT_TABLE_NAME, $dialect)),
                     clock: system_clock(),
                     timeout: super::DEFAULT_STORE_TIMEOUT,
                 }
@@ -109,12 +203,13 @@ macro_rules! sql_store_impl {
 
             /// This store on the table `name` instead (default
             /// [`DEFAULT_TABLE_NAME`](super::DEFAULT_TABLE_NAME)). The name
-            /// is quoted, so it is used exactly as given (case included),
-            /// and the index is named `{name}_expires_at`.
+            /// is quoted, so it is used exactly as given (case included);
+            /// the index is named `{name}_expires_at` (`expires_at` in
+            /// MySQL, where index names belong to their table).
             #[must_use]
             pub fn with_table_name(mut self, name: impl Into<String>) -> Self {
                 let name: String = name.into();
-                self.statements = Arc::new(Statements::new(&name, $bytes_type));
+                self.statements = Arc::new(Statements::new(&name, $dialect));
                 self.table = name.into();
                 self
             }
@@ -160,7 +255,11 @@ macro_rules! sql_store_impl {
             /// [`ErrorKind::Store`](crate::ErrorKind::Store) when the
             /// database refuses or cannot be reached.
             pub async fn migrate(&self) -> Result<(), Error> {
-                for sql in [&self.statements.create_table, &self.statements.create_index] {
+                let statements = [
+                    Some(&self.statements.create_table),
+                    self.statements.create_index.as_ref(),
+                ];
+                for sql in statements.into_iter().flatten() {
                     sqlx::query(AssertSqlSafe(Arc::clone(sql)))
                         .execute(&self.pool)
                         .await
@@ -211,22 +310,46 @@ macro_rules! sql_store_impl {
                 expires_at: SystemTime,
             ) -> StoreFuture<'a, bool> {
                 Box::pin(async move {
-                    let query = sqlx::query(self.statement(|s| &s.insert_if_absent))
+                    let now = self.now_millis();
+                    if let Some(sql) = &self.statements.delete_expired_id {
+                        let query = sqlx::query(AssertSqlSafe(Arc::clone(sql)))
+                            .bind(id.as_bytes().as_slice())
+                            .bind(now);
+                        bounded(
+                            self.timeout,
+                            concat!($label, " delete expired"),
+                            query.execute(&self.pool),
+                        )
+                        .await?;
+                    }
+                    let mut query = sqlx::query(self.statement(|s| &s.insert_if_absent))
                         .bind(id.as_bytes().as_slice())
                         .bind(value)
-                        .bind(unix_millis(expires_at))
-                        .bind(self.now_millis());
-                    let done = bounded(
-                        self.timeout,
-                        concat!($label, " insert"),
-                        query.execute(&self.pool),
-                    )
-                    .await?;
-                    Ok(done.rows_affected() == 1)
+                        .bind(unix_millis(expires_at));
+                    if self.statements.insert_binds_now {
+                        query = query.bind(now);
+                    }
+                    bounded(self.timeout, concat!($label, " insert"), async {
+                        match query.execute(&self.pool).await {
+                            Ok(done) => Ok(done.rows_affected() == 1),
+                            Err(e) if is_unique_violation(&e) => Ok(false),
+                            Err(e) => Err(e),
+                        }
+                    })
+                    .await
                 })
             }
 
             fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>> {
+                Box::pin(
+                    async move { Ok(self.load_with_deadline(id).await?.map(|(value, _)| value)) },
+                )
+            }
+
+            fn load_with_deadline<'a>(
+                &'a self,
+                id: &'a StoreId,
+            ) -> StoreFuture<'a, Option<(Vec<u8>, Option<SystemTime>)>> {
                 Box::pin(async move {
                     let query = sqlx::query(self.statement(|s| &s.select))
                         .bind(id.as_bytes().as_slice())
@@ -237,8 +360,12 @@ macro_rules! sql_store_impl {
                         query.fetch_optional(&self.pool),
                     )
                     .await?;
-                    row.map(|row| row.try_get::<Vec<u8>, _>(0).map_err(Error::store))
-                        .transpose()
+                    let Some(row) = row else {
+                        return Ok(None);
+                    };
+                    let value = row.try_get::<Vec<u8>, _>(0).map_err(Error::store)?;
+                    let millis = row.try_get::<i64, _>(1).map_err(Error::store)?;
+                    Ok(Some((value, Some(from_unix_millis(millis)))))
                 })
             }
 
@@ -301,12 +428,19 @@ mod tests {
 
     #[test]
     fn table_names_are_quoted() {
-        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
-        let s = Statements::new("x\"; DROP TABLE y; --", "BYTEA");
+        assert_eq!(quote_identifier("a\"b", Dialect::Postgres), "\"a\"\"b\"");
+        assert_eq!(quote_identifier("a`b\"", Dialect::MySql), "`a``b\"`");
+        let s = Statements::new("x\"; DROP TABLE y; --", Dialect::Postgres);
         assert!(
             s.delete
                 .as_ref()
                 .starts_with("DELETE FROM \"x\"\"; DROP TABLE y; --\" WHERE id = $1")
+        );
+        let s = Statements::new("x`; DROP TABLE y; --", Dialect::MySql);
+        assert!(
+            s.delete
+                .as_ref()
+                .starts_with("DELETE FROM `x``; DROP TABLE y; --` WHERE `id` = ?")
         );
     }
 

@@ -9,7 +9,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{AssertSqlSafe, Row as _, SqlitePool};
 
 use super::deadline::{DEFAULT_STORE_TIMEOUT, bounded};
-use super::sql::{Clock, Statements, sql_store_impl, system_clock, unix_millis};
+use super::sql::{
+    Clock, Dialect, Statements, from_unix_millis, is_unique_violation, sql_store_impl,
+    system_clock, unix_millis,
+};
 use super::{Store, StoreFuture, StoreId};
 use crate::error::Error;
 
@@ -94,4 +97,4 @@ impl SqliteStore {
     }
 }
 
-sql_store_impl!(SqliteStore, SqlitePool, "BLOB", "sqlite");
+sql_store_impl!(SqliteStore, SqlitePool, Dialect::Sqlite, "sqlite");

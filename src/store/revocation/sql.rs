@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::revocation::backend::{
     BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord,
 };
-use crate::store::sql::quote_identifier;
+use crate::store::sql::{Dialect, quote_identifier};
 
 /// The table the SQL revocation backends use unless told otherwise.
 pub const DEFAULT_REVOCATION_TABLE: &str = "sealed_session_revocations";
@@ -38,9 +38,11 @@ struct Statements {
 
 impl Statements {
     fn new(table: &str, serial: &str, bytes: &str, lock: bool) -> Self {
-        let t = quote_identifier(table);
-        let index = quote_identifier(&format!("{table}_until"));
-        let st = quote_identifier(&format!("{table}_sessions"));
+        // SQLite and PostgreSQL quote identifiers alike.
+        let quote = |name: &str| quote_identifier(name, Dialect::Postgres);
+        let t = quote(table);
+        let index = quote(&format!("{table}_until"));
+        let st = quote(&format!("{table}_sessions"));
         Self {
             create_table: format!(
                 "CREATE TABLE IF NOT EXISTS {t} (seq {serial}, \
