@@ -2,11 +2,11 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use moka::Expiry;
 use moka::sync::Cache;
 
+use super::entry_expiry::{AtDeadline, Clock, Deadline};
 use super::{Store, StoreFuture, StoreId};
 
 /// How long [`CachingStore`] serves an entry without asking the backend,
@@ -19,8 +19,6 @@ pub const DEFAULT_CACHE_CAPACITY_BYTES: u64 = 16 * 1024 * 1024;
 /// Lock shards guarding cache fills against concurrent writes.
 const SHARDS: usize = 64;
 
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
 #[derive(Clone)]
 struct Entry {
     value: Arc<[u8]>,
@@ -31,34 +29,9 @@ struct Entry {
     serve_until: SystemTime,
 }
 
-struct UntilServed {
-    clock: Clock,
-}
-
-impl UntilServed {
-    fn remaining(&self, entry: &Entry) -> Option<Duration> {
-        Some(
-            entry
-                .serve_until
-                .duration_since((self.clock)())
-                .unwrap_or(Duration::ZERO),
-        )
-    }
-}
-
-impl Expiry<[u8; 16], Entry> for UntilServed {
-    fn expire_after_create(&self, _: &[u8; 16], entry: &Entry, _: Instant) -> Option<Duration> {
-        self.remaining(entry)
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &[u8; 16],
-        entry: &Entry,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        self.remaining(entry)
+impl Deadline for Entry {
+    fn deadline(&self) -> SystemTime {
+        self.serve_until
     }
 }
 
@@ -166,7 +139,7 @@ impl<B: Store> CachingStore<B> {
         let cache = Cache::builder()
             .max_capacity(capacity)
             .weigher(|_: &[u8; 16], e: &Entry| u32::try_from(e.value.len()).unwrap_or(u32::MAX))
-            .expire_after(UntilServed {
+            .expire_after(AtDeadline {
                 clock: Arc::clone(&clock),
             })
             .build();

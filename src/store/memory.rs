@@ -2,17 +2,15 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
-use moka::Expiry;
 use moka::sync::Cache;
 
+use super::entry_expiry::{AtDeadline, Clock, Deadline};
 use super::{Store, StoreFuture, StoreId};
 
 /// Default capacity: 64 MiB of sealed values.
 pub const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
-
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 #[derive(Clone)]
 struct Entry {
@@ -20,34 +18,9 @@ struct Entry {
     expires_at: SystemTime,
 }
 
-struct UntilDeadline {
-    clock: Clock,
-}
-
-impl UntilDeadline {
-    fn remaining(&self, entry: &Entry) -> Option<Duration> {
-        Some(
-            entry
-                .expires_at
-                .duration_since((self.clock)())
-                .unwrap_or(Duration::ZERO),
-        )
-    }
-}
-
-impl Expiry<[u8; 16], Entry> for UntilDeadline {
-    fn expire_after_create(&self, _: &[u8; 16], entry: &Entry, _: Instant) -> Option<Duration> {
-        self.remaining(entry)
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &[u8; 16],
-        entry: &Entry,
-        _: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        self.remaining(entry)
+impl Deadline for Entry {
+    fn deadline(&self) -> SystemTime {
+        self.expires_at
     }
 }
 
@@ -101,7 +74,7 @@ impl MemoryStore {
         let cache = Cache::builder()
             .max_capacity(capacity)
             .weigher(|_: &[u8; 16], e: &Entry| u32::try_from(e.value.len()).unwrap_or(u32::MAX))
-            .expire_after(UntilDeadline {
+            .expire_after(AtDeadline {
                 clock: Arc::clone(&clock),
             })
             .build();

@@ -13,6 +13,8 @@ pub use crate::codec::store_id::StoreId;
 pub use crate::manager::{Store, StoreFuture};
 
 #[cfg(feature = "memory")]
+mod entry_expiry;
+#[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "memory")]
 #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
