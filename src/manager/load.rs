@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::{SessionManager, headers};
 use crate::codec::cookie;
-use crate::codec::envelope::{Body, Times};
+use crate::codec::envelope::{Body, Times, to_secs};
 use crate::codec::store_id::StoreId;
 use crate::codec::{Failure, SessionId};
 use crate::error::{Error, ErrorKind};
@@ -102,9 +102,10 @@ impl SessionManager {
             let times = Times::from_secs(env.issued_at, env.renewed_at);
             let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
             let session_id = SessionId::from_bytes(env.session_id);
+            let issued_at = env.issued_at;
             let revoked = |subject: Option<&str>| {
                 let registry = self.inner.registry.as_ref()?;
-                match registry.check(session_id, subject, times.issued_at, now) {
+                match registry.check_secs(session_id, subject, issued_at, to_secs(now)) {
                     Status::Live => None,
                     Status::Revoked => Some(FreshReason::Revoked),
                     Status::Unverified => Some(FreshReason::RevocationUnverified),
