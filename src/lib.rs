@@ -29,7 +29,7 @@ pub mod tower;
 mod vectors_test;
 
 pub use crate::codec::envelope::Times;
-pub use crate::codec::{Codec, CodecBuilder, Opened, SealedCookie, SessionId};
+pub use crate::codec::{Codec, CodecBuilder, Expiry, Opened, SealedCookie, SessionId};
 pub use crate::crypto::algorithm::Algorithm;
 pub use crate::crypto::key::{Key, KeyId};
 pub use crate::crypto::ring::KeyRing;

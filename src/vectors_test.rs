@@ -10,6 +10,8 @@
     clippy::panic
 )]
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -20,6 +22,7 @@ use crate::{Algorithm, Codec, ErrorKind, Key, KeyRing, Times};
 
 include!("../tests/vectors/v1.rs");
 include!("../tests/vectors/v2.rs");
+include!("../tests/vectors/v3.rs");
 
 fn codec_for(v: &Vector) -> Codec {
     let algorithm: Algorithm = v.algorithm.parse().unwrap();
@@ -32,23 +35,38 @@ fn codec_for(v: &Vector) -> Codec {
         .unwrap()
 }
 
+/// A vector's expiry as the public type.
+fn expiry_of(v3: &VectorV3) -> Option<crate::Expiry> {
+    v3.expiry.map(|(idle, absolute, persistent)| {
+        let (idle, absolute) = (Duration::from_secs(idle), Duration::from_secs(absolute));
+        if persistent {
+            crate::Expiry::persistent(idle, absolute)
+        } else {
+            crate::Expiry::browser_session(idle, absolute)
+        }
+    })
+}
+
 #[test]
 fn seals_every_frozen_vector_to_its_exact_string() {
     assert_eq!(VECTORS.len(), VECTORS_V2.len());
-    for (v, v2) in VECTORS.iter().zip(VECTORS_V2) {
-        let cookie = &v2.cookie;
+    assert_eq!(VECTORS.len(), VECTORS_V3.len());
+    for ((v, v2), v3) in VECTORS.iter().zip(VECTORS_V2).zip(VECTORS_V3) {
+        let cookie = &v3.cookie;
         let codec = codec_for(v);
         let nonce = hex(v.nonce);
         assert_eq!(nonce.len(), codec.ring().primary_algorithm().nonce_len());
         let mut fixed = [0u8; 24];
         fixed[..nonce.len()].copy_from_slice(&nonce);
+        assert_eq!(v3.issued_at_ms / 1000, v.issued_at);
         let times = Times {
-            issued_at: at(v.issued_at),
+            issued_at: UNIX_EPOCH + Duration::from_millis(v3.issued_at_ms),
             renewed_at: at(v.renewed_at),
         };
         let identity = Identity {
             id: SessionId::from_bytes(hex(v2.session_id).try_into().unwrap()),
             subject: v2.subject,
+            expiry: expiry_of(v3),
         };
         let env = envelope(times, identity, Body::Inline(&v.payload));
         let sealed = {
@@ -67,6 +85,19 @@ fn seals_every_frozen_vector_to_its_exact_string() {
 }
 
 #[test]
+fn the_version_2_strings_open_and_are_due_to_be_sealed_again() {
+    for (v, v2) in VECTORS.iter().zip(VECTORS_V2) {
+        let opened = codec_for(v)
+            .open_at::<Payload>(v2.cookie, at(v.renewed_at + 1))
+            .unwrap();
+        assert_eq!(opened.value(), &v.payload);
+        assert_eq!(opened.opened_with().format_version(), 2);
+        assert!(opened.opened_with().needs_reseal());
+        assert_eq!(opened.expiry(), None);
+    }
+}
+
+#[test]
 fn the_payload_schema_id_is_frozen() {
     assert_eq!(crate::SchemaId::of::<Payload>().to_string(), PAYLOAD_SCHEMA);
 }
@@ -79,10 +110,11 @@ fn rejects_trailing_bytes_after_an_authentic_envelope_as_undecodable() {
         let ring = KeyRing::new([Key::generate().with_algorithm(algorithm)]).unwrap();
         let codec = Codec::builder(ring.clone()).build().unwrap();
         let env: Envelope<_, &str> = Envelope {
-            issued_at: 1_700_000_000,
+            issued_at: 1_700_000_000_000,
             renewed_at: 1_700_000_000,
             session_id: [7; 16],
             subject: None,
+            expiry: None,
             body: Body::Inline(payload),
         };
         let seal_with_trailing = |trailing: &[u8]| {

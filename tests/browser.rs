@@ -458,6 +458,11 @@ async fn demo_works_in_a_real_browser() {
 
 /// Signs in as `name` on the account page.
 async fn sign_in(page: &Page<'_>, name: &str) {
+    sign_in_with(page, name, false).await;
+}
+
+/// Signs in, ticking "remember me" when `remember`.
+async fn sign_in_with(page: &Page<'_>, name: &str, remember: bool) {
     page.visit("/account").await;
     page.client
         .find(Locator::Css("input[name=username]"))
@@ -466,8 +471,32 @@ async fn sign_in(page: &Page<'_>, name: &str) {
         .send_keys(name)
         .await
         .unwrap();
+    if remember {
+        page.client
+            .find(Locator::Id("remember"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
     page.submit("/login").await;
     assert_eq!(page.text("user").await, name);
+}
+
+/// Seconds from now until the jar's session cookie expires (`None` for a
+/// browser-session cookie).
+async fn cookie_lifetime(page: &Page<'_>) -> Option<i64> {
+    let cookie = page.cookie().await.expect("a session cookie");
+    let expires = cookie.expires_datetime()?.unix_timestamp();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
+    Some(expires - now)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -494,7 +523,25 @@ async fn sign_out_everywhere_reaches_another_browser() {
     };
 
     sign_in(&a, "ada").await;
-    sign_in(&b, "ada").await;
+    // B ticks "remember me": its cookie lives a week (the session's own
+    // sealed expiry), A's the demo's 30 minutes.
+    sign_in_with(&b, "ada", true).await;
+    let week = 7 * 24 * 3600;
+    let lifetime = cookie_lifetime(&b).await.expect("a persistent cookie");
+    assert!((week - 60..=week).contains(&lifetime), "{lifetime}");
+    let lifetime = cookie_lifetime(&a).await.expect("a persistent cookie");
+    assert!((30 * 60 - 60..=30 * 60).contains(&lifetime), "{lifetime}");
+    assert_eq!(
+        b.client
+            .find(Locator::Id("remembered"))
+            .await
+            .unwrap()
+            .attr("data-remembered")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
     a.visit("/account").await;
     assert_eq!(
         a.number("session-count").await,

@@ -133,6 +133,59 @@ fn sign_out_everywhere_ends_older_sessions_of_that_subject_only() {
     assert!(!load(&manager, &again, 301).is_new());
 }
 
+/// A session of `subject` saved at `when`: the request that carries it.
+fn sign_in_at(manager: &SessionManager, subject: &str, when: SystemTime) -> HeaderMap {
+    let mut session: Session<u32> = manager.load_sync_at(&HeaderMap::new(), when).unwrap();
+    session.set(7);
+    session.set_subject(subject).unwrap();
+    let mut response = HeaderMap::new();
+    manager
+        .save_sync_at(&mut session, &mut response, when)
+        .unwrap();
+    request_of(&response)
+}
+
+/// The regression behind a flaky browser test: issue times were sealed in
+/// whole seconds, so a session issued in the same second as a "sign out
+/// everywhere", just before it, survived it. Issue times are now sealed to
+/// the millisecond.
+#[test]
+fn sign_out_everywhere_ends_a_session_issued_earlier_in_the_same_second() {
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let ms = Duration::from_millis;
+    let stolen = sign_in_at(&manager, "user:1", at(100) + ms(200));
+    registry.revoke_subject("user:1", at(100) + ms(500), ABSOLUTE);
+    let fresh_login = sign_in_at(&manager, "user:1", at(100) + ms(501));
+    let later = at(100) + ms(900);
+    assert_eq!(
+        manager
+            .load_sync_at::<u32>(&stolen, later)
+            .unwrap()
+            .fresh_reason(),
+        Some(FreshReason::Revoked)
+    );
+    assert!(
+        !manager
+            .load_sync_at::<u32>(&fresh_login, later)
+            .unwrap()
+            .is_new()
+    );
+    // An instant between two milliseconds rounds up: a session issued in
+    // that millisecond is revoked too (the safe side).
+    let registry = Registry::in_memory();
+    let manager = self::manager(Some(&registry));
+    let same_ms = sign_in_at(&manager, "user:1", at(100) + Duration::from_micros(500_700));
+    registry.revoke_subject("user:1", at(100) + Duration::from_micros(500_300), ABSOLUTE);
+    assert_eq!(
+        manager
+            .load_sync_at::<u32>(&same_ms, later)
+            .unwrap()
+            .fresh_reason(),
+        Some(FreshReason::Revoked)
+    );
+}
+
 #[test]
 fn revocations_expire_when_no_session_they_cover_can_live() {
     let registry = Registry::in_memory();

@@ -1,8 +1,11 @@
-//! Frozen test vectors (wire format versions 1 and 2), opened through the
-//! public API: every release must open these exact cookie strings to the
-//! same payload, times and key id (version 1 only when the codec allows
+//! Frozen test vectors (wire format versions 1, 2 and 3), opened through
+//! the public API: every release must open these exact cookie strings to
+//! the same payload, times and key id (version 1 only when the codec allows
 //! legacy values). The crate's unit tests check that sealing the same
-//! payloads with the same nonces gives the version-2 strings.
+//! payloads with the same nonces gives the version-3 strings. The version-3
+//! AES-256-GCM and XAES-256-GCM strings were also opened and their
+//! envelopes decoded by an independent implementation written from
+//! docs/wire-format.md (Python `cryptography`).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,10 +16,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sealed_session::{Algorithm, Codec, ErrorKind, FORMAT_VERSION, Key, KeyRing, SchemaId, Times};
+use std::time::{Duration, UNIX_EPOCH};
+
+use sealed_session::{
+    Algorithm, Codec, ErrorKind, Expiry, FORMAT_VERSION, Key, KeyRing, SchemaId, Times,
+};
 
 include!("vectors/v1.rs");
 include!("vectors/v2.rs");
+include!("vectors/v3.rs");
 
 /// Every frozen cookie string: (vector, cookie, format version).
 fn cookies() -> impl Iterator<Item = (&'static Vector, &'static str, u8)> {
@@ -25,7 +33,28 @@ fn cookies() -> impl Iterator<Item = (&'static Vector, &'static str, u8)> {
         .iter()
         .zip(VECTORS_V2)
         .map(|(v, v2)| (v, v2.cookie, 2));
-    v1.chain(v2)
+    let v3 = VECTORS
+        .iter()
+        .zip(VECTORS_V3)
+        .map(|(v, v3)| (v, v3.cookie, 3));
+    v1.chain(v2).chain(v3)
+}
+
+/// The version-3 inputs of a frozen cookie string, if it is one.
+fn v3_of(cookie: &str) -> Option<&'static VectorV3> {
+    VECTORS_V3.iter().find(|v3| v3.cookie == cookie)
+}
+
+/// A vector's expiry as the public type.
+fn expiry_of(v3: &VectorV3) -> Option<Expiry> {
+    v3.expiry.map(|(idle, absolute, persistent)| {
+        let (idle, absolute) = (Duration::from_secs(idle), Duration::from_secs(absolute));
+        if persistent {
+            Expiry::persistent(idle, absolute)
+        } else {
+            Expiry::browser_session(idle, absolute)
+        }
+    })
 }
 
 fn key_for(v: &Vector) -> Key {
@@ -60,36 +89,68 @@ fn opens_every_frozen_vector_to_its_payload_times_and_key_id() {
             .open_at::<Payload>(cookie, at(v.renewed_at + 60))
             .unwrap_or_else(|e| panic!("{}: {e}", v.algorithm));
         assert_eq!(opened.value(), &v.payload, "{}", v.algorithm);
+        // Versions 1 and 2 seal issued-at in whole seconds, 3 in
+        // milliseconds.
+        let issued_at = v3_of(cookie).map_or(at(v.issued_at), |v3| {
+            UNIX_EPOCH + Duration::from_millis(v3.issued_at_ms)
+        });
         assert_eq!(
             opened.times(),
             Times {
-                issued_at: at(v.issued_at),
+                issued_at,
                 renewed_at: at(v.renewed_at),
             }
         );
+        assert_eq!(opened.expiry(), v3_of(cookie).and_then(expiry_of));
         let with = opened.opened_with();
         assert_eq!(with.key_id().to_string(), v.key_id);
         assert_eq!(with.algorithm().name(), v.algorithm);
         assert!(with.is_primary());
         assert_eq!(with.format_version(), version);
-        // A version-1 value names no schema and is due to be sealed again.
+        // A version-1 value names no schema; values of earlier versions are
+        // due to be sealed again in the current one.
         let schema = with.schema().map(|s| s.to_string());
         match version {
-            1 => assert!(schema.is_none() && with.needs_reseal()),
-            _ => assert!(schema.as_deref() == Some(PAYLOAD_SCHEMA) && !with.needs_reseal()),
+            1 => assert!(schema.is_none()),
+            _ => assert_eq!(schema.as_deref(), Some(PAYLOAD_SCHEMA)),
+        }
+        assert_eq!(with.needs_reseal(), version != FORMAT_VERSION);
+    }
+}
+
+#[test]
+fn version_2_and_3_vectors_carry_their_session_id_and_subject() {
+    for ((v, v2), v3) in VECTORS.iter().zip(VECTORS_V2).zip(VECTORS_V3) {
+        let codec = codec_for(v, KeyRing::new([key_for(v)]).unwrap());
+        for cookie in [v2.cookie, v3.cookie] {
+            let opened = codec
+                .open_at::<Payload>(cookie, at(v.renewed_at + 60))
+                .unwrap();
+            assert_eq!(opened.session_id().to_string(), v2.session_id);
+            assert_eq!(opened.subject(), v2.subject);
         }
     }
 }
 
 #[test]
-fn version_2_vectors_carry_their_session_id_and_subject() {
+fn a_version_2_value_is_sealed_again_in_version_3_with_its_identity() {
     for (v, v2) in VECTORS.iter().zip(VECTORS_V2) {
         let codec = codec_for(v, KeyRing::new([key_for(v)]).unwrap());
-        let opened = codec
-            .open_at::<Payload>(v2.cookie, at(v.renewed_at + 60))
+        let now = at(v.renewed_at + 60);
+        let opened = codec.open_at::<Payload>(v2.cookie, now).unwrap();
+        assert!(opened.opened_with().needs_reseal());
+        let resealed = codec
+            .seal_with_times(opened.value(), opened.times())
             .unwrap();
-        assert_eq!(opened.session_id().to_string(), v2.session_id);
-        assert_eq!(opened.subject(), v2.subject);
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(resealed.value()).unwrap()[0],
+            FORMAT_VERSION
+        );
+        let again = codec.open_at::<Payload>(resealed.value(), now).unwrap();
+        assert_eq!(again.value(), &v.payload);
+        // The second the version-2 value knew, now to the millisecond.
+        assert_eq!(again.times(), opened.times());
+        assert!(!again.opened_with().needs_reseal());
     }
 }
 
@@ -108,7 +169,7 @@ fn refuses_version_1_vectors_unless_allowed() {
 }
 
 #[test]
-fn version_2_vectors_do_not_open_as_another_schema() {
+fn version_2_and_3_vectors_do_not_open_as_another_schema() {
     /// `Payload`'s wire shape, field for field, under other names.
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]
@@ -119,7 +180,10 @@ fn version_2_vectors_do_not_open_as_another_schema() {
         last_page: Option<String>,
         csrf: [u8; 8],
     }
-    for (v, cookie) in VECTORS.iter().zip(VECTORS_V2.iter().map(|v2| v2.cookie)) {
+    for (v, cookie, version) in cookies() {
+        if version == 1 {
+            continue;
+        }
         let codec = codec_for(v, KeyRing::new([key_for(v)]).unwrap());
         let err = codec
             .open_at::<Lookalike>(cookie, at(v.renewed_at + 60))
@@ -142,16 +206,18 @@ fn every_frozen_vector_has_the_documented_layout() {
         let header = if version == 1 {
             6
         } else {
-            assert_eq!(version, FORMAT_VERSION);
+            assert!(version == 2 || version == FORMAT_VERSION);
             assert_eq!(raw[6..10], hex(PAYLOAD_SCHEMA));
             10
         };
         assert_eq!(raw[header..header + nonce.len()], nonce);
-        // Sealed size predictions assume a session without a subject.
-        let has_subject = VECTORS_V2
+        // Sealed size predictions are for the current version and assume a
+        // session without a subject or its own expiry.
+        let plain = VECTORS_V2
             .iter()
-            .any(|v2| v2.cookie == cookie && v2.subject.is_some());
-        if version == 1 || has_subject {
+            .zip(VECTORS_V3)
+            .any(|(v2, v3)| v3.cookie == cookie && v2.subject.is_none() && v3.expiry.is_none());
+        if !plain {
             continue;
         }
         // The size the codec predicts for the payload is the vector's size.
@@ -183,7 +249,13 @@ fn opens_every_frozen_vector_with_its_key_no_longer_primary() {
 fn every_frozen_vector_expires_at_its_idle_deadline() {
     for (v, cookie, _) in cookies() {
         let codec = codec_for(v, KeyRing::new([key_for(v)]).unwrap());
-        let idle = codec.idle_timeout().as_secs();
+        // Its own idle timeout, capped at the codec's limit; or the codec's.
+        let idle = v3_of(cookie)
+            .and_then(expiry_of)
+            .map_or(codec.idle_timeout(), |e| {
+                e.idle_timeout().min(codec.max_idle_timeout())
+            })
+            .as_secs();
         codec
             .open_at::<Payload>(cookie, at(v.renewed_at + idle - 1))
             .unwrap();

@@ -14,7 +14,7 @@ use axum::{Router, middleware};
 use sealed_session::revocation::Registry;
 use sealed_session::store::Store;
 use sealed_session::tower::{SessionError, SessionHandle, SessionLayer};
-use sealed_session::{Error, FreshReason, Key, KeyRing, Location, Session, SessionManager};
+use sealed_session::{Error, Expiry, FreshReason, Key, KeyRing, Location, Session, SessionManager};
 use serde::{Deserialize, Serialize};
 
 // Beside this file both when main.rs declares `app` and when
@@ -106,6 +106,8 @@ fn manager(keys: Vec<Key>, config: &Config) -> Result<SessionManager, Error> {
         .cookie_name(cookie_name(config.secure))
         .idle_timeout(Duration::from_secs(30 * 60))
         .absolute_timeout(Duration::from_secs(8 * 60 * 60))
+        // "Remember me" may keep a session up to a week idle, 30 days in all.
+        .expiry_limits(REMEMBER_IDLE, REMEMBER_ABSOLUTE)
         .store(Arc::clone(&config.store))
         .secure(config.secure)
         .registry(config.registry.clone())
@@ -265,12 +267,13 @@ async fn reset_counter(session: SessionHandle<DemoSession>) -> Redirect {
 }
 
 async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
-    let (user, subject, this_id) = {
+    let (user, subject, this_id, remembered) = {
         let session = session.lock();
         (
             session.user.clone(),
             session.subject().map(str::to_owned),
             session.id(),
+            session.expiry().is_some_and(|e| e.is_persistent()),
         )
     };
     // Read with the session's lock released: a page view reads the
@@ -283,6 +286,7 @@ async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) ->
         Some(user) => format!(
             "<h1>Account</h1>\
              <p class=big>Signed in as <strong id=user>{}</strong>.</p>\
+             <p id=remembered data-remembered={remembered}>{}</p>\
              <p>Signing in called <code>regenerate()</code>: the session got a new \
              issued-at time, a new cookie and, when stored, a new store id, while its \
              data (visits, cart) was kept.</p>\
@@ -292,12 +296,20 @@ async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) ->
              included. With a revocation registry (this demo has one) the session's id is \
              revoked too, so a copy of the cookie taken before no longer opens.</p>\
              {devices}",
-            escape(user)
+            escape(user),
+            if remembered {
+                "Remembered for up to 30 days (a week without a visit): the session \
+                 carries its own expiry, sealed inside it, and the cookie's Max-Age \
+                 follows it."
+            } else {
+                "This session ends after 30 minutes without a visit or 8 hours in all."
+            },
         ),
         None => "<h1>Account</h1>\
                  <p class=big id=user-none>Not signed in.</p>\
                  <form method=post action=/login>\
                  <label>User name <input name=username maxlength=40 required></label> \
+                 <label><input type=checkbox name=remember id=remember> Remember me for 30 days</label> \
                  <button>Sign in</button></form>\
                  <p>Any name works; there is no password in this demo.</p>"
             .to_owned(),
@@ -363,7 +375,13 @@ async fn sessions_table(
 #[derive(Deserialize)]
 struct Login {
     username: String,
+    /// The "remember me" checkbox: present when ticked.
+    remember: Option<String>,
 }
+
+/// "Remember me": a week without a visit, thirty days in all.
+const REMEMBER_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
+const REMEMBER_ABSOLUTE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Longest device label kept from the `User-Agent`, in characters.
 const MAX_LABEL_CHARS: usize = 80;
@@ -401,6 +419,11 @@ async fn login(
                 agent
             });
         }
+        if form.remember.is_some() {
+            session.set_expiry(Expiry::persistent(REMEMBER_IDLE, REMEMBER_ABSOLUTE));
+        } else {
+            session.clear_expiry();
+        }
         session.data_mut().user = Some(name);
     }
     Redirect::to("/account")
@@ -420,7 +443,7 @@ async fn logout_everywhere(
         app.registry.revoke_subject(
             subject,
             SystemTime::now(),
-            app.manager.codec().absolute_timeout(),
+            app.manager.codec().max_absolute_timeout(),
         );
     }
     session.destroy();

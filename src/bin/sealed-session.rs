@@ -334,6 +334,19 @@ fn write_inspection(out: &mut String, codec: &Codec, seen: &Inspection) {
     }
     let _ = writeln!(out, "issued at: {}", timestamp(times.issued_at));
     let _ = writeln!(out, "renewed at: {}", timestamp(times.renewed_at));
+    if let Some(expiry) = seen.expiry() {
+        let _ = writeln!(
+            out,
+            "own expiry: idle {} s, absolute {} s, {} cookie",
+            expiry.idle_timeout().as_secs(),
+            expiry.absolute_timeout().as_secs(),
+            if expiry.is_persistent() {
+                "persistent"
+            } else {
+                "browser-session"
+            }
+        );
+    }
     let _ = writeln!(out, "idle deadline: {}", timestamp(seen.idle_deadline()));
     let _ = writeln!(
         out,

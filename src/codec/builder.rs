@@ -32,6 +32,7 @@ impl Codec {
                 limit: MAX_COOKIE_BYTES,
                 idle: DEFAULT_IDLE_TIMEOUT,
                 absolute: DEFAULT_ABSOLUTE_TIMEOUT,
+                max_expiry: None,
                 schemas: Vec::new(),
                 migrations: Migrations::default(),
                 legacy: false,
@@ -152,6 +153,22 @@ impl CodecBuilder {
         self
     }
 
+    /// The longest idle and absolute timeouts a session's own
+    /// [`Expiry`](crate::Expiry) may have (default: this codec's
+    /// [`idle_timeout`](Self::idle_timeout) and
+    /// [`absolute_timeout`](Self::absolute_timeout), so sessions can be
+    /// shortened but not lengthened). Raise them to offer "remember me":
+    /// `.expiry_limits(7 * DAY, 30 * DAY)`. Longer expiries are capped at
+    /// them when sealing and when opening.
+    ///
+    /// A revocation registry's subject entries must outlive the longest
+    /// session: pass [`Codec::max_absolute_timeout`] to
+    /// [`Registry::revoke_subject`](crate::revocation::Registry::revoke_subject).
+    pub fn expiry_limits(mut self, max_idle: Duration, max_absolute: Duration) -> Self {
+        self.config.max_expiry = Some((max_idle, max_absolute));
+        self
+    }
+
     /// Checks the configuration and builds the codec.
     ///
     /// # Errors
@@ -163,7 +180,8 @@ impl CodecBuilder {
     /// cookie under this name and primary key (so that spilling to a store
     /// can never fail for want of room);
     /// [`ErrorKind::TimeoutsOutOfOrder`] for an idle timeout under one second
-    /// or longer than the absolute timeout;
+    /// or longer than the absolute timeout, or expiry limits under the
+    /// codec's own timeouts;
     /// [`ErrorKind::DuplicateMigration`] and
     /// [`ErrorKind::MigrationToSameSchema`] for migrations that cannot be
     /// followed.
@@ -180,6 +198,11 @@ impl CodecBuilder {
             }));
         }
         if c.idle.as_secs() == 0 || c.idle > c.absolute {
+            return Err(Error::new(ErrorKind::TimeoutsOutOfOrder));
+        }
+        if let Some((max_idle, max_absolute)) = c.max_expiry
+            && (max_idle < c.idle || max_absolute < c.absolute || max_idle > max_absolute)
+        {
             return Err(Error::new(ErrorKind::TimeoutsOutOfOrder));
         }
         let schemas = &c.schemas;

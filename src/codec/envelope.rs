@@ -1,13 +1,18 @@
-//! The payload codec: what is sealed, as postcard.
+//! The payload codec: what is sealed, as postcard (wire format version 3).
 //!
 //! ```text
-//! issued_at:  varint u64 (seconds since the Unix epoch)
-//! renewed_at: varint u64
+//! issued_at:  varint u64 (milliseconds since the Unix epoch)
+//! renewed_at: varint u64 (seconds since the Unix epoch)
 //! session_id: 16 bytes (random, stable across renewals, new on regenerate)
 //! subject:    0 | 1 + varint length + UTF-8 (the application's user id)
+//! expiry:     0 (the codec's timeouts)
+//!           | 1 + varint idle seconds + varint absolute seconds + persistent:u8
 //! body:       varint tag 0 + postcard of the session value  (inline)
 //!           | varint tag 1 + 16-byte store id                 (stored)
 //! ```
+//!
+//! Version 2 has seconds for `issued_at` and no `expiry`; version 1 has
+//! neither session id, subject nor expiry.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::SessionId;
+use crate::crypto::wire;
 use crate::error::{Error, ErrorKind};
 
 /// Bytes of a store id: 128 bits.
@@ -25,9 +31,19 @@ pub(crate) const SESSION_ID_BYTES: usize = 16;
 
 /// Most bytes of plaintext a store pointer takes: two varint `u64` times
 /// (at most 10 bytes each), the session id, an absent subject (pointers
-/// carry none: the stored value does), the body tag and the store id.
+/// carry none: the stored value does), the session's own expiry (a tag, two
+/// varints and a flag), the body tag and the store id.
 pub(crate) const MAX_POINTER_PLAINTEXT_BYTES: usize =
-    10 + 10 + SESSION_ID_BYTES + 1 + 1 + STORE_ID_BYTES;
+    10 + 10 + SESSION_ID_BYTES + 1 + (1 + 10 + 10 + 1) + 1 + STORE_ID_BYTES;
+
+/// A session's own timeouts as sealed: whole seconds, and whether its
+/// cookie is persistent.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SealedExpiry {
+    pub(crate) idle: u64,
+    pub(crate) absolute: u64,
+    pub(crate) persistent: bool,
+}
 
 /// What a sealed value carries besides its times.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
@@ -42,10 +58,15 @@ pub(crate) enum Body<T> {
 /// sealing, `String` when opened.
 #[derive(Serialize, Deserialize, Debug)]
 pub(crate) struct Envelope<T, S = String> {
+    /// Milliseconds since the Unix epoch (a revocation of every session of
+    /// a subject "issued before" an instant needs better than seconds).
     pub(crate) issued_at: u64,
+    /// Seconds since the Unix epoch.
     pub(crate) renewed_at: u64,
     pub(crate) session_id: [u8; SESSION_ID_BYTES],
     pub(crate) subject: Option<S>,
+    /// The session's own timeouts; `None` for the codec's.
+    pub(crate) expiry: Option<SealedExpiry>,
     pub(crate) body: Body<T>,
 }
 
@@ -57,6 +78,7 @@ impl<T, S> Envelope<T, S> {
             renewed_at: self.renewed_at,
             session_id: self.session_id,
             subject: self.subject,
+            expiry: self.expiry,
             body: match self.body {
                 Body::Inline(value) => Body::Inline(f(value)),
                 Body::Stored(id) => Body::Stored(id),
@@ -72,6 +94,7 @@ impl<T, S> Envelope<T, S> {
             renewed_at: self.renewed_at,
             session_id: self.session_id,
             subject: self.subject,
+            expiry: self.expiry,
             body: match self.body {
                 Body::Inline(value) => Body::Inline(f(value)?),
                 Body::Stored(id) => Body::Stored(id),
@@ -80,16 +103,43 @@ impl<T, S> Envelope<T, S> {
     }
 }
 
-/// Postcard of an envelope of `T`, with no trailing bytes.
+/// Postcard of an envelope of `T` in wire format `version` (3, or 2), with
+/// no trailing bytes.
 ///
 /// # Errors
 ///
 /// [`ErrorKind::Undecodable`] for anything else.
-pub(crate) fn decode<T: DeserializeOwned>(plaintext: &[u8]) -> Result<Envelope<T>, Error> {
+pub(crate) fn decode<T: DeserializeOwned>(
+    plaintext: &[u8],
+    version: u8,
+) -> Result<Envelope<T>, Error> {
+    if version == wire::PREVIOUS_VERSION {
+        return match postcard::take_from_bytes::<V2Envelope<T>>(plaintext) {
+            Ok((env, [])) => Ok(Envelope {
+                issued_at: env.issued_at.saturating_mul(1000),
+                renewed_at: env.renewed_at,
+                session_id: env.session_id,
+                subject: env.subject,
+                expiry: None,
+                body: env.body,
+            }),
+            _ => Err(Error::new(ErrorKind::Undecodable)),
+        };
+    }
     match postcard::take_from_bytes::<Envelope<T>>(plaintext) {
         Ok((env, [])) => Ok(env),
         _ => Err(Error::new(ErrorKind::Undecodable)),
     }
+}
+
+/// The envelope of wire format version 2: issued-at in seconds, no expiry.
+#[derive(Deserialize)]
+struct V2Envelope<T> {
+    issued_at: u64,
+    renewed_at: u64,
+    session_id: [u8; SESSION_ID_BYTES],
+    subject: Option<String>,
+    body: Body<T>,
 }
 
 /// The envelope of wire format version 1: times and body, no session id or
@@ -111,10 +161,11 @@ struct LegacyEnvelope<T> {
 pub(crate) fn decode_legacy<T: DeserializeOwned>(plaintext: &[u8]) -> Result<Envelope<T>, Error> {
     match postcard::take_from_bytes::<LegacyEnvelope<T>>(plaintext) {
         Ok((env, [])) => Ok(Envelope {
-            issued_at: env.issued_at,
+            issued_at: env.issued_at.saturating_mul(1000),
             renewed_at: env.renewed_at,
             session_id: SessionId::generate().to_bytes(),
             subject: None,
+            expiry: None,
             body: env.body,
         }),
         _ => Err(Error::new(ErrorKind::Undecodable)),
@@ -138,26 +189,38 @@ const TAG_STORED: u32 = 1;
 /// An envelope decoded without its session type.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct RawEnvelope<'a> {
+    /// Milliseconds since the Unix epoch, whatever the version.
     pub(crate) issued_at: u64,
     pub(crate) renewed_at: u64,
     pub(crate) session_id: [u8; SESSION_ID_BYTES],
     pub(crate) subject: Option<&'a str>,
+    pub(crate) expiry: Option<SealedExpiry>,
     pub(crate) body: RawBody<'a>,
 }
 
 /// The envelope without knowing the session type: what postcard makes of
-/// `Envelope<T>` for any `T` (or, for a version-1 value when `legacy`, of
-/// its envelope, whose session id then reads as zeros). `None` for an
-/// unknown body tag or bytes after a store id.
-pub(crate) fn decode_raw(plaintext: &[u8], legacy: bool) -> Option<RawEnvelope<'_>> {
+/// `Envelope<T>` for any `T` in wire format `version` (for a version-1
+/// value, whose envelope has no session id, the id reads as zeros). `None`
+/// for an unknown body tag or bytes after a store id.
+pub(crate) fn decode_raw(plaintext: &[u8], version: u8) -> Option<RawEnvelope<'_>> {
     let (issued_at, rest) = postcard::take_from_bytes::<u64>(plaintext).ok()?;
+    let issued_at = if version < wire::FORMAT_VERSION {
+        issued_at.saturating_mul(1000)
+    } else {
+        issued_at
+    };
     let (renewed_at, rest) = postcard::take_from_bytes::<u64>(rest).ok()?;
-    let (session_id, subject, rest) = if legacy {
+    let (session_id, subject, rest) = if version == wire::LEGACY_VERSION {
         ([0; SESSION_ID_BYTES], None, rest)
     } else {
         let (id, rest) = postcard::take_from_bytes::<[u8; SESSION_ID_BYTES]>(rest).ok()?;
         let (subject, rest) = postcard::take_from_bytes::<Option<&str>>(rest).ok()?;
         (id, subject, rest)
+    };
+    let (expiry, rest) = if version < wire::FORMAT_VERSION {
+        (None, rest)
+    } else {
+        postcard::take_from_bytes::<Option<SealedExpiry>>(rest).ok()?
     };
     let (tag, rest) = postcard::take_from_bytes::<u32>(rest).ok()?;
     let body = match tag {
@@ -173,15 +236,18 @@ pub(crate) fn decode_raw(plaintext: &[u8], legacy: bool) -> Option<RawEnvelope<'
         renewed_at,
         session_id,
         subject,
+        expiry,
         body,
     })
 }
 
-/// When a session was first issued and when its idle deadline was last
-/// renewed, to whole seconds.
+/// When a session was first issued (to the millisecond) and when its idle
+/// deadline was last renewed (to the whole second).
 ///
 /// Both are sealed inside the value, so the client cannot change them, and
-/// both timeouts are checked against them after authentication.
+/// both timeouts are checked against them after authentication. Deadlines
+/// count from the whole seconds; the issued-at milliseconds tell a session
+/// issued just after a "sign out everywhere" from one issued just before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Times {
     /// When the session was issued (reset by regeneration).
@@ -191,27 +257,62 @@ pub struct Times {
 }
 
 impl Times {
-    /// Times for a session issued and renewed at `now`, truncated to the
-    /// whole second (what a sealed value holds, so deadlines, `Max-Age` and
-    /// store expiry all agree).
+    /// Times for a session issued and renewed at `now`: issued-at truncated
+    /// to the millisecond, renewed-at to the whole second (what a sealed
+    /// value holds, so deadlines, `Max-Age` and store expiry all agree).
     pub fn new(now: SystemTime) -> Self {
-        let now = from_secs(to_secs(now));
         Self {
-            issued_at: now,
-            renewed_at: now,
+            issued_at: from_millis(to_millis(now)),
+            renewed_at: from_secs(to_secs(now)),
         }
     }
 
+    /// Whole seconds since the Unix epoch of both times: what deadlines
+    /// count from.
     pub(crate) fn to_secs(self) -> (u64, u64) {
         (to_secs(self.issued_at), to_secs(self.renewed_at))
     }
 
-    pub(crate) fn from_secs(issued_at: u64, renewed_at: u64) -> Self {
+    /// Issued-at in milliseconds, as sealed.
+    pub(crate) fn issued_at_millis(self) -> u64 {
+        to_millis(self.issued_at)
+    }
+
+    /// The times a sealed value carries: issued-at in milliseconds,
+    /// renewed-at in seconds.
+    pub(crate) fn from_sealed(issued_at_millis: u64, renewed_at: u64) -> Self {
         Self {
-            issued_at: from_secs(issued_at),
+            issued_at: from_millis(issued_at_millis),
             renewed_at: from_secs(renewed_at),
         }
     }
+}
+
+/// Whole milliseconds since the Unix epoch; times before it count as zero.
+pub(crate) fn to_millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Milliseconds since the Unix epoch, rounded up: the first whole
+/// millisecond at or after `t`.
+pub(crate) fn to_millis_ceil(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if d.subsec_nanos() % 1_000_000 == 0 {
+            ms
+        } else {
+            ms.saturating_add(1)
+        }
+    })
+}
+
+/// The time `millis` milliseconds after the Unix epoch, saturating far in
+/// the future (as [`from_secs`]).
+pub(crate) fn from_millis(millis: u64) -> SystemTime {
+    from_secs(millis / 1000)
+        .checked_add(Duration::from_millis(millis % 1000))
+        .unwrap_or_else(|| from_secs(millis / 1000))
 }
 
 /// Whole seconds since the Unix epoch; times before it count as zero.
@@ -232,6 +333,8 @@ mod tests {
 
     use super::*;
 
+    const V3: u8 = wire::FORMAT_VERSION;
+
     #[test]
     fn decode_raw_agrees_with_postcard_on_both_bodies() {
         let inline = Envelope {
@@ -239,17 +342,27 @@ mod tests {
             renewed_at: 1_700_000_000,
             session_id: [3; SESSION_ID_BYTES],
             subject: Some("user:42"),
+            expiry: Some(SealedExpiry {
+                idle: 60,
+                absolute: 2_592_000,
+                persistent: true,
+            }),
             body: Body::Inline((7u8, "x".to_owned())),
         };
         let bytes = postcard::to_allocvec(&inline).unwrap();
         let value = postcard::to_allocvec(&(7u8, "x".to_owned())).unwrap();
         assert_eq!(
-            decode_raw(&bytes, false),
+            decode_raw(&bytes, V3),
             Some(RawEnvelope {
                 issued_at: 300,
                 renewed_at: 1_700_000_000,
                 session_id: [3; SESSION_ID_BYTES],
                 subject: Some("user:42"),
+                expiry: Some(SealedExpiry {
+                    idle: 60,
+                    absolute: 2_592_000,
+                    persistent: true,
+                }),
                 body: RawBody::Inline(&value[..]),
             })
         );
@@ -258,32 +371,83 @@ mod tests {
             renewed_at: 2,
             session_id: [4; SESSION_ID_BYTES],
             subject: None,
+            expiry: Some(SealedExpiry {
+                idle: u64::MAX,
+                absolute: u64::MAX,
+                persistent: false,
+            }),
             body: Body::Stored([9; STORE_ID_BYTES]),
         };
         let bytes = postcard::to_allocvec(&stored).unwrap();
-        assert!(bytes.len() <= MAX_POINTER_PLAINTEXT_BYTES);
         assert_eq!(
-            decode_raw(&bytes, false),
+            bytes.len(),
+            MAX_POINTER_PLAINTEXT_BYTES - 10 - 10 + 1 + 1,
+            "the largest pointer but for its times"
+        );
+        assert_eq!(
+            decode_raw(&bytes, V3),
             Some(RawEnvelope {
                 issued_at: 1,
                 renewed_at: 2,
                 session_id: [4; SESSION_ID_BYTES],
                 subject: None,
+                expiry: Some(SealedExpiry {
+                    idle: u64::MAX,
+                    absolute: u64::MAX,
+                    persistent: false,
+                }),
                 body: RawBody::Stored([9; STORE_ID_BYTES]),
             })
         );
         // Bytes after a store id, or an unknown tag.
-        assert_eq!(decode_raw(&[bytes.as_slice(), &[0]].concat(), false), None);
+        assert_eq!(decode_raw(&[bytes.as_slice(), &[0]].concat(), V3), None);
         let mut unknown_tag = vec![1, 2];
         unknown_tag.extend_from_slice(&[0; SESSION_ID_BYTES]);
-        unknown_tag.extend_from_slice(&[0, 2]);
-        assert_eq!(decode_raw(&unknown_tag, false), None);
+        unknown_tag.extend_from_slice(&[0, 0, 2]);
+        assert_eq!(decode_raw(&unknown_tag, V3), None);
         unknown_tag.pop();
         unknown_tag.push(1);
         assert_eq!(
-            decode_raw(&unknown_tag, false),
+            decode_raw(&unknown_tag, V3),
             None,
             "a pointer without an id"
         );
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn millis_round_down_and_up_at_the_millisecond() {
+        let t = UNIX_EPOCH + Duration::new(5, 1_500_000);
+        assert_eq!(to_millis(t), 5001);
+        assert_eq!(to_millis_ceil(t), 5002);
+        let exact = UNIX_EPOCH + Duration::from_millis(5001);
+        assert_eq!(to_millis_ceil(exact), 5001);
+        assert_eq!(from_millis(5001), exact);
+        assert_eq!(to_millis(UNIX_EPOCH - Duration::from_secs(1)), 0);
+        assert_eq!(
+            from_millis(u64::MAX),
+            from_secs(u64::MAX / 1000) + Duration::from_millis(u64::MAX % 1000)
+        );
+    }
+
+    #[test]
+    fn times_keep_milliseconds_of_issue_and_seconds_of_renewal() {
+        let now = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        let t = Times::new(now);
+        assert_eq!(
+            t.issued_at,
+            UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
+        );
+        assert_eq!(
+            t.renewed_at,
+            UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+        );
+        assert_eq!(t.to_secs(), (1_700_000_000, 1_700_000_000));
+        assert_eq!(t.issued_at_millis(), 1_700_000_000_123);
+        assert_eq!(Times::from_sealed(1_700_000_000_123, 1_700_000_000), t);
     }
 }

@@ -10,7 +10,7 @@ use crate::codec::envelope::Envelope;
 use crate::codec::schema::SchemaId;
 use crate::error::{Error, ErrorKind};
 
-type Decode = dyn Fn(&[u8]) -> Result<Envelope<Box<dyn Any>>, Error> + Send + Sync;
+type Decode = dyn Fn(&[u8], u8) -> Result<Envelope<Box<dyn Any>>, Error> + Send + Sync;
 type Convert = dyn Fn(Box<dyn Any>) -> Option<Box<dyn Any>> + Send + Sync;
 
 /// One declared step `Old → New`.
@@ -38,8 +38,8 @@ impl Migration {
             from: SchemaId::of::<Old>(),
             to_type: TypeId::of::<New>(),
             to_shape: SchemaId::of::<New>(),
-            decode: Box::new(|plaintext| {
-                let env = crate::codec::envelope::decode::<Old>(plaintext)?;
+            decode: Box::new(|plaintext, version| {
+                let env = crate::codec::envelope::decode::<Old>(plaintext, version)?;
                 Ok(env.map_body(|old| Box::new(old) as Box<dyn Any>))
             }),
             convert: Box::new(move |old| {
@@ -93,20 +93,21 @@ impl Migrations {
         Ok(self)
     }
 
-    /// Decodes `plaintext`, sealed for `schema`, and converts it step by
-    /// step to a `T`. `None` when no chain of declared migrations leads from
-    /// `schema` to `T`.
+    /// Decodes `plaintext`, sealed for `schema` in wire format `version`,
+    /// and converts it step by step to a `T`. `None` when no chain of
+    /// declared migrations leads from `schema` to `T`.
     pub(crate) fn decode_into<T: 'static>(
         &self,
         schema: SchemaId,
         plaintext: &[u8],
+        version: u8,
     ) -> Option<Result<Envelope<T>, Error>> {
         let first = self.0.iter().find(|m| m.from == schema)?;
         let target = TypeId::of::<T>();
         if !self.leads_to(first, target) {
             return None;
         }
-        let env = match (first.decode)(plaintext) {
+        let env = match (first.decode)(plaintext, version) {
             Ok(env) => env,
             Err(e) => return Some(Err(e)),
         };

@@ -10,6 +10,7 @@
 mod builder;
 pub(crate) mod cookie;
 pub(crate) mod envelope;
+mod expiry;
 pub(crate) mod migrate;
 mod opened;
 pub(crate) mod schema;
@@ -28,6 +29,7 @@ use zeroize::Zeroize as _;
 
 pub use self::builder::CodecBuilder;
 use self::envelope::{Body, Envelope, Times, to_secs};
+pub use self::expiry::Expiry;
 use self::migrate::Migrations;
 pub use self::opened::{Opened, SealedCookie};
 use self::schema::SchemaId;
@@ -80,6 +82,9 @@ struct Inner {
     limit: usize,
     idle: Duration,
     absolute: Duration,
+    /// The longest idle and absolute timeouts of a session's own expiry;
+    /// `None` for `idle` and `absolute`.
+    max_expiry: Option<(Duration, Duration)>,
     /// Explicit schema names, by type.
     schemas: Vec<(TypeId, SchemaId)>,
     migrations: Migrations,
@@ -121,6 +126,27 @@ impl Codec {
     /// The absolute timeout.
     pub fn absolute_timeout(&self) -> Duration {
         self.inner.absolute
+    }
+
+    /// The longest idle timeout a session's own [`Expiry`] may have.
+    pub fn max_idle_timeout(&self) -> Duration {
+        self.inner
+            .max_expiry
+            .map_or(self.inner.idle, |(idle, _)| idle)
+    }
+
+    /// The longest absolute timeout a session's own [`Expiry`] may have:
+    /// no session of this codec lives longer. A revocation registry's
+    /// subject entry must last this long.
+    pub fn max_absolute_timeout(&self) -> Duration {
+        self.inner
+            .max_expiry
+            .map_or(self.inner.absolute, |(_, absolute)| absolute)
+    }
+
+    /// `expiry` capped at this codec's limits.
+    pub(crate) fn cap(&self, expiry: Expiry) -> Expiry {
+        expiry.capped(self.max_idle_timeout(), self.max_absolute_timeout())
     }
 
     /// Seals `value` as a session issued now.
@@ -195,9 +221,10 @@ impl Codec {
         match env.body {
             Body::Inline(value) => Ok(Opened::new(
                 value,
-                Times::from_secs(env.issued_at, env.renewed_at),
+                Times::from_sealed(env.issued_at, env.renewed_at),
                 SessionId::from_bytes(env.session_id),
                 env.subject,
+                env.expiry.map(Expiry::from_sealed),
                 with,
             )),
             // A pointer where a value was asked for: sessions handle
@@ -367,18 +394,29 @@ impl Codec {
         with: OpenedWith,
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
+        let version = with.format_version();
         let (env, with) = match with.schema() {
             // Version 1 names no schema (and opens only when allowed).
             None => (envelope::decode_legacy::<T>(plaintext)?, with),
             Some(schema) if schema == self.schema_of::<T>() => {
-                (envelope::decode::<T>(plaintext)?, with)
+                (envelope::decode::<T>(plaintext, version)?, with)
             }
-            Some(schema) => match self.inner.migrations.decode_into::<T>(schema, plaintext) {
-                Some(env) => (env?, with.migrated()),
-                None => return Err(Error::new(ErrorKind::Undecodable)),
-            },
+            Some(schema) => {
+                match self
+                    .inner
+                    .migrations
+                    .decode_into::<T>(schema, plaintext, version)
+                {
+                    Some(env) => (env?, with.migrated()),
+                    None => return Err(Error::new(ErrorKind::Undecodable)),
+                }
+            }
         };
-        let (idle_deadline, absolute_deadline) = self.deadlines(env.issued_at, env.renewed_at);
+        let (idle_deadline, absolute_deadline) = self.deadlines(
+            env.issued_at / 1000,
+            env.renewed_at,
+            env.expiry.map(Expiry::from_sealed),
+        );
         let now = to_secs(now);
         if now >= idle_deadline || now >= absolute_deadline {
             return Err(Error::new(ErrorKind::Expired));
@@ -387,26 +425,40 @@ impl Codec {
     }
 
     /// The idle and absolute deadlines, in seconds since the Unix epoch, of
-    /// a session with these authenticated times. The one place deadlines
-    /// are computed.
-    pub(crate) fn deadlines(&self, issued_at: u64, renewed_at: u64) -> (u64, u64) {
+    /// a session with these authenticated times (whole seconds) and its own
+    /// expiry, if any (capped at the limits). The one place deadlines are
+    /// computed.
+    pub(crate) fn deadlines(
+        &self,
+        issued_at: u64,
+        renewed_at: u64,
+        expiry: Option<Expiry>,
+    ) -> (u64, u64) {
+        let (idle, absolute) = match expiry {
+            Some(expiry) => {
+                let expiry = self.cap(expiry);
+                (expiry.idle_timeout(), expiry.absolute_timeout())
+            }
+            None => (self.inner.idle, self.inner.absolute),
+        };
         (
-            renewed_at.saturating_add(self.inner.idle.as_secs()),
-            issued_at.saturating_add(self.inner.absolute.as_secs()),
+            renewed_at.saturating_add(idle.as_secs()),
+            issued_at.saturating_add(absolute.as_secs()),
         )
     }
 
-    /// The absolute deadline of a session with these times: the last
-    /// instant any cookie of it can open.
-    pub(crate) fn absolute_deadline(&self, times: Times) -> SystemTime {
+    /// The absolute deadline of a session with these times and expiry: the
+    /// last instant any cookie of it can open.
+    pub(crate) fn absolute_deadline(&self, times: Times, expiry: Option<Expiry>) -> SystemTime {
         let (issued_at, renewed_at) = times.to_secs();
-        envelope::from_secs(self.deadlines(issued_at, renewed_at).1)
+        envelope::from_secs(self.deadlines(issued_at, renewed_at, expiry).1)
     }
 
-    /// The earlier of the two deadlines of a session with these times.
-    pub(crate) fn deadline(&self, times: Times) -> SystemTime {
+    /// The earlier of the two deadlines of a session with these times and
+    /// expiry.
+    pub(crate) fn deadline(&self, times: Times, expiry: Option<Expiry>) -> SystemTime {
         let (issued_at, renewed_at) = times.to_secs();
-        let (idle, absolute) = self.deadlines(issued_at, renewed_at);
+        let (idle, absolute) = self.deadlines(issued_at, renewed_at, expiry);
         envelope::from_secs(idle.min(absolute))
     }
 }
@@ -430,20 +482,24 @@ impl From<Failure> for Error {
     }
 }
 
-/// Who a sealed value belongs to, besides its times: the session id and
-/// the subject (the application's user id), as borrowed for sealing.
+/// Who a sealed value belongs to, besides its times: the session id, the
+/// subject (the application's user id), as borrowed for sealing, and the
+/// session's own expiry (already capped at the codec's limits).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Identity<'a> {
     pub(crate) id: SessionId,
     pub(crate) subject: Option<&'a str>,
+    pub(crate) expiry: Option<Expiry>,
 }
 
 impl Identity<'_> {
-    /// A new session's identity: a fresh random id, no subject.
+    /// A new session's identity: a fresh random id, no subject, the
+    /// codec's timeouts.
     pub(crate) fn fresh() -> Self {
         Self {
             id: SessionId::generate(),
             subject: None,
+            expiry: None,
         }
     }
 }
@@ -453,12 +509,12 @@ pub(crate) fn envelope<'a, T: ?Sized>(
     identity: Identity<'a>,
     body: Body<&'a T>,
 ) -> Envelope<&'a T, &'a str> {
-    let (issued_at, renewed_at) = times.to_secs();
     Envelope {
-        issued_at,
-        renewed_at,
+        issued_at: times.issued_at_millis(),
+        renewed_at: times.to_secs().1,
         session_id: identity.id.to_bytes(),
         subject: identity.subject,
+        expiry: identity.expiry.map(Expiry::to_sealed),
         body,
     }
 }
@@ -483,6 +539,7 @@ impl Inner {
             .field("size_limit", &self.limit)
             .field("idle_timeout", &self.idle)
             .field("absolute_timeout", &self.absolute)
+            .field("expiry_limits", &self.max_expiry)
             .field("schemas", &self.schemas.len())
             .field("migrations", &self.migrations)
             .field("open_legacy_v1", &self.legacy);

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::Expiry;
 use super::SessionId;
 use super::envelope::Times;
 use crate::crypto::seal::OpenedWith;
@@ -52,6 +53,7 @@ pub struct Opened<T> {
     times: Times,
     id: SessionId,
     subject: Option<String>,
+    expiry: Option<Expiry>,
     with: OpenedWith,
 }
 
@@ -61,6 +63,7 @@ impl<T> Opened<T> {
         times: Times,
         id: SessionId,
         subject: Option<String>,
+        expiry: Option<Expiry>,
         with: OpenedWith,
     ) -> Self {
         Self {
@@ -68,6 +71,7 @@ impl<T> Opened<T> {
             times,
             id,
             subject,
+            expiry,
             with,
         }
     }
@@ -81,6 +85,12 @@ impl<T> Opened<T> {
     /// one was set.
     pub fn subject(&self) -> Option<&str> {
         self.subject.as_deref()
+    }
+
+    /// The session's own expiry sealed inside the value, if one was set
+    /// (as sealed: the codec caps it at its limits when checking).
+    pub fn expiry(&self) -> Option<Expiry> {
+        self.expiry
     }
 
     /// The session value.
@@ -110,6 +120,7 @@ impl<T> fmt::Debug for Opened<T> {
         f.debug_struct("Opened")
             .field("times", &self.times)
             .field("session_id", &self.id)
+            .field("expiry", &self.expiry)
             .field("opened_with", &self.with)
             .finish_non_exhaustive()
     }

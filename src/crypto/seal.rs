@@ -41,8 +41,9 @@ impl OpenedWith {
         self.primary
     }
 
-    /// The wire format version of the value ([`FORMAT_VERSION`], or 1 for a
-    /// legacy value the codec was allowed to open).
+    /// The wire format version of the value ([`FORMAT_VERSION`]; 2 for a
+    /// value of the previous version; 1 for a legacy value the codec was
+    /// allowed to open).
     ///
     /// [`FORMAT_VERSION`]: crate::FORMAT_VERSION
     pub fn format_version(&self) -> u8 {
@@ -209,7 +210,7 @@ pub(crate) fn open_in_place<'a>(
 ) -> Result<(&'a mut [u8], OpenedWith), Refusal> {
     let parts = wire::split(raw).ok_or(Refusal::Malformed)?;
     let header = parts.header;
-    if header.version != wire::FORMAT_VERSION && !legacy {
+    if header.version == wire::LEGACY_VERSION && !legacy {
         return Err(Refusal::Malformed);
     }
     let (entry, primary) = ring

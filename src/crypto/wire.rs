@@ -1,4 +1,4 @@
-//! Wire format, version 2: framing and base64, no cryptography.
+//! Wire format, version 3 (header as version 2): framing and base64, no cryptography.
 //!
 //! A sealed value is
 //!
@@ -10,15 +10,16 @@
 //! and XChaCha20-Poly1305. A cookie carries it as base64url without padding.
 //! The associated data is the ten header bytes followed by the cookie name
 //! (for a store value: the cookie name, a zero byte and the session id), so
-//! the schema id is authenticated. Version 1 (no schema field, six header
-//! bytes) is still read when the codec allows it.
+//! the schema id is authenticated. Version 2 (the same header; its envelope
+//! has issued-at in seconds and no per-session expiry) is always read;
+//! version 1 (no schema field, six header bytes) when the codec allows it.
 //!
 //! Decoding runs in this fixed order, and every failure up to and including
 //! the AEAD is the same [`ErrorKind::Rejected`](crate::ErrorKind::Rejected):
 //!
 //! 1. length cap (the configured cookie size limit), before any decoding;
 //! 2. base64url without padding, canonical trailing bits;
-//! 3. version byte (2, or 1 when allowed);
+//! 3. version byte (3 or 2, or 1 when allowed);
 //! 4. algorithm byte;
 //! 5. key id (a lookup in the ring, no trial decryption; the key must carry
 //!    the header's algorithm);
@@ -114,14 +115,19 @@ impl fmt::Debug for SchemaId {
 }
 
 /// The wire format version this crate writes.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
+
+/// The version before: the same header, an envelope with issued-at in
+/// seconds and no per-session expiry. Always read (and sealed again in the
+/// current version on the next save).
+pub(crate) const PREVIOUS_VERSION: u8 = 2;
 
 /// The version written before schema identities were bound into values;
 /// read only when the codec allows it.
 pub(crate) const LEGACY_VERSION: u8 = 1;
 
-/// Bytes of a version-2 header before the nonce: version, algorithm, key
-/// id, schema id.
+/// Bytes of a version-2 or -3 header before the nonce: version, algorithm,
+/// key id, schema id.
 pub(crate) const HEADER_BYTES: usize = 10;
 
 /// Bytes of a version-1 header: version, algorithm, key id.
@@ -141,7 +147,7 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    /// The version-2 header for a value sealed by key `id` with `algorithm`
+    /// The current version's header for a value sealed by key `id` with `algorithm`
     /// for `schema`.
     pub(crate) fn new(algorithm: Algorithm, id: KeyId, schema: SchemaId) -> Self {
         let [a, b, c, d] = id.to_bytes();
@@ -163,7 +169,7 @@ impl Header {
         let algorithm = Algorithm::from_wire_id(algorithm)?;
         let key_id = KeyId::from_bytes([a, b, c, d]);
         let (schema, len) = match version {
-            FORMAT_VERSION => {
+            FORMAT_VERSION | PREVIOUS_VERSION => {
                 let &[e, f, g, h] = rest.first_chunk::<4>()?;
                 (Some(SchemaId::from_bytes([e, f, g, h])), HEADER_BYTES)
             }

@@ -50,7 +50,7 @@ use crate::codec::cookie;
 use crate::codec::envelope::{self, RawBody, Times, from_secs, to_secs};
 use crate::codec::schema::SchemaId;
 use crate::codec::store_id::StoreId;
-use crate::codec::{Codec, SessionId};
+use crate::codec::{Codec, Expiry, SessionId};
 use crate::crypto::algorithm::Algorithm;
 use crate::crypto::key::KeyId;
 use crate::crypto::seal::OpenedWith;
@@ -193,6 +193,7 @@ pub struct Inspection {
     opened_with: OpenedWith,
     session_id: SessionId,
     subject: Option<String>,
+    expiry: Option<Expiry>,
     times: Times,
     idle_deadline: SystemTime,
     absolute_deadline: SystemTime,
@@ -225,14 +226,20 @@ impl Inspection {
         self.times
     }
 
-    /// When the idle timeout ends (or ended): renewed-at plus the codec's
-    /// idle timeout.
+    /// The session's own expiry sealed inside the value, if it has one
+    /// (as sealed; the deadlines cap it at the codec's limits).
+    pub fn expiry(&self) -> Option<Expiry> {
+        self.expiry
+    }
+
+    /// When the idle timeout ends (or ended): renewed-at plus the session's
+    /// own idle timeout, or the codec's.
     pub fn idle_deadline(&self) -> SystemTime {
         self.idle_deadline
     }
 
-    /// When the absolute timeout ends (or ended): issued-at plus the codec's
-    /// absolute timeout.
+    /// When the absolute timeout ends (or ended): issued-at plus the
+    /// session's own absolute timeout, or the codec's.
     pub fn absolute_deadline(&self) -> SystemTime {
         self.absolute_deadline
     }
@@ -281,6 +288,7 @@ impl fmt::Debug for Inspection {
             .field("session_id", &self.session_id)
             .field("has_subject", &self.subject.is_some())
             .field("times", &self.times)
+            .field("expiry", &self.expiry)
             .field("expired", &self.is_expired())
             .field("cookie_bytes", &self.cookie_bytes)
             .finish_non_exhaustive()
@@ -302,7 +310,8 @@ pub fn inspect(codec: &Codec, value: &str) -> Result<Inspection, Error> {
 ///
 /// Authentication is exactly [`Codec::open_at`]'s (steps 1 to 6 of the
 /// decode order in [`docs::wire_format`](crate::docs::wire_format)). The
-/// envelope is then decoded by its documented layout: two varint times, a
+/// envelope is then decoded by its documented layout (for its wire format
+/// version): two varint times, the session id, the subject, the expiry, a
 /// varint body tag, and either the session's bytes (all the rest) or a
 /// 16-byte store id with nothing after it. Unlike [`Codec::open_at`], an
 /// expired value is not an error: [`Inspection::is_expired`] says so.
@@ -315,10 +324,9 @@ pub fn inspect(codec: &Codec, value: &str) -> Result<Inspection, Error> {
 /// bytes after a store id).
 pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspection, Error> {
     let cookie_bytes = cookie::pair_size(codec.cookie_name(), value.len());
-    let (opened_with, issued_at, renewed_at, session_id, subject, contents) = codec
+    let (opened_with, issued_at, renewed_at, session_id, subject, expiry, contents) = codec
         .with_opened_cookie(value, |plaintext, opened_with| {
-            let legacy = opened_with.format_version() != crate::FORMAT_VERSION;
-            let env = envelope::decode_raw(plaintext, legacy)
+            let env = envelope::decode_raw(plaintext, opened_with.format_version())
                 .ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
             let contents = match env.body {
                 RawBody::Inline(bytes) => Contents::Inline(Payload(Zeroizing::new(bytes.to_vec()))),
@@ -330,18 +338,22 @@ pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspect
                 env.renewed_at,
                 SessionId::from_bytes(env.session_id),
                 env.subject.map(str::to_owned),
+                env.expiry.map(Expiry::from_sealed),
                 contents,
             ))
         })
         .map_err(Error::from)?;
 
     let now = to_secs(now);
-    let (idle, absolute) = codec.deadlines(issued_at, renewed_at);
+    let times = Times::from_sealed(issued_at, renewed_at);
+    let (issued_secs, renewed_secs) = times.to_secs();
+    let (idle, absolute) = codec.deadlines(issued_secs, renewed_secs, expiry);
     Ok(Inspection {
         opened_with,
         session_id,
         subject,
-        times: Times::from_secs(issued_at, renewed_at),
+        expiry,
+        times,
         idle_deadline: from_secs(idle),
         absolute_deadline: from_secs(absolute),
         idle_expired: now >= idle,

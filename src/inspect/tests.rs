@@ -126,6 +126,7 @@ fn store_pointer_shows_its_id_and_no_payload() {
     let identity = crate::codec::Identity {
         id: SessionId::from_bytes([5; 16]),
         subject: None,
+        expiry: None,
     };
     let env = envelope::<()>(Times::new(t0()), identity, Body::Stored(id.to_bytes()));
     let sealed = codec.seal_envelope(SchemaId::of::<()>(), &env).unwrap();
@@ -220,14 +221,16 @@ fn rejects_what_open_rejects() {
 #[test]
 fn rejects_an_undecodable_envelope_after_authentication() {
     let codec = codec(Algorithm::Xaes256Gcm);
-    // Times 0 and 0, a session id, no subject, then the body.
-    let head = [&[0u8, 0][..], &[9; 16], &[0]].concat();
+    // Times 0 and 0, a session id, no subject, no expiry, then the body.
+    let head = [&[0u8, 0][..], &[9; 16], &[0, 0]].concat();
     let with = |rest: &[u8]| [&head[..], rest].concat();
     let stored_with_trailing = with(&[&[1][..], &[7u8; STORE_ID_BYTES + 1]].concat());
     for plaintext in [
         with(&[2]),
         vec![0, 0],
         with(&[1, 1, 2]),
+        // An expiry tag that is neither 0 nor 1.
+        [&[0u8, 0][..], &[9; 16], &[0, 2, 0]].concat(),
         stored_with_trailing,
         [&[0u8, 0][..], &[9; 15]].concat(),
     ] {
@@ -236,13 +239,28 @@ fn rejects_an_undecodable_envelope_after_authentication() {
         assert_eq!(err.kind(), ErrorKind::Undecodable, "{plaintext:?}");
     }
     // And a hand-made envelope that is valid opens.
-    let plaintext = [&[5u8, 6][..], &[9; 16], &[1, 1, b'u', 0, 0xAB]].concat();
+    let plaintext = [&[5u8, 6][..], &[9; 16], &[1, 1, b'u', 0, 0, 0xAB]].concat();
     let value = seal_plaintext(&codec, &plaintext);
     let seen = inspect_at(&codec, &value, t0()).unwrap();
     assert_eq!(seen.payload().unwrap().as_bytes(), [0xAB]);
-    assert_eq!(seen.times(), Times::from_secs(5, 6));
+    assert_eq!(seen.times(), Times::from_sealed(5, 6));
+    assert_eq!(seen.expiry(), None);
     assert_eq!(seen.session_id(), SessionId::from_bytes([9; 16]));
     assert_eq!(seen.subject(), Some("u"));
+    // With an expiry: a week idle, thirty days absolute, persistent.
+    let plaintext = [
+        &[5u8, 6][..],
+        &[9; 16],
+        &[0, 1, 0x80, 0xf5, 0x24, 0x80, 0x9a, 0x9e, 0x01, 1, 0, 0xAB],
+    ]
+    .concat();
+    let seen = inspect_at(&codec, &seal_plaintext(&codec, &plaintext), t0()).unwrap();
+    let day = std::time::Duration::from_secs(86_400);
+    assert_eq!(
+        seen.expiry(),
+        Some(crate::Expiry::persistent(7 * day, 30 * day))
+    );
+    assert_eq!(seen.subject(), None);
 }
 
 #[test]

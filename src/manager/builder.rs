@@ -107,6 +107,12 @@ impl SessionManagerBuilder {
         self.codec_setting(|b| b.absolute_timeout(timeout))
     }
 
+    /// The longest timeouts a session's own [`Expiry`](crate::Expiry) may
+    /// have ("remember me"); see [`CodecBuilder::expiry_limits`].
+    pub fn expiry_limits(self, max_idle: Duration, max_absolute: Duration) -> Self {
+        self.codec_setting(|b| b.expiry_limits(max_idle, max_absolute))
+    }
+
     /// Names `T`'s schema explicitly; see [`CodecBuilder::schema`].
     pub fn schema<T: 'static>(self, name: &str) -> Self {
         self.codec_setting(|b| b.schema::<T>(name))
@@ -224,7 +230,8 @@ impl SessionManagerBuilder {
 
     /// Whether cookies carry `Max-Age` up to the session's next deadline
     /// (default on). Off makes browser-session cookies; the server-side
-    /// timeouts hold either way.
+    /// timeouts hold either way. A session's own
+    /// [`Expiry`](crate::Expiry) overrides it for that session.
     pub fn persistent(mut self, persistent: bool) -> Self {
         self.attributes.persistent = persistent;
         self

@@ -10,7 +10,7 @@ use super::{SessionManager, headers};
 use crate::codec::cookie;
 use crate::codec::envelope::{Body, Times, to_secs};
 use crate::codec::store_id::StoreId;
-use crate::codec::{Failure, SessionId};
+use crate::codec::{Expiry, Failure, SessionId};
 use crate::error::{Error, ErrorKind};
 use crate::limits::MAX_SESSION_CANDIDATES;
 use crate::observe;
@@ -99,13 +99,13 @@ impl SessionManager {
             };
             aead_budget -= 1;
             let mut stored_with = None;
-            let times = Times::from_secs(env.issued_at, env.renewed_at);
+            let times = Times::from_sealed(env.issued_at, env.renewed_at);
             let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
             let session_id = SessionId::from_bytes(env.session_id);
             let issued_at = env.issued_at;
             let revoked = |subject: Option<&str>| {
                 let registry = self.inner.registry.as_ref()?;
-                match registry.check_secs(session_id, subject, issued_at, to_secs(now)) {
+                match registry.check_sealed(session_id, subject, issued_at, to_secs(now)) {
                     Status::Live => None,
                     Status::Revoked => Some(FreshReason::Revoked),
                     Status::Unverified => Some(FreshReason::RevocationUnverified),
@@ -117,8 +117,14 @@ impl SessionManager {
                 worse(reason);
                 continue;
             }
-            let (data, origin, reseal, subject) = match env.body {
-                Body::Inline(data) => (data, Origin::Cookie, with.needs_reseal(), env.subject),
+            let (data, origin, reseal, subject, expiry) = match env.body {
+                Body::Inline(data) => (
+                    data,
+                    Origin::Cookie,
+                    with.needs_reseal(),
+                    env.subject,
+                    env.expiry,
+                ),
                 Body::Stored(id) => {
                     let id = StoreId::from_bytes(id);
                     let Some(store) = &self.inner.store else {
@@ -149,6 +155,7 @@ impl SessionManager {
                                     Origin::Store(id),
                                     with.needs_reseal() || value_with.needs_reseal(),
                                     stored.subject,
+                                    stored.expiry,
                                 )
                             }
                             Body::Stored(_) => {
@@ -174,6 +181,7 @@ impl SessionManager {
                 times,
                 session_id,
                 subject,
+                expiry.map(Expiry::from_sealed),
                 with,
                 cookie_size,
                 reseal,

@@ -14,7 +14,7 @@ use super::{Overflow, Saved, SessionManager, headers};
 use crate::codec::envelope::{Body, Envelope, Times, to_secs};
 use crate::codec::schema::SchemaId;
 use crate::codec::store_id::StoreId;
-use crate::codec::{Identity, SealedCookie, SessionId, envelope};
+use crate::codec::{Expiry, Identity, SealedCookie, SessionId, envelope};
 use crate::error::{Error, ErrorKind};
 use crate::observe;
 use crate::revocation::SessionRecord;
@@ -101,7 +101,7 @@ impl SessionManager {
                 }
                 // A copy of the cookie taken before the logout dies too.
                 if let (Some(id), Some(times)) = (session.id(), session.times()) {
-                    self.revoke(id, times);
+                    self.revoke(id, times, session.expiry());
                     self.forget(session.subject(), id);
                 }
                 headers::append_set_cookie(
@@ -123,7 +123,7 @@ impl SessionManager {
             Ok((saved, origin, id, size)) => {
                 // The cookie from before a regeneration stops opening.
                 if let Some((old, old_times)) = replaced {
-                    self.revoke(old, old_times);
+                    self.revoke(old, old_times, session.expiry());
                     self.forget(session.subject(), old);
                 }
                 self.record(session, before, id, times);
@@ -142,11 +142,11 @@ impl SessionManager {
         }
     }
 
-    /// Revokes session `id`, issued with `times`, in the registry (if any)
-    /// until the last instant a cookie of it could open.
-    fn revoke(&self, id: SessionId, times: Times) {
+    /// Revokes session `id`, issued with `times` and `expiry`, in the
+    /// registry (if any) until the last instant a cookie of it could open.
+    fn revoke(&self, id: SessionId, times: Times, expiry: Option<Expiry>) {
         if let Some(registry) = &self.inner.registry {
-            registry.revoke(id, self.inner.codec.absolute_deadline(times));
+            registry.revoke(id, self.inner.codec.absolute_deadline(times, expiry));
         }
     }
 
@@ -187,11 +187,12 @@ impl SessionManager {
         // Past its idle deadline (give or take the interval the record may
         // lag) or its absolute deadline, the session is gone.
         let codec = &self.inner.codec;
+        let expiry = session.expiry();
         let until = codec
-            .deadline(times)
+            .deadline(times, expiry)
             .checked_add(self.inner.renew_after)
-            .unwrap_or_else(|| codec.absolute_deadline(times))
-            .min(codec.absolute_deadline(times));
+            .unwrap_or_else(|| codec.absolute_deadline(times, expiry))
+            .min(codec.absolute_deadline(times, expiry));
         registry.record_session(
             subject,
             SessionRecord::new(
@@ -229,7 +230,7 @@ impl SessionManager {
                 if let Some(id) = old_id {
                     self.require_store()?.delete(&id).await?;
                 }
-                self.emit(headers, cookie.value(), times, now)?;
+                self.emit(headers, cookie.value(), times, identity.expiry, now)?;
                 let size = cookie.size();
                 Ok((Saved::Cookie { size }, Origin::Cookie, identity.id, size))
             }
@@ -238,7 +239,7 @@ impl SessionManager {
                     && self.inner.overflow == Overflow::Store =>
             {
                 let store = self.require_store()?;
-                let expires_at = codec.deadline(times);
+                let expires_at = codec.deadline(times, identity.expiry);
                 let (id, pointer, stored_bytes) = match session.reusable_store_id() {
                     Some(id) => {
                         let (pointer, value) = self.seal_spill(schema, id, times, &inline)?;
@@ -253,7 +254,7 @@ impl SessionManager {
                 if let Some(old) = old_id.filter(|old| *old != id) {
                     store.delete(&old).await?;
                 }
-                self.emit(headers, pointer.value(), times, now)?;
+                self.emit(headers, pointer.value(), times, identity.expiry, now)?;
                 let size = pointer.size();
                 let saved = Saved::Store { size, stored_bytes };
                 Ok((saved, Origin::Store(id), identity.id, size))
@@ -279,6 +280,7 @@ impl SessionManager {
         let identity = Identity {
             id: SessionId::from_bytes(inline.session_id),
             subject: None,
+            expiry: inline.expiry.map(Expiry::from_sealed),
         };
         let pointer = codec.seal_envelope(
             schema,
@@ -334,13 +336,15 @@ impl SessionManager {
         headers: &mut HeaderMap,
         value: &str,
         times: Times,
+        expiry: Option<Expiry>,
         now: SystemTime,
     ) -> Result<(), Error> {
-        let max_age = self
-            .inner
-            .attributes
-            .persistent
-            .then(|| to_secs(self.inner.codec.deadline(times)).saturating_sub(to_secs(now)));
+        // The session's own expiry decides the cookie kind; else the
+        // manager's setting.
+        let persistent = expiry.map_or(self.inner.attributes.persistent, |e| e.is_persistent());
+        let max_age = persistent.then(|| {
+            to_secs(self.inner.codec.deadline(times, expiry)).saturating_sub(to_secs(now))
+        });
         headers::append_set_cookie(
             headers,
             self.inner.codec.cookie_name(),

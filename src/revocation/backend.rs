@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use crate::codec::SessionId;
-use crate::codec::envelope::{from_secs, to_secs};
+use crate::codec::envelope::{from_millis, from_secs, to_millis, to_millis_ceil, to_secs};
 use crate::error::Error;
 use crate::limits::{MAX_LABEL_BYTES, MAX_SUBJECT_BYTES};
 
@@ -40,7 +40,11 @@ pub enum Revocation {
 }
 
 const KIND_SESSION: u8 = 1;
-const KIND_SUBJECT: u8 = 2;
+/// A subject revocation with `before` in seconds (written before sessions
+/// carried their issue time to the millisecond; still read).
+const KIND_SUBJECT_SECS: u8 = 2;
+/// A subject revocation with `before` in milliseconds, rounded up.
+const KIND_SUBJECT: u8 = 3;
 
 impl Revocation {
     /// When the entry stops mattering: no session it covers can still open.
@@ -51,7 +55,8 @@ impl Revocation {
     }
 
     /// The compact, stable byte form backends keep: a kind byte, then for a
-    /// session its 16-byte id and `until`; for a subject `before`, `until`
+    /// session its 16-byte id and `until` (big-endian seconds); for a
+    /// subject `before` (big-endian milliseconds, rounded up), `until`
     /// (big-endian seconds) and the subject's UTF-8 bytes. Equal
     /// revocations encode to equal bytes, so a backend can use the bytes as
     /// a unique key.
@@ -71,7 +76,7 @@ impl Revocation {
             } => {
                 let mut out = Vec::with_capacity(17 + subject.len());
                 out.push(KIND_SUBJECT);
-                out.extend_from_slice(&to_secs(*before).to_be_bytes());
+                out.extend_from_slice(&to_millis_ceil(*before).to_be_bytes());
                 out.extend_from_slice(&to_secs(*until).to_be_bytes());
                 out.extend_from_slice(subject.as_bytes());
                 out
@@ -83,9 +88,8 @@ impl Revocation {
     /// (a backend shared with something that is not this crate).
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let (&kind, rest) = bytes.split_first()?;
-        let secs = |b: &[u8]| -> Option<SystemTime> {
-            Some(from_secs(u64::from_be_bytes(b.try_into().ok()?)))
-        };
+        let number = |b: &[u8]| -> Option<u64> { Some(u64::from_be_bytes(b.try_into().ok()?)) };
+        let secs = |b: &[u8]| number(b).map(from_secs);
         match kind {
             KIND_SESSION => {
                 let (id, until) = rest.split_at_checked(16)?;
@@ -94,8 +98,13 @@ impl Revocation {
                     until: secs(until)?,
                 })
             }
-            KIND_SUBJECT => {
+            KIND_SUBJECT | KIND_SUBJECT_SECS => {
                 let (before, rest) = rest.split_at_checked(8)?;
+                let before = if kind == KIND_SUBJECT {
+                    from_millis(number(before)?)
+                } else {
+                    secs(before)?
+                };
                 let (until, subject) = rest.split_at_checked(8)?;
                 let subject = std::str::from_utf8(subject).ok()?;
                 if subject.is_empty() || subject.len() > MAX_SUBJECT_BYTES {
@@ -103,7 +112,7 @@ impl Revocation {
                 }
                 Some(Self::Subject {
                     subject: subject.to_owned(),
-                    before: secs(before)?,
+                    before,
                     until: secs(until)?,
                 })
             }
@@ -122,7 +131,7 @@ impl fmt::Debug for Revocation {
                 .finish_non_exhaustive(),
             Self::Subject { before, until, .. } => f
                 .debug_struct("Subject")
-                .field("before", &to_secs(*before))
+                .field("before_ms", &to_millis_ceil(*before))
                 .field("until", &to_secs(*until))
                 .finish_non_exhaustive(),
         }
@@ -168,14 +177,15 @@ impl SessionRecord {
         }
     }
 
-    /// The stable byte form backends keep: the 16-byte id, `issued_at`,
-    /// `renewed_at`, `until` (big-endian seconds), then the label's UTF-8
-    /// bytes (absent: nothing).
+    /// The stable byte form backends keep: the 16-byte id, `issued_at`
+    /// (big-endian milliseconds), `renewed_at`, `until` (big-endian
+    /// seconds), then a label flag and the label's UTF-8 bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let label = self.label.as_deref().unwrap_or_default();
         let mut out = Vec::with_capacity(41 + label.len());
         out.extend_from_slice(&self.id.to_bytes());
-        for t in [self.issued_at, self.renewed_at, self.until] {
+        out.extend_from_slice(&to_millis(self.issued_at).to_be_bytes());
+        for t in [self.renewed_at, self.until] {
             out.extend_from_slice(&to_secs(t).to_be_bytes());
         }
         out.push(u8::from(self.label.is_some()));
@@ -186,11 +196,11 @@ impl SessionRecord {
     /// Parses [`to_bytes`](Self::to_bytes)'s form; `None` for anything else.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let (id, rest) = bytes.split_at_checked(16)?;
-        let mut times = [SystemTime::UNIX_EPOCH; 3];
+        let mut times = [0u64; 3];
         let mut rest = rest;
         for t in &mut times {
-            let (secs, tail) = rest.split_at_checked(8)?;
-            *t = from_secs(u64::from_be_bytes(secs.try_into().ok()?));
+            let (number, tail) = rest.split_at_checked(8)?;
+            *t = u64::from_be_bytes(number.try_into().ok()?);
             rest = tail;
         }
         let (&has_label, label) = rest.split_first()?;
@@ -204,9 +214,9 @@ impl SessionRecord {
         let [issued_at, renewed_at, until] = times;
         Some(Self {
             id: SessionId::from_bytes(id.try_into().ok()?),
-            issued_at,
-            renewed_at,
-            until,
+            issued_at: from_millis(issued_at),
+            renewed_at: from_secs(renewed_at),
+            until: from_secs(until),
             label,
         })
     }

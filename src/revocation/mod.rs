@@ -104,7 +104,7 @@
 //! request.insert("cookie", pair.split(';').next().unwrap_or_default().parse().map_err(|_| sealed_session::ErrorKind::Rejected)?);
 //!
 //! // "Sign out everywhere", a second later.
-//! registry.revoke_subject("user:42", SystemTime::now() + Duration::from_secs(1), manager.codec().absolute_timeout());
+//! registry.revoke_subject("user:42", SystemTime::now() + Duration::from_secs(1), manager.codec().max_absolute_timeout());
 //! let again: Session<u32> = manager.load_sync(&request)?;
 //! assert_eq!(again.fresh_reason(), Some(FreshReason::Revoked));
 //! # Ok::<(), sealed_session::Error>(())
@@ -117,7 +117,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use crate::codec::SessionId;
-use crate::codec::envelope::{from_secs, to_secs};
+use crate::codec::envelope::{from_millis, from_secs, to_millis, to_millis_ceil, to_secs};
 
 pub(crate) mod backend;
 #[cfg(feature = "shared-registry")]
@@ -191,7 +191,9 @@ struct Revocations {
 
 #[derive(Clone, Copy)]
 struct SubjectRevocation {
+    /// Milliseconds since the Unix epoch, rounded up.
     before: u64,
+    /// Seconds since the Unix epoch.
     until: u64,
 }
 
@@ -244,9 +246,15 @@ impl Registry {
     }
 
     /// Revokes every session of `subject` issued before `before` ("sign
-    /// out everywhere"). Sessions issued at or after `before` (the next
-    /// login) are not affected. The entry expires `absolute_timeout` after
-    /// `before`, when every session it covers has expired anyway.
+    /// out everywhere"). Sessions issued after `before` (the next login)
+    /// are not affected. Issue times are sealed to the millisecond and
+    /// `before` is rounded up to one, so a session issued in the same
+    /// millisecond is revoked too (a session sealed in wire format 2 knows
+    /// only its second, so one from `before`'s second is revoked). The
+    /// entry expires `absolute_timeout` after `before`, when every session
+    /// it covers has expired anyway: pass the codec's
+    /// [`max_absolute_timeout`](crate::Codec::max_absolute_timeout), so that
+    /// "remember me" sessions stay covered.
     pub fn revoke_subject(&self, subject: &str, before: SystemTime, absolute_timeout: Duration) {
         let until = before
             .checked_add(absolute_timeout)
@@ -365,7 +373,7 @@ impl Registry {
                         before,
                         until,
                     } => {
-                        let (before, until) = (to_secs(*before), to_secs(*until));
+                        let (before, until) = (to_millis_ceil(*before), to_secs(*until));
                         let entry = r
                             .subjects
                             .entry(subject.clone())
@@ -397,7 +405,7 @@ impl Registry {
             .filter(|(_, s)| now < s.until)
             .map(|(subject, s)| Revocation::Subject {
                 subject: subject.clone(),
-                before: from_secs(s.before),
+                before: from_millis(s.before),
                 until: from_secs(s.until),
             });
         ids.chain(subjects).collect()
@@ -414,10 +422,12 @@ impl Registry {
         issued_at: SystemTime,
         now: SystemTime,
     ) -> bool {
-        self.is_revoked_secs(id, subject, to_secs(issued_at), to_secs(now))
+        self.is_revoked_sealed(id, subject, to_millis(issued_at), to_secs(now))
     }
 
-    fn is_revoked_secs(
+    /// [`is_revoked`](Self::is_revoked) with issued-at in milliseconds and
+    /// `now` in seconds.
+    fn is_revoked_sealed(
         &self,
         id: SessionId,
         subject: Option<&str>,
@@ -443,19 +453,20 @@ impl Registry {
         issued_at: SystemTime,
         now: SystemTime,
     ) -> Status {
-        self.check_secs(id, subject, to_secs(issued_at), to_secs(now))
+        self.check_sealed(id, subject, to_millis(issued_at), to_secs(now))
     }
 
-    /// [`check`](Self::check) with the times already in whole seconds, as
-    /// the sealed value carries them (the load path: no conversion).
-    pub(crate) fn check_secs(
+    /// [`check`](Self::check) with issued-at in milliseconds, as the sealed
+    /// value carries it, and `now` in seconds (the load path: no
+    /// conversion).
+    pub(crate) fn check_sealed(
         &self,
         id: SessionId,
         subject: Option<&str>,
         issued_at: u64,
         now: u64,
     ) -> Status {
-        if self.is_revoked_secs(id, subject, issued_at, now) {
+        if self.is_revoked_sealed(id, subject, issued_at, now) {
             return Status::Revoked;
         }
         #[cfg(feature = "shared-registry")]

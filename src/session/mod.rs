@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::codec::envelope::Times;
 use crate::codec::store_id::StoreId;
-use crate::codec::{Codec, Identity, SessionId};
+use crate::codec::{Codec, Expiry, Identity, SessionId};
 use crate::crypto::seal::OpenedWith;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{MAX_LABEL_BYTES, MAX_SUBJECT_BYTES};
@@ -114,6 +114,9 @@ pub struct Session<T> {
     subject: Option<String>,
     /// The subject changed since the last write (a registry records it).
     subject_changed: bool,
+    /// The session's own timeouts (capped at the codec's limits); `None`
+    /// for the codec's.
+    expiry: Option<Expiry>,
     /// Given by the handler for the registry's record; not sealed.
     label: Option<String>,
     changed: bool,
@@ -175,6 +178,7 @@ impl<T> Session<T> {
             id: None,
             subject: None,
             subject_changed: false,
+            expiry: None,
             label: None,
             changed: false,
             origin,
@@ -201,6 +205,7 @@ impl<T> Session<T> {
         times: Times,
         id: SessionId,
         subject: Option<String>,
+        expiry: Option<Expiry>,
         with: OpenedWith,
         cookie_size: usize,
         reseal: bool,
@@ -209,6 +214,7 @@ impl<T> Session<T> {
         let mut session = Self::new(data, origin, Some(times), Some(with), None, codec);
         session.id = Some(id);
         session.subject = subject;
+        session.expiry = expiry.map(|e| session.codec.cap(e));
         session.cookie_size = Some(cookie_size);
         session.reseal = reseal;
         session
@@ -241,7 +247,8 @@ impl<T> Session<T> {
     }
 
     /// The times a write at `now` seals: issued-at kept (unless
-    /// regenerating), renewed now; both to the whole second.
+    /// regenerating), renewed now (issued-at to the millisecond, renewed-at
+    /// to the whole second).
     pub(crate) fn times_for_write(&self, now: SystemTime) -> Times {
         let now = Times::new(now);
         match self.times {
@@ -262,6 +269,7 @@ impl<T> Session<T> {
                 .filter(|_| !self.regenerate)
                 .unwrap_or_else(SessionId::generate),
             subject: self.subject.as_deref(),
+            expiry: self.expiry,
         }
     }
 
@@ -491,6 +499,55 @@ impl<T> Session<T> {
         Ok(())
     }
 
+    /// Gives this session its own timeouts and cookie kind ("remember me"
+    /// at login, or a browser-session cookie on a shared computer), sealed
+    /// inside it and kept across renewals and
+    /// [`regenerate`](Self::regenerate); capped at the codec's
+    /// [`expiry_limits`](crate::CodecBuilder::expiry_limits). Marks the
+    /// session changed when it differs. The cookie's `Max-Age` and a store
+    /// entry's deadline follow it from the next save.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sealed_session::{Codec, Expiry, Key, KeyRing, Session, SessionManager};
+    /// const DAY: Duration = Duration::from_secs(86_400);
+    /// let codec = Codec::builder(KeyRing::new([Key::generate()])?)
+    ///     .expiry_limits(7 * DAY, 30 * DAY) // allow "remember me"
+    ///     .build()?;
+    /// let manager = SessionManager::with_codec(codec).build()?;
+    /// let mut session: Session<u32> = manager.load_sync(&http::HeaderMap::new())?;
+    /// // At login, with "remember me" ticked:
+    /// session.set_expiry(Expiry::persistent(7 * DAY, 30 * DAY));
+    /// assert_eq!(session.expiry().unwrap().absolute_timeout(), 30 * DAY);
+    /// // Asking for more than the limits gets the limits.
+    /// session.set_expiry(Expiry::persistent(7 * DAY, 90 * DAY));
+    /// assert_eq!(session.expiry().unwrap().absolute_timeout(), 30 * DAY);
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    pub fn set_expiry(&mut self, expiry: Expiry) {
+        let expiry = Some(self.codec.cap(expiry));
+        if self.expiry != expiry {
+            self.expiry = expiry;
+            self.changed = true;
+        }
+    }
+
+    /// Goes back to the codec's timeouts and the manager's cookie kind;
+    /// marks the session changed when it had its own expiry.
+    pub fn clear_expiry(&mut self) {
+        if self.expiry.take().is_some() {
+            self.changed = true;
+        }
+    }
+
+    /// The session's own expiry, if one was set (capped at the codec's
+    /// limits).
+    pub fn expiry(&self) -> Option<Expiry> {
+        self.expiry
+    }
+
     /// Removes the subject (for example at logout without destroying the
     /// session); marks the session changed when it had one.
     pub fn clear_subject(&mut self) {
@@ -577,6 +634,7 @@ impl<T> fmt::Debug for Session<T> {
             .field("location", &self.location())
             .field("id", &self.id)
             .field("has_subject", &self.subject.is_some())
+            .field("expiry", &self.expiry)
             .field("store_id", &self.store_id())
             .field("fresh_reason", &self.fresh_reason)
             .field("opened_with", &self.opened_with)

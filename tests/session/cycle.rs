@@ -269,14 +269,15 @@ fn configured_attributes_appear_in_set_cookie() {
 }
 
 #[test]
-fn session_times_are_whole_seconds_like_the_sealed_value() {
+fn session_times_are_what_the_sealed_value_holds() {
     let manager = manager();
-    let now = at(0) + Duration::from_millis(999);
+    let now = at(0) + Duration::from_micros(999_999);
     let mut session: Session<Cart> = load_sync_at(&manager, &HeaderMap::new(), now);
     session.set(Cart::sample());
     let (_, response) = save_sync_at(&manager, &mut session, now);
     let times = session.times().unwrap();
-    assert_eq!(times.issued_at, at(0));
+    // Issued-at to the millisecond, renewed-at to the second.
+    assert_eq!(times.issued_at, at(0) + Duration::from_millis(999));
     assert_eq!(times.renewed_at, at(0));
     // What the next request opens agrees with what save reported.
     let opened: Session<Cart> = load_sync_at(&manager, &next_request(&response), now);

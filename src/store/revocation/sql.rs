@@ -8,8 +8,7 @@ use std::time::SystemTime;
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::codec::SessionId;
-use crate::codec::envelope::from_secs;
-use crate::codec::envelope::to_secs;
+use crate::codec::envelope::{from_millis, from_secs, to_millis, to_secs};
 use crate::error::Error;
 use crate::revocation::backend::{
     BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord,
@@ -65,19 +64,19 @@ impl Statements {
             ),
             create_sessions: format!(
                 "CREATE TABLE IF NOT EXISTS {st} (subject TEXT NOT NULL, id {bytes} NOT NULL, \
-                 issued_at BIGINT NOT NULL, renewed_at BIGINT NOT NULL, \
+                 issued_at_ms BIGINT NOT NULL, renewed_at BIGINT NOT NULL, \
                  until_secs BIGINT NOT NULL, label TEXT, PRIMARY KEY (subject, id))"
             ),
             record: format!(
-                "INSERT INTO {st} (subject, id, issued_at, renewed_at, until_secs, label) \
+                "INSERT INTO {st} (subject, id, issued_at_ms, renewed_at, until_secs, label) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (subject, id) DO UPDATE SET \
-                 issued_at = excluded.issued_at, renewed_at = excluded.renewed_at, \
+                 issued_at_ms = excluded.issued_at_ms, renewed_at = excluded.renewed_at, \
                  until_secs = excluded.until_secs, label = COALESCE(excluded.label, {st}.label)"
             ),
             forget: format!("DELETE FROM {st} WHERE subject = $1 AND id = $2"),
             sessions: format!(
-                "SELECT id, issued_at, renewed_at, until_secs, label FROM {st} \
-                 WHERE subject = $1 AND until_secs > $2 ORDER BY issued_at, id"
+                "SELECT id, issued_at_ms, renewed_at, until_secs, label FROM {st} \
+                 WHERE subject = $1 AND until_secs > $2 ORDER BY issued_at_ms, id"
             ),
             purge_sessions: format!("DELETE FROM {st} WHERE until_secs <= $1"),
         }
@@ -86,6 +85,10 @@ impl Statements {
 
 fn secs_i64(t: SystemTime) -> i64 {
     i64::try_from(to_secs(t)).unwrap_or(i64::MAX)
+}
+
+fn millis_i64(t: SystemTime) -> i64 {
+    i64::try_from(to_millis(t)).unwrap_or(i64::MAX)
 }
 
 macro_rules! sql_backend {
@@ -237,7 +240,7 @@ macro_rules! sql_backend {
                     sqlx::query(AssertSqlSafe(self.statements.record.as_str()))
                         .bind(subject)
                         .bind(record.id.to_bytes().to_vec())
-                        .bind(secs_i64(record.issued_at))
+                        .bind(millis_i64(record.issued_at))
                         .bind(secs_i64(record.renewed_at))
                         .bind(secs_i64(record.until))
                         .bind(record.label.as_deref())
@@ -273,6 +276,7 @@ macro_rules! sql_backend {
                         .await
                         .map_err(Error::store)?;
                     let secs = |v: i64| from_secs(u64::try_from(v).unwrap_or(0));
+                    let millis = |v: i64| from_millis(u64::try_from(v).unwrap_or(0));
                     let mut found = Vec::with_capacity(rows.len());
                     for row in &rows {
                         let id: Vec<u8> = row.try_get(0).map_err(Error::store)?;
@@ -281,7 +285,7 @@ macro_rules! sql_backend {
                         };
                         found.push(SessionRecord::new(
                             SessionId::from_bytes(id),
-                            secs(row.try_get(1).map_err(Error::store)?),
+                            millis(row.try_get(1).map_err(Error::store)?),
                             secs(row.try_get(2).map_err(Error::store)?),
                             secs(row.try_get(3).map_err(Error::store)?),
                             row.try_get(4).map_err(Error::store)?,
