@@ -35,12 +35,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
-use sealed_session::store::{Store, StoreId};
+use sealed_session::store::{Store, StoreAdmin, StoreId};
 use sealed_session::{Location, Saved};
 
 /// A store under test and how its time passes.
 struct Harness {
     store: Arc<dyn Store>,
+    /// The same store, for what operators ask of it.
+    admin: Arc<dyn StoreAdmin>,
+    /// A Redis Cluster, where counting and clearing are refused.
+    cluster: bool,
     time: Time,
     /// Kept alive for the test (a temporary directory, say).
     _guard: Box<dyn std::any::Any + Send>,
@@ -58,12 +62,15 @@ enum Time {
 impl Harness {
     /// A store that reads `clock`; `guard` lives as long as the harness.
     fn injected(
-        store: impl Store + 'static,
+        store: impl StoreAdmin + 'static,
         clock: Arc<Mutex<SystemTime>>,
         guard: impl std::any::Any + Send,
     ) -> Self {
+        let store = Arc::new(store);
         Self {
-            store: Arc::new(store),
+            store: store.clone(),
+            admin: store,
+            cluster: false,
             time: Time::Injected(clock),
             _guard: Box::new(guard),
         }
@@ -71,9 +78,12 @@ impl Harness {
 
     /// A store on a server that owns its clock.
     #[cfg(feature = "redis")]
-    fn real(store: impl Store + 'static) -> Self {
+    fn real(store: impl StoreAdmin + 'static) -> Self {
+        let store = Arc::new(store);
         Self {
-            store: Arc::new(store),
+            store: store.clone(),
+            admin: store,
+            cluster: false,
             time: Time::Real,
             _guard: Box::new(()),
         }
@@ -130,6 +140,95 @@ async fn round_trip(h: Harness) {
     );
     assert_eq!(s.load(&id).await.unwrap(), None, "ids do not alias");
     s.delete(&other).await.unwrap();
+}
+
+/// `touch` moves a live entry's deadline and leaves its value alone; it
+/// reports `false` for an absent or expired entry and never revives one.
+/// A store without in-place extension (`false` always) passes only the
+/// part that says so.
+async fn touch_extends_only_live_entries(h: Harness) {
+    let s = &h.store;
+    let (id, absent, expired) = (
+        StoreId::generate(),
+        StoreId::generate(),
+        StoreId::generate(),
+    );
+    let now = h.now();
+    s.save(&id, b"kept as is", now + Duration::from_secs(2))
+        .await
+        .unwrap();
+    let touched = s.touch(&id, now + hour()).await.unwrap();
+    assert!(
+        !s.touch(&absent, now + hour()).await.unwrap(),
+        "an absent entry is not touched"
+    );
+    assert_eq!(s.load(&absent).await.unwrap(), None, "and not created");
+    s.save(&expired, b"expired", now - Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(
+        !s.touch(&expired, now + hour()).await.unwrap(),
+        "an expired entry is not revived"
+    );
+    assert_eq!(s.load(&expired).await.unwrap(), None);
+    if s.kind() == "mongodb" {
+        assert!(!touched, "MongoStore extends by a rewrite (see its docs)");
+        return;
+    }
+    assert!(touched, "a live entry is touched");
+    let (value, deadline) = s.load_with_deadline(&id).await.unwrap().unwrap();
+    assert_eq!(value, b"kept as is");
+    if let Some(deadline) = deadline {
+        let want = now + hour();
+        let off = want
+            .duration_since(deadline)
+            .unwrap_or_else(|e| e.duration());
+        assert!(
+            off < Duration::from_secs(2),
+            "deadline {deadline:?}, want {want:?}"
+        );
+    }
+    // Past the old deadline the entry is still there.
+    match &h.time {
+        Time::Injected(clock) => set_clock(clock, now, 3),
+        Time::Real => tokio::time::sleep(Duration::from_millis(2100)).await,
+    }
+    assert_eq!(
+        s.load(&id).await.unwrap().as_deref(),
+        Some(&b"kept as is"[..]),
+        "live past its old deadline"
+    );
+    s.delete(&id).await.unwrap();
+}
+
+/// `len` counts live entries and `clear` removes every entry.
+async fn admin_counts_and_clears(h: Harness) {
+    let a = &h.admin;
+    if h.cluster {
+        assert!(a.len().await.is_err(), "a cluster cannot be counted");
+        assert!(a.clear().await.is_err(), "nor cleared");
+        return;
+    }
+    assert_eq!(a.len().await.unwrap(), 0, "a fresh store is empty");
+    assert!(a.is_empty().await.unwrap());
+    let now = h.now();
+    let ids: Vec<StoreId> = (0..5).map(|_| StoreId::generate()).collect();
+    for id in &ids {
+        h.store.save(id, b"live", now + hour()).await.unwrap();
+    }
+    let dead = StoreId::generate();
+    h.store
+        .save(&dead, b"dead", now - Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(a.len().await.unwrap(), 5, "live entries only");
+    assert!(!a.is_empty().await.unwrap());
+    let cleared = a.clear().await.unwrap();
+    assert!((5..=6).contains(&cleared), "cleared {cleared}");
+    assert_eq!(a.len().await.unwrap(), 0);
+    for id in &ids {
+        assert_eq!(h.store.load(id).await.unwrap(), None, "cleared");
+    }
 }
 
 async fn create_on_existing_id_is_refused(h: Harness) {
@@ -400,6 +499,8 @@ macro_rules! conformance {
             conformance!(@test $make, concurrent_writers_lose_nothing $(, #[$attr])*);
             conformance!(@test $make, large_values_round_trip $(, #[$attr])*);
             conformance!(@test $make, manager_spills_and_returns $(, #[$attr])*);
+            conformance!(@test $make, touch_extends_only_live_entries $(, #[$attr])*);
+            conformance!(@test $make, admin_counts_and_clears $(, #[$attr])*);
         }
     };
     (@test $make:expr, $check:ident $(, #[$attr:meta])*) => {
@@ -612,10 +713,12 @@ conformance!(mongo_store, mongo().await, #[ignore = "needs MONGODB_URL: see scri
 #[cfg(feature = "redis-cluster")]
 async fn redis_cluster() -> Harness {
     let nodes = store_support::server_url("REDIS_CLUSTER_URLS");
-    redis_harness(sealed_session::store::RedisStore::cluster_builder(
+    let mut harness = redis_harness(sealed_session::store::RedisStore::cluster_builder(
         nodes.split(','),
     ))
-    .await
+    .await;
+    harness.cluster = true;
+    harness
 }
 
 #[cfg(feature = "redis-cluster")]

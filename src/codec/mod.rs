@@ -339,7 +339,7 @@ impl Codec {
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Failure> {
         self.with_opened_cookie(value, |plaintext, with| {
-            self.decode_checked(plaintext, with, now)
+            self.decode_checked(plaintext, with, now, Deadlines::Both)
         })
     }
 
@@ -393,6 +393,7 @@ impl Codec {
         plaintext: &[u8],
         with: OpenedWith,
         now: SystemTime,
+        deadlines: Deadlines,
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
         let version = with.format_version();
         let (env, with) = match with.schema() {
@@ -418,7 +419,8 @@ impl Codec {
             env.expiry.map(Expiry::from_sealed),
         );
         let now = to_secs(now);
-        if now >= idle_deadline || now >= absolute_deadline {
+        let idle_passed = deadlines == Deadlines::Both && now >= idle_deadline;
+        if idle_passed || now >= absolute_deadline {
             return Err(Error::new(ErrorKind::Expired));
         }
         Ok((env, with))
@@ -461,6 +463,20 @@ impl Codec {
         let (idle, absolute) = self.deadlines(issued_at, renewed_at, expiry);
         envelope::from_secs(idle.min(absolute))
     }
+}
+
+/// Which deadlines an opened value is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadlines {
+    /// Idle and absolute: a cookie (the whole session, or a pointer).
+    Both,
+    /// Absolute only: a store value, whose pointer cookie carries the
+    /// session's renewals (a renewal that only moves the entry's deadline,
+    /// [`Store::touch`](crate::store::Store::touch), does not rewrite the
+    /// value, so its own renewed-at time lags). The pointer was checked
+    /// against both, and the value is bound to it by its store id and
+    /// session id.
+    AbsoluteOnly,
 }
 
 /// A cookie value that did not open.

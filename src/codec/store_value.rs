@@ -7,9 +7,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
-use super::Codec;
 use super::envelope::{Envelope, STORE_ID_BYTES};
 use super::schema::SchemaId;
+use super::{Codec, Deadlines};
 use crate::crypto::cipher::TAG_BYTES;
 use crate::crypto::seal::{self, MAX_CONTEXT_BYTES, OpenedWith};
 use crate::crypto::wire;
@@ -48,8 +48,8 @@ impl Codec {
         Ok(buf)
     }
 
-    /// Opens a store entry sealed under `id`, in place, and checks the
-    /// timeouts.
+    /// Opens a store entry sealed under `id`, in place, and checks its
+    /// absolute deadline (its pointer carries the idle one).
     pub(crate) fn open_store_value<T: DeserializeOwned + 'static>(
         &self,
         id: &[u8; STORE_ID_BYTES],
@@ -60,7 +60,9 @@ impl Codec {
         let context = store_context(&self.inner.name, id, &mut context)?;
         let result = seal::open_in_place(&self.inner.ring, context, &mut raw, self.inner.legacy)
             .map_err(Error::from)
-            .and_then(|(plaintext, with)| self.decode_checked(plaintext, with, now));
+            .and_then(|(plaintext, with)| {
+                self.decode_checked(plaintext, with, now, Deadlines::AbsoluteOnly)
+            });
         raw.zeroize();
         result
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 pub use self::builder::{Overflow, SessionManagerBuilder};
 use self::headers::Attributes;
 pub use self::headers::SameSite;
-pub use self::store::{Store, StoreFuture};
+pub use self::store::{Store, StoreAdmin, StoreFuture};
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};
 use crate::revocation::Registry;
@@ -43,6 +43,14 @@ pub enum Saved {
         size: usize,
         /// Bytes of the sealed value written to the store.
         stored_bytes: usize,
+    },
+    /// A renewal of a session held in the store whose value did not
+    /// change: a new pointer cookie (of this many bytes of `name=value`)
+    /// and the entry's deadline moved with [`Store::touch`], the value not
+    /// written again.
+    Touched {
+        /// Bytes of `name=value` of the pointer cookie.
+        size: usize,
     },
     /// A removal cookie (the session was destroyed).
     Removed,

@@ -223,6 +223,13 @@ impl SessionManager {
         let codec = &self.inner.codec;
         let old_id = session.store_id();
         let schema = codec.schema_of::<T>();
+        if let Some(id) = old_id.filter(|_| session.renewal_only())
+            && let Some(done) = self
+                .touch_entry(session, headers, schema, id, times, now)
+                .await?
+        {
+            return Ok(done);
+        }
         let identity = session.identity_for_write();
         let inline = envelope(times, identity, Body::Inline(session.data()));
         match codec.seal_envelope(schema, &inline) {
@@ -261,6 +268,44 @@ impl SessionManager {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Renews a stored session whose value did not change: a new pointer
+    /// cookie, and the entry's deadline moved in place
+    /// ([`Store::touch`]) rather than the value written again. `None` when
+    /// the store did not extend the entry (absent, or no in-place
+    /// extension): the caller writes the whole value.
+    async fn touch_entry<T>(
+        &self,
+        session: &Session<T>,
+        headers: &mut HeaderMap,
+        schema: SchemaId,
+        id: StoreId,
+        times: Times,
+        now: SystemTime,
+    ) -> Result<Option<(Saved, Origin, SessionId, usize)>, Error> {
+        let codec = &self.inner.codec;
+        let identity = Identity {
+            subject: None,
+            ..session.identity_for_write()
+        };
+        // Sealed before the store is touched, like every write.
+        let pointer = codec.seal_envelope(
+            schema,
+            &envelope::<()>(times, identity, Body::Stored(id.to_bytes())),
+        )?;
+        let expires_at = codec.deadline(times, identity.expiry);
+        if !self.require_store()?.touch(&id, expires_at).await? {
+            return Ok(None);
+        }
+        self.emit(headers, pointer.value(), times, identity.expiry, now)?;
+        let size = pointer.size();
+        Ok(Some((
+            Saved::Touched { size },
+            Origin::Store(id),
+            identity.id,
+            size,
+        )))
     }
 
     /// Seals the pointer cookie and the store value for entry `id`: both

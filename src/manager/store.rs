@@ -62,6 +62,19 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Removes the entry under `id`, if any.
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()>;
 
+    /// Moves the deadline of the live entry under `id` to `expires_at`
+    /// without rewriting its value; `Ok(true)` when it did, `Ok(false)`
+    /// when there is no live entry or the store cannot extend one in place.
+    /// The manager calls it when it renews a stored session whose value
+    /// did not change, and writes the whole value when it gets `false`.
+    ///
+    /// The default returns `Ok(false)` (no in-place extension). The memory,
+    /// Redis and SQL stores extend in place (`PEXPIRE`, one `UPDATE`).
+    fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
+        let _ = (id, expires_at);
+        Box::pin(std::future::ready(Ok(false)))
+    }
+
     /// What kind of store this is (`memory`, `redis`, `sqlite`,
     /// `postgres`, `mysql`, `mongodb`, `caching`): the `store` label of the store metrics and events (see
     /// [`observe`](crate::observe)). A short constant, never anything
@@ -108,7 +121,64 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
         (**self).delete(id)
     }
 
+    fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
+        (**self).touch(id, expires_at)
+    }
+
     fn kind(&self) -> &'static str {
         (**self).kind()
+    }
+}
+
+/// What operators ask of a store besides sessions: how many there are, and
+/// removing them all (after a breach, or to sign everyone out of the
+/// sessions that spilled to the store). Implemented where the backend can
+/// answer: the memory, SQL, MongoDB and standalone Redis stores, and a
+/// [`CachingStore`](crate::store::CachingStore) over one of them.
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(feature = "memory")]
+/// # fn main() -> Result<(), sealed_session::Error> {
+/// use sealed_session::store::{MemoryStore, StoreAdmin};
+///
+/// let store = MemoryStore::new();
+/// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// runtime.block_on(async {
+///     assert_eq!(store.len().await?, 0);
+///     assert_eq!(store.clear().await?, 0);
+///     Ok(())
+/// })
+/// # }
+/// # #[cfg(not(feature = "memory"))]
+/// # fn main() {}
+/// ```
+pub trait StoreAdmin: Store {
+    /// Live entries: those not past their deadline. Counting may visit
+    /// every entry (Redis scans its keys under the prefix): for dashboards
+    /// and operators, not for every request.
+    fn len(&self) -> StoreFuture<'_, u64>;
+
+    /// Whether there is no live entry.
+    fn is_empty(&self) -> StoreFuture<'_, bool> {
+        Box::pin(async move { Ok(self.len().await? == 0) })
+    }
+
+    /// Removes every entry, expired ones included, and returns how many it
+    /// removed. Sessions that were in the store start fresh
+    /// ([`FreshReason::MissingFromStore`](crate::FreshReason::MissingFromStore));
+    /// sessions held in cookies are untouched (rotate the keys to end
+    /// those).
+    fn clear(&self) -> StoreFuture<'_, u64>;
+}
+
+impl<S: StoreAdmin + ?Sized> StoreAdmin for std::sync::Arc<S> {
+    fn len(&self) -> StoreFuture<'_, u64> {
+        (**self).len()
+    }
+
+    fn clear(&self) -> StoreFuture<'_, u64> {
+        (**self).clear()
     }
 }

@@ -137,6 +137,7 @@ pub(super) fn saved(outcome: SaveOutcome, moved: Move) {
         Unchanged,
         Cookie,
         Store,
+        Touched,
         Removed,
         Cleared,
         NotOverwritten,

@@ -148,7 +148,7 @@ pub(crate) fn saved(from: Location, result: &Result<Saved, Error>) {
         let outcome = SaveOutcome::of(result);
         let to = match result {
             Ok(Saved::Cookie { .. }) => Location::Cookie,
-            Ok(Saved::Store { .. }) => Location::Store,
+            Ok(Saved::Store { .. } | Saved::Touched { .. }) => Location::Store,
             Ok(Saved::Removed) => Location::None,
             _ => from,
         };
@@ -216,6 +216,7 @@ enum SaveOutcome {
     Unchanged,
     Cookie,
     Store,
+    Touched,
     Removed,
     Cleared,
     NotOverwritten,
@@ -233,6 +234,7 @@ impl SaveOutcome {
             Ok(Saved::Unchanged) => Self::Unchanged,
             Ok(Saved::Cookie { .. }) => Self::Cookie,
             Ok(Saved::Store { .. }) => Self::Store,
+            Ok(Saved::Touched { .. }) => Self::Touched,
             Ok(Saved::Removed) => Self::Removed,
             Ok(Saved::Cleared) => Self::Cleared,
             Ok(Saved::NotOverwritten) => Self::NotOverwritten,
@@ -253,6 +255,7 @@ impl SaveOutcome {
             Self::Unchanged => "unchanged",
             Self::Cookie => "cookie",
             Self::Store => "store",
+            Self::Touched => "touched",
             Self::Removed => "removed",
             Self::Cleared => "cleared",
             Self::NotOverwritten => "not_overwritten",

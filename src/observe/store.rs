@@ -34,6 +34,7 @@ mod observed {
         Load,
         Save,
         Delete,
+        Touch,
     }
 
     impl StoreOpName {
@@ -43,6 +44,7 @@ mod observed {
                 Self::Load => "load",
                 Self::Save => "save",
                 Self::Delete => "delete",
+                Self::Touch => "touch",
             }
         }
     }
@@ -120,6 +122,11 @@ mod observed {
                 StoreOpName::Delete,
                 self.inner.delete(id),
             )
+        }
+
+        fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
+            let call = self.inner.touch(id, expires_at);
+            observe(self.inner.kind(), StoreOpName::Touch, call)
         }
 
         fn kind(&self) -> &'static str {

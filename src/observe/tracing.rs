@@ -52,7 +52,7 @@ pub(super) fn saved(
     result: &Result<Saved, Error>,
 ) {
     match result {
-        Ok(Saved::Cookie { size } | Saved::Store { size, .. }) => debug!(
+        Ok(Saved::Cookie { size } | Saved::Store { size, .. } | Saved::Touched { size }) => debug!(
             target: "sealed_session::save",
             outcome, from, to, size, "session saved"
         ),

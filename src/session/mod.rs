@@ -323,6 +323,14 @@ impl<T> Session<T> {
         &self.codec
     }
 
+    /// Whether a write now would only renew the session: loaded, unchanged,
+    /// not regenerating, and sealed with the primary key for the current
+    /// schema and format (so a stored value may keep its bytes and only
+    /// its deadline move).
+    pub(crate) fn renewal_only(&self) -> bool {
+        !self.is_new() && !self.changed && !self.regenerate && !self.reseal
+    }
+
     /// Whether the request carried a session cookie that is unusable for
     /// good (so a removal cookie should answer it), the first time it is
     /// asked; `false` afterwards.

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use moka::sync::Cache;
 
 use super::entry_expiry::{AtDeadline, Clock, Deadline};
-use super::{Store, StoreFuture, StoreId};
+use super::{Store, StoreAdmin, StoreFuture, StoreId};
 
 /// How long [`CachingStore`] serves an entry without asking the backend,
 /// unless set with [`CachingStore::max_staleness`]: five seconds.
@@ -193,6 +193,20 @@ impl<B: Store> CachingStore<B> {
         }
     }
 
+    /// Under the id's shard lock: bumps the generation and moves a cached
+    /// entry's deadline to `expires_at` (what a `touch` did to the
+    /// backend's).
+    fn record_touch(&self, id: &StoreId, expires_at: SystemTime) {
+        let mut generation = self
+            .generation(id)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *generation = generation.wrapping_add(1);
+        if let Some(entry) = self.cache.get(id.as_bytes()) {
+            self.put(id, &entry.value, expires_at);
+        }
+    }
+
     fn put(&self, id: &StoreId, value: &[u8], expires_at: SystemTime) {
         let now = (self.clock)();
         let serve_until = expires_at.min(now + self.max_staleness);
@@ -304,6 +318,41 @@ impl<B: Store> Store for CachingStore<B> {
             let deleted = self.backend.delete(id).await;
             self.record_write(id, None);
             deleted
+        })
+    }
+
+    fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            match self.backend.touch(id, expires_at).await {
+                Ok(true) => {
+                    self.record_touch(id, expires_at);
+                    Ok(true)
+                }
+                other => {
+                    self.record_write(id, None);
+                    other
+                }
+            }
+        })
+    }
+}
+
+/// Counts what the backend holds; clearing clears the backend, then the
+/// cache (and drops any fill in flight).
+impl<B: StoreAdmin> StoreAdmin for CachingStore<B> {
+    fn len(&self) -> StoreFuture<'_, u64> {
+        self.backend.len()
+    }
+
+    fn clear(&self) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let cleared = self.backend.clear().await;
+            for shard in self.generations.iter() {
+                let mut generation = shard.lock().unwrap_or_else(PoisonError::into_inner);
+                *generation = generation.wrapping_add(1);
+            }
+            self.cache.invalidate_all();
+            cleared
         })
     }
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use moka::sync::Cache;
 
 use super::entry_expiry::{AtDeadline, Clock, Deadline};
-use super::{Store, StoreFuture, StoreId};
+use super::{Store, StoreAdmin, StoreFuture, StoreId};
 
 /// Default capacity: 64 MiB of sealed values.
 pub const DEFAULT_CAPACITY_BYTES: u64 = 64 * 1024 * 1024;
@@ -165,6 +165,23 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(Ok(())))
     }
 
+    fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
+        // The value is shared (an `Arc`), not copied: only the deadline
+        // changes, and only for a live entry.
+        let touched = self
+            .cache
+            .entry(id.to_bytes())
+            .and_compute_with(|existing| match existing {
+                Some(e) if self.live(e.value()) => moka::ops::compute::Op::Put(Entry {
+                    value: Arc::clone(&e.value().value),
+                    expires_at,
+                }),
+                _ => moka::ops::compute::Op::Nop,
+            });
+        let touched = matches!(touched, moka::ops::compute::CompResult::ReplacedWith(_));
+        Box::pin(std::future::ready(Ok(touched)))
+    }
+
     fn kind(&self) -> &'static str {
         "memory"
     }
@@ -172,6 +189,24 @@ impl Store for MemoryStore {
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
         self.cache.invalidate(id.as_bytes());
         Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+impl StoreAdmin for MemoryStore {
+    fn len(&self) -> StoreFuture<'_, u64> {
+        self.cache.run_pending_tasks();
+        let live = self.cache.iter().filter(|(_, e)| self.live(e)).count();
+        Box::pin(std::future::ready(Ok(
+            u64::try_from(live).unwrap_or(u64::MAX)
+        )))
+    }
+
+    fn clear(&self) -> StoreFuture<'_, u64> {
+        self.cache.run_pending_tasks();
+        let held = self.cache.entry_count();
+        self.cache.invalidate_all();
+        self.cache.run_pending_tasks();
+        Box::pin(std::future::ready(Ok(held)))
     }
 }
 

@@ -10,7 +10,7 @@
 //! manager holds an `Arc<dyn Store>`.
 
 pub use crate::codec::store_id::StoreId;
-pub use crate::manager::{Store, StoreFuture};
+pub use crate::manager::{Store, StoreAdmin, StoreFuture};
 
 #[cfg(feature = "memory")]
 mod entry_expiry;

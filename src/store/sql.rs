@@ -85,6 +85,12 @@ pub(super) struct Statements {
     pub(super) select: Arc<str>,
     pub(super) delete: Arc<str>,
     pub(super) delete_expired: Arc<str>,
+    /// Binds the new deadline, the id and the current time; affects one row
+    /// when a live row held the id.
+    pub(super) touch: Arc<str>,
+    /// Binds the current time; counts live rows.
+    pub(super) count: Arc<str>,
+    pub(super) clear: Arc<str>,
 }
 
 impl Statements {
@@ -131,6 +137,10 @@ impl Statements {
                 .into(),
             delete: format!("DELETE FROM {t} WHERE id = $1").into(),
             delete_expired: format!("DELETE FROM {t} WHERE expires_at <= $1").into(),
+            touch: format!("UPDATE {t} SET expires_at = $1 WHERE id = $2 AND expires_at > $3")
+                .into(),
+            count: format!("SELECT COUNT(*) FROM {t} WHERE expires_at > $1").into(),
+            clear: format!("DELETE FROM {t}").into(),
         }
     }
 
@@ -171,6 +181,12 @@ impl Statements {
             .into(),
             delete: format!("DELETE FROM {t} WHERE `id` = ?").into(),
             delete_expired: format!("DELETE FROM {t} WHERE `expires_at` <= ?").into(),
+            // sqlx asks MySQL for found rows, so a row whose deadline does
+            // not change still counts as affected.
+            touch: format!("UPDATE {t} SET `expires_at` = ? WHERE `id` = ? AND `expires_at` > ?")
+                .into(),
+            count: format!("SELECT COUNT(*) FROM {t} WHERE `expires_at` > ?").into(),
+            clear: format!("DELETE FROM {t}").into(),
         }
     }
 }
@@ -390,6 +406,26 @@ macro_rules! sql_store_impl {
                 })
             }
 
+            fn touch<'a>(
+                &'a self,
+                id: &'a StoreId,
+                expires_at: SystemTime,
+            ) -> StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let query = sqlx::query(self.statement(|s| &s.touch))
+                        .bind(unix_millis(expires_at))
+                        .bind(id.as_bytes().as_slice())
+                        .bind(self.now_millis());
+                    let done = bounded(
+                        self.timeout,
+                        concat!($label, " touch"),
+                        query.execute(&self.pool),
+                    )
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                })
+            }
+
             fn kind(&self) -> &'static str {
                 $label
             }
@@ -405,6 +441,34 @@ macro_rules! sql_store_impl {
                     )
                     .await?;
                     Ok(())
+                })
+            }
+        }
+
+        impl super::StoreAdmin for $store {
+            fn len(&self) -> StoreFuture<'_, u64> {
+                Box::pin(async move {
+                    let query = sqlx::query(self.statement(|s| &s.count)).bind(self.now_millis());
+                    let row = bounded(
+                        self.timeout,
+                        concat!($label, " count"),
+                        query.fetch_one(&self.pool),
+                    )
+                    .await?;
+                    let count = row.try_get::<i64, _>(0).map_err(Error::store)?;
+                    Ok(u64::try_from(count).unwrap_or(0))
+                })
+            }
+
+            /// Not bounded by the per-operation time limit (a large table
+            /// takes a while).
+            fn clear(&self) -> StoreFuture<'_, u64> {
+                Box::pin(async move {
+                    let done = sqlx::query(self.statement(|s| &s.clear))
+                        .execute(&self.pool)
+                        .await
+                        .map_err(Error::store)?;
+                    Ok(done.rows_affected())
                 })
             }
         }

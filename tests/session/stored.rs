@@ -80,10 +80,11 @@ async fn renewing_a_stored_session_extends_its_store_entry() {
     let first = next_request(&response);
 
     // Past the threshold, untouched: the pointer cookie and the entry are
-    // both renewed, under the same id.
+    // both renewed, under the same id; the entry's value is not written
+    // again, only its deadline moves (`Store::touch`).
     let mut session: Session<Blob> = fx.load(&first, 1801).await;
     let (saved, response) = fx.save(&mut session, 1801).await;
-    assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+    assert!(matches!(saved, Saved::Touched { .. }), "{saved:?}");
     assert_eq!(session.store_id(), Some(id));
     assert_eq!(max_age_of(&only_set_cookie(&response)), IDLE.as_secs());
 
@@ -97,6 +98,23 @@ async fn renewing_a_stored_session_extends_its_store_entry() {
     // And after the renewed deadline the entry is gone from the store.
     fx.at(1801 + 3600);
     assert_eq!(fx.entry(id).await, None);
+}
+
+/// The entry went (evicted, or the store lost it) between the load and the
+/// renewal: `touch` finds nothing, so the whole value is written again
+/// rather than a pointer to nothing.
+#[tokio::test]
+async fn a_renewal_whose_entry_vanished_writes_the_value_again() {
+    let fx = Stored::new();
+    let (session, response) = fx.spill(6000).await;
+    let id = session.store_id().unwrap();
+    let mut session: Session<Blob> = fx.load(&next_request(&response), 1801).await;
+    fx.store.delete(&id).await.unwrap();
+    let (saved, response) = fx.save(&mut session, 1801).await;
+    assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+    let session: Session<Blob> = fx.load(&next_request(&response), 1802).await;
+    assert_eq!(session.fresh_reason(), None);
+    assert_eq!(*session, blob(6000));
 }
 
 #[tokio::test]
