@@ -106,6 +106,15 @@ pub enum ErrorKind {
     /// A declared migration's old and new types have the same schema id, so
     /// it could never run; name one of them with `CodecBuilder::schema`.
     MigrationToSameSchema,
+    /// With optimistic concurrency on
+    /// (`SessionManagerBuilder::optimistic_concurrency`): another request
+    /// changed (or ended) this stored session since it was loaded, so this
+    /// request's changes were not written. Load it again and retry, or tell
+    /// the user.
+    Conflict,
+    /// The store cannot do what the manager's configuration asks of it (a
+    /// compare-and-save for optimistic concurrency).
+    StoreUnsupported,
 }
 
 impl fmt::Display for ErrorKind {
@@ -185,6 +194,12 @@ impl fmt::Display for ErrorKind {
             ),
             Self::MigrationToSameSchema => f.write_str(
                 "a migration's old and new types have the same schema id; give one of them a schema name",
+            ),
+            Self::Conflict => f.write_str(
+                "the stored session changed since this request loaded it; its changes were not saved",
+            ),
+            Self::StoreUnsupported => f.write_str(
+                "the session store does not support compare-and-save, which optimistic concurrency needs",
             ),
         }
     }

@@ -201,6 +201,65 @@ async fn touch_extends_only_live_entries(h: Harness) {
     s.delete(&id).await.unwrap();
 }
 
+/// `compare_and_save` replaces exactly the expected bytes, atomically: of
+/// two writers that loaded the same value, one wins and the other is told.
+async fn compare_and_save_replaces_only_the_expected_value(h: Harness) {
+    let s = &h.store;
+    let (id, absent, expired) = (
+        StoreId::generate(),
+        StoreId::generate(),
+        StoreId::generate(),
+    );
+    let now = h.now();
+    // Binary values, a zero byte and high bytes included.
+    let v1 = [b"v1\0\xff".as_slice(), &[7u8; 300]].concat();
+    s.save(&id, &v1, now + hour()).await.unwrap();
+    assert!(
+        s.compare_and_save(&id, &v1, b"v2", now + hour())
+            .await
+            .unwrap(),
+        "the expected value is replaced"
+    );
+    assert_eq!(s.load(&id).await.unwrap().as_deref(), Some(&b"v2"[..]));
+    assert!(
+        !s.compare_and_save(&id, &v1, b"v3", now + hour())
+            .await
+            .unwrap(),
+        "a stale expectation is refused"
+    );
+    assert_eq!(
+        s.load(&id).await.unwrap().as_deref(),
+        Some(&b"v2"[..]),
+        "and changes nothing"
+    );
+    assert!(
+        !s.compare_and_save(&absent, b"", b"x", now + hour())
+            .await
+            .unwrap(),
+        "an absent entry is refused"
+    );
+    assert_eq!(s.load(&absent).await.unwrap(), None, "and not created");
+    s.save(&expired, b"old", now - Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(
+        !s.compare_and_save(&expired, b"old", b"x", now + hour())
+            .await
+            .unwrap(),
+        "an expired entry is refused"
+    );
+    // Two writers that both loaded v2: exactly one wins.
+    let (a, b) = tokio::join!(
+        s.compare_and_save(&id, b"v2", b"from a", now + hour()),
+        s.compare_and_save(&id, b"v2", b"from b", now + hour()),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a ^ b, "exactly one writer wins: a {a}, b {b}");
+    let winner: &[u8] = if a { b"from a" } else { b"from b" };
+    assert_eq!(s.load(&id).await.unwrap().as_deref(), Some(winner));
+    s.delete(&id).await.unwrap();
+}
+
 /// `len` counts live entries and `clear` removes every entry.
 async fn admin_counts_and_clears(h: Harness) {
     let a = &h.admin;
@@ -501,6 +560,7 @@ macro_rules! conformance {
             conformance!(@test $make, manager_spills_and_returns $(, #[$attr])*);
             conformance!(@test $make, touch_extends_only_live_entries $(, #[$attr])*);
             conformance!(@test $make, admin_counts_and_clears $(, #[$attr])*);
+            conformance!(@test $make, compare_and_save_replaces_only_the_expected_value $(, #[$attr])*);
         }
     };
     (@test $make:expr, $check:ident $(, #[$attr:meta])*) => {

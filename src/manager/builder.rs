@@ -63,6 +63,7 @@ pub struct SessionManagerBuilder {
     max_stored_bytes: usize,
     registry: Option<Registry>,
     clear_invalid_cookies: bool,
+    optimistic_concurrency: bool,
 }
 
 /// The codec: still being configured (from [`SessionManager::builder`]),
@@ -156,6 +157,26 @@ impl SessionManagerBuilder {
     /// The save reports [`Saved::Cleared`](crate::Saved::Cleared).
     pub fn clear_invalid_cookies(mut self, clear: bool) -> Self {
         self.clear_invalid_cookies = clear;
+        self
+    }
+
+    /// Whether a stored session's write checks that no other request
+    /// changed it since this one loaded it (default `false`: the last
+    /// writer wins, as in express-session and tower-sessions).
+    ///
+    /// On, a write that replaces a stored session's value is a
+    /// compare-and-save ([`Store::compare_and_save`]) against the sealed
+    /// bytes the request loaded, and fails with
+    /// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) when another
+    /// request wrote (or ended) the session in between; the application
+    /// reloads and retries, or tells the user. A renewal or re-seal that
+    /// meets a conflict is skipped instead (`Saved::Kept`). It costs a copy
+    /// of the stored value per request that loads one. Not covered: sessions
+    /// held in the cookie (each response carries the whole session, and the
+    /// browser keeps the last one it receives), a session moving from the
+    /// store back into its cookie, and a regeneration (new entry).
+    pub fn optimistic_concurrency(mut self, on: bool) -> Self {
+        self.optimistic_concurrency = on;
         self
     }
 
@@ -296,6 +317,7 @@ impl SessionManagerBuilder {
                 max_stored_bytes: self.max_stored_bytes,
                 registry: self.registry,
                 clear_invalid_cookies: self.clear_invalid_cookies,
+                optimistic_concurrency: self.optimistic_concurrency,
             }),
         })
     }
@@ -352,6 +374,7 @@ impl SessionManager {
             max_stored_bytes: DEFAULT_MAX_STORED_BYTES,
             registry: None,
             clear_invalid_cookies: true,
+            optimistic_concurrency: false,
         }
     }
 }

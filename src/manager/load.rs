@@ -99,6 +99,7 @@ impl SessionManager {
             };
             aead_budget -= 1;
             let mut stored_with = None;
+            let mut stored_value = None;
             let times = Times::from_sealed(env.issued_at, env.renewed_at);
             let cookie_size = cookie::pair_size(codec.cookie_name(), value.len());
             let session_id = SessionId::from_bytes(env.session_id);
@@ -140,6 +141,11 @@ impl SessionManager {
                         worse(FreshReason::MissingFromStore);
                         continue;
                     };
+                    // What a compare-and-save will expect (opening
+                    // decrypts the bytes in place).
+                    if self.inner.optimistic_concurrency {
+                        stored_value = Some(bytes.clone());
+                    }
                     match codec.open_store_value::<T>(id.as_bytes(), bytes, now) {
                         // The pointer and the value it points to are
                         // written together for one session.
@@ -175,7 +181,7 @@ impl SessionManager {
                 continue;
             }
             observe::opened(with, stored_with);
-            return Ok(Session::loaded(
+            let mut session = Session::loaded(
                 data,
                 origin,
                 times,
@@ -186,7 +192,9 @@ impl SessionManager {
                 cookie_size,
                 reseal,
                 codec.clone(),
-            ));
+            );
+            session.set_stored_value(stored_value);
+            return Ok(session);
         }
         // The cookie the client meant may lie past a cap: say so, and keep
         // save from writing a fresh session over it.

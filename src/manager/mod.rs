@@ -122,6 +122,7 @@ struct Inner {
     max_stored_bytes: usize,
     registry: Option<Registry>,
     clear_invalid_cookies: bool,
+    optimistic_concurrency: bool,
 }
 
 impl fmt::Debug for SessionManager {

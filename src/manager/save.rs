@@ -20,6 +20,11 @@ use crate::observe;
 use crate::revocation::SessionRecord;
 use crate::session::{Origin, Pending, Session};
 
+/// What a write did: the result, where the session now is, its id, the
+/// cookie's size, and the stored value to expect at the next
+/// compare-and-save (kept only with optimistic concurrency on).
+type Written = (Saved, Origin, SessionId, usize, Option<Vec<u8>>);
+
 /// Fresh ids tried before a store's `create` is taken to be broken.
 const CREATE_ATTEMPTS: usize = 4;
 
@@ -120,7 +125,8 @@ impl SessionManager {
         let replaced = session.replaced_id();
         let before = session.id().zip(session.times());
         match self.write(session, headers, times, now).await {
-            Ok((saved, origin, id, size)) => {
+            Ok((saved, origin, id, size, stored)) => {
+                session.set_stored_value(stored);
                 // The cookie from before a regeneration stops opening.
                 if let Some((old, old_times)) = replaced {
                     self.revoke(old, old_times, session.expiry());
@@ -134,7 +140,10 @@ impl SessionManager {
             // or a migration): the client's cookie still opens, keep it.
             Err(e)
                 if !required
-                    && matches!(e.kind(), ErrorKind::TooLarge { .. } | ErrorKind::Store) =>
+                    && matches!(
+                        e.kind(),
+                        ErrorKind::TooLarge { .. } | ErrorKind::Store | ErrorKind::Conflict
+                    ) =>
             {
                 Ok(Saved::Kept { cause: e.kind() })
             }
@@ -216,7 +225,7 @@ impl SessionManager {
         headers: &mut HeaderMap,
         times: Times,
         now: SystemTime,
-    ) -> Result<(Saved, Origin, SessionId, usize), Error>
+    ) -> Result<Written, Error>
     where
         T: Serialize + DeserializeOwned + 'static,
     {
@@ -239,7 +248,13 @@ impl SessionManager {
                 }
                 self.emit(headers, cookie.value(), times, identity.expiry, now)?;
                 let size = cookie.size();
-                Ok((Saved::Cookie { size }, Origin::Cookie, identity.id, size))
+                Ok((
+                    Saved::Cookie { size },
+                    Origin::Cookie,
+                    identity.id,
+                    size,
+                    None,
+                ))
             }
             Err(e)
                 if matches!(e.kind(), ErrorKind::TooLarge { .. })
@@ -247,11 +262,25 @@ impl SessionManager {
             {
                 let store = self.require_store()?;
                 let expires_at = codec.deadline(times, identity.expiry);
-                let (id, pointer, stored_bytes) = match session.reusable_store_id() {
+                let (id, pointer, value) = match session.reusable_store_id() {
                     Some(id) => {
                         let (pointer, value) = self.seal_spill(schema, id, times, &inline)?;
-                        store.save(&id, &value, expires_at).await?;
-                        (id, pointer, value.len())
+                        match session
+                            .stored_value()
+                            .filter(|_| self.inner.optimistic_concurrency)
+                        {
+                            // Only over the bytes this request loaded.
+                            Some(expected) => {
+                                if !store
+                                    .compare_and_save(&id, expected, &value, expires_at)
+                                    .await?
+                                {
+                                    return Err(Error::new(ErrorKind::Conflict));
+                                }
+                            }
+                            None => store.save(&id, &value, expires_at).await?,
+                        }
+                        (id, pointer, value)
                     }
                     None => {
                         self.create_entry(store.as_ref(), schema, times, &inline, expires_at)
@@ -263,8 +292,12 @@ impl SessionManager {
                 }
                 self.emit(headers, pointer.value(), times, identity.expiry, now)?;
                 let size = pointer.size();
-                let saved = Saved::Store { size, stored_bytes };
-                Ok((saved, Origin::Store(id), identity.id, size))
+                let saved = Saved::Store {
+                    size,
+                    stored_bytes: value.len(),
+                };
+                let kept = self.inner.optimistic_concurrency.then_some(value);
+                Ok((saved, Origin::Store(id), identity.id, size, kept))
             }
             Err(e) => Err(e),
         }
@@ -283,7 +316,7 @@ impl SessionManager {
         id: StoreId,
         times: Times,
         now: SystemTime,
-    ) -> Result<Option<(Saved, Origin, SessionId, usize)>, Error> {
+    ) -> Result<Option<Written>, Error> {
         let codec = &self.inner.codec;
         let identity = Identity {
             subject: None,
@@ -300,11 +333,14 @@ impl SessionManager {
         }
         self.emit(headers, pointer.value(), times, identity.expiry, now)?;
         let size = pointer.size();
+        // The value is unchanged: what a compare-and-save expects stays.
+        let kept = session.stored_value().map(<[u8]>::to_vec);
         Ok(Some((
             Saved::Touched { size },
             Origin::Store(id),
             identity.id,
             size,
+            kept,
         )))
     }
 
@@ -408,12 +444,12 @@ impl SessionManager {
         times: Times,
         inline: &Envelope<&T, &str>,
         expires_at: SystemTime,
-    ) -> Result<(StoreId, SealedCookie, usize), Error> {
+    ) -> Result<(StoreId, SealedCookie, Vec<u8>), Error> {
         for _ in 0..CREATE_ATTEMPTS {
             let id = StoreId::generate();
             let (pointer, value) = self.seal_spill(schema, id, times, inline)?;
             if store.create(&id, &value, expires_at).await? {
-                return Ok((id, pointer, value.len()));
+                return Ok((id, pointer, value));
             }
         }
         Err(Error::store(IdsExhausted))

@@ -75,6 +75,30 @@ pub trait Store: Send + Sync + fmt::Debug {
         Box::pin(std::future::ready(Ok(false)))
     }
 
+    /// Replaces the live entry under `id` with `value` only if it still
+    /// holds exactly `expected` (the sealed bytes the session was loaded
+    /// from); `Ok(false)` when it holds something else, is absent or has
+    /// expired. Atomic in the store. For optimistic concurrency
+    /// ([`SessionManagerBuilder::optimistic_concurrency`](crate::SessionManagerBuilder::optimistic_concurrency)):
+    /// every write seals with a fresh random nonce, so the sealed bytes are
+    /// their own version and no two writes leave the same bytes.
+    ///
+    /// The default fails with
+    /// [`ErrorKind::StoreUnsupported`](crate::ErrorKind::StoreUnsupported);
+    /// every shipped store implements it.
+    fn compare_and_save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        expected: &'a [u8],
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        let _ = (id, expected, value, expires_at);
+        Box::pin(std::future::ready(Err(Error::new(
+            crate::ErrorKind::StoreUnsupported,
+        ))))
+    }
+
     /// What kind of store this is (`memory`, `redis`, `sqlite`,
     /// `postgres`, `mysql`, `mongodb`, `caching`): the `store` label of the store metrics and events (see
     /// [`observe`](crate::observe)). A short constant, never anything
@@ -123,6 +147,16 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
 
     fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
         (**self).touch(id, expires_at)
+    }
+
+    fn compare_and_save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        expected: &'a [u8],
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        (**self).compare_and_save(id, expected, value, expires_at)
     }
 
     fn kind(&self) -> &'static str {

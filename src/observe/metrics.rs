@@ -143,8 +143,10 @@ pub(super) fn saved(outcome: SaveOutcome, moved: Move) {
         NotOverwritten,
         KeptTooLarge,
         KeptStoreError,
+        KeptConflict,
         FailedTooLarge,
         FailedStoreError,
+        FailedConflict,
         FailedOther
     );
     increment(SAVES, labels);

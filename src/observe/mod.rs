@@ -222,8 +222,10 @@ enum SaveOutcome {
     NotOverwritten,
     KeptTooLarge,
     KeptStoreError,
+    KeptConflict,
     FailedTooLarge,
     FailedStoreError,
+    FailedConflict,
     FailedOther,
 }
 
@@ -241,10 +243,14 @@ impl SaveOutcome {
             Ok(Saved::Kept {
                 cause: ErrorKind::TooLarge { .. },
             }) => Self::KeptTooLarge,
+            Ok(Saved::Kept {
+                cause: ErrorKind::Conflict,
+            }) => Self::KeptConflict,
             Ok(Saved::Kept { .. }) => Self::KeptStoreError,
             Err(e) => match e.kind() {
                 ErrorKind::TooLarge { .. } => Self::FailedTooLarge,
                 ErrorKind::Store => Self::FailedStoreError,
+                ErrorKind::Conflict => Self::FailedConflict,
                 _ => Self::FailedOther,
             },
         }
@@ -261,8 +267,10 @@ impl SaveOutcome {
             Self::NotOverwritten => "not_overwritten",
             Self::KeptTooLarge => "kept_too_large",
             Self::KeptStoreError => "kept_store_error",
+            Self::KeptConflict => "kept_conflict",
             Self::FailedTooLarge => "failed_too_large",
             Self::FailedStoreError => "failed_store_error",
+            Self::FailedConflict => "failed_conflict",
             Self::FailedOther => "failed_other",
         }
     }

@@ -35,6 +35,7 @@ mod observed {
         Save,
         Delete,
         Touch,
+        CompareAndSave,
     }
 
     impl StoreOpName {
@@ -45,6 +46,7 @@ mod observed {
                 Self::Save => "save",
                 Self::Delete => "delete",
                 Self::Touch => "touch",
+                Self::CompareAndSave => "compare_and_save",
             }
         }
     }
@@ -127,6 +129,17 @@ mod observed {
         fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
             let call = self.inner.touch(id, expires_at);
             observe(self.inner.kind(), StoreOpName::Touch, call)
+        }
+
+        fn compare_and_save<'a>(
+            &'a self,
+            id: &'a StoreId,
+            expected: &'a [u8],
+            value: &'a [u8],
+            expires_at: SystemTime,
+        ) -> StoreFuture<'a, bool> {
+            let call = self.inner.compare_and_save(id, expected, value, expires_at);
+            observe(self.inner.kind(), StoreOpName::CompareAndSave, call)
         }
 
         fn kind(&self) -> &'static str {

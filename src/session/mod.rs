@@ -135,6 +135,9 @@ pub struct Session<T> {
     /// Opened with a non-primary key, for an old schema or in an old format,
     /// and not yet sealed again.
     reseal: bool,
+    /// The sealed bytes of the store entry as loaded or last written, kept
+    /// for a compare-and-save when the manager checks concurrent writes.
+    stored_value: Option<Vec<u8>>,
 }
 
 /// What a save has to do for a session: the session's own state machine
@@ -191,6 +194,7 @@ impl<T> Session<T> {
             codec,
             cookie_size: None,
             reseal: opened_with.is_some_and(|w| w.needs_reseal()),
+            stored_value: None,
         }
     }
 
@@ -287,6 +291,7 @@ impl<T> Session<T> {
 
     /// After a removal cookie was emitted: nowhere, nothing pending.
     pub(crate) fn mark_removed(&mut self) {
+        self.stored_value = None;
         self.origin = Origin::New;
         self.id = None;
         self.times = None;
@@ -321,6 +326,16 @@ impl<T> Session<T> {
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn codec(&self) -> &Codec {
         &self.codec
+    }
+
+    /// The sealed bytes of the store entry this session was loaded from or
+    /// last wrote (kept only when the manager checks concurrent writes).
+    pub(crate) fn stored_value(&self) -> Option<&[u8]> {
+        self.stored_value.as_deref()
+    }
+
+    pub(crate) fn set_stored_value(&mut self, value: Option<Vec<u8>>) {
+        self.stored_value = value;
     }
 
     /// Whether a write now would only renew the session: loaded, unchanged,

@@ -321,6 +321,33 @@ impl<B: Store> Store for CachingStore<B> {
         })
     }
 
+    fn compare_and_save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        expected: &'a [u8],
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            // The backend decides: the cache may be stale for writes made
+            // on other servers.
+            match self
+                .backend
+                .compare_and_save(id, expected, value, expires_at)
+                .await
+            {
+                Ok(true) => {
+                    self.record_write(id, Some((value, expires_at)));
+                    Ok(true)
+                }
+                other => {
+                    self.record_write(id, None);
+                    other
+                }
+            }
+        })
+    }
+
     fn touch<'a>(&'a self, id: &'a StoreId, expires_at: SystemTime) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             match self.backend.touch(id, expires_at).await {

@@ -182,6 +182,26 @@ impl Store for MemoryStore {
         Box::pin(std::future::ready(Ok(touched)))
     }
 
+    fn compare_and_save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        expected: &'a [u8],
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        let swapped = self
+            .cache
+            .entry(id.to_bytes())
+            .and_compute_with(|existing| match existing {
+                Some(e) if self.live(e.value()) && *e.value().value == *expected => {
+                    moka::ops::compute::Op::Put(Self::entry(value, expires_at))
+                }
+                _ => moka::ops::compute::Op::Nop,
+            });
+        let swapped = matches!(swapped, moka::ops::compute::CompResult::ReplacedWith(_));
+        Box::pin(std::future::ready(Ok(swapped)))
+    }
+
     fn kind(&self) -> &'static str {
         "memory"
     }

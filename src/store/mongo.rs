@@ -305,6 +305,33 @@ impl Store for MongoStore {
         })
     }
 
+    /// `replace_one` filtered on the id, the expected value and a live
+    /// deadline: the server matches and replaces in one operation.
+    fn compare_and_save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        expected: &'a [u8],
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let key = id.to_hex();
+            let filter = doc! {
+                "_id": &key,
+                "value": STANDARD.encode(expected),
+                "expires_at": { "$gt": self.now() },
+            };
+            let document = Self::document(&key, value, expires_at);
+            let done = bounded(
+                self.timeout,
+                "mongodb replace if",
+                self.collection.replace_one(filter, document).into_future(),
+            )
+            .await?;
+            Ok(done.matched_count == 1)
+        })
+    }
+
     fn delete<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             bounded(

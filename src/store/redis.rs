@@ -297,6 +297,12 @@ impl RedisStore {
     }
 }
 
+/// Replaces a key's value (with a new TTL in milliseconds) only if it is
+/// exactly `ARGV[1]`: 1 when it did, 0 otherwise. Binary-safe (Lua strings
+/// are byte strings); a key that expired is gone, so it never matches.
+const COMPARE_AND_SET: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 else return 0 end";
+
 /// A key's value and its remaining time to live in milliseconds (`false`,
 /// which Redis returns as nil, when absent).
 const GET_WITH_TTL: &str = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
@@ -389,6 +395,32 @@ impl Store for RedisStore {
             cmd.arg(ttl);
             let extended: i64 = self.query("redis PEXPIRE", cmd).await?;
             Ok(extended == 1)
+        })
+    }
+
+    /// One server-side script (`GET`, compare, `SET … PX`), so nothing runs
+    /// between the comparison and the write; a single key, so it works on
+    /// a cluster too.
+    fn compare_and_save<'a>(
+        &'a self,
+        id: &'a StoreId,
+        expected: &'a [u8],
+        value: &'a [u8],
+        expires_at: SystemTime,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let Some(ttl) = ttl_millis(expires_at, SystemTime::now()) else {
+                return Ok(false);
+            };
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(COMPARE_AND_SET)
+                .arg(1)
+                .arg(self.key(id))
+                .arg(expected)
+                .arg(value)
+                .arg(ttl);
+            let swapped: i64 = self.query("redis EVAL compare and set", cmd).await?;
+            Ok(swapped == 1)
         })
     }
 

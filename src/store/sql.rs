@@ -88,6 +88,10 @@ pub(super) struct Statements {
     /// Binds the new deadline, the id and the current time; affects one row
     /// when a live row held the id.
     pub(super) touch: Arc<str>,
+    /// Binds the new value, the new deadline, the id, the expected value
+    /// and the current time; affects one row when a live row held exactly
+    /// the expected value.
+    pub(super) compare_and_save: Arc<str>,
     /// Binds the current time; counts live rows.
     pub(super) count: Arc<str>,
     pub(super) clear: Arc<str>,
@@ -139,6 +143,11 @@ impl Statements {
             delete_expired: format!("DELETE FROM {t} WHERE expires_at <= $1").into(),
             touch: format!("UPDATE {t} SET expires_at = $1 WHERE id = $2 AND expires_at > $3")
                 .into(),
+            compare_and_save: format!(
+                "UPDATE {t} SET value = $1, expires_at = $2 \
+                 WHERE id = $3 AND value = $4 AND expires_at > $5"
+            )
+            .into(),
             count: format!("SELECT COUNT(*) FROM {t} WHERE expires_at > $1").into(),
             clear: format!("DELETE FROM {t}").into(),
         }
@@ -185,6 +194,11 @@ impl Statements {
             // not change still counts as affected.
             touch: format!("UPDATE {t} SET `expires_at` = ? WHERE `id` = ? AND `expires_at` > ?")
                 .into(),
+            compare_and_save: format!(
+                "UPDATE {t} SET `value` = ?, `expires_at` = ? \
+                 WHERE `id` = ? AND `value` = ? AND `expires_at` > ?"
+            )
+            .into(),
             count: format!("SELECT COUNT(*) FROM {t} WHERE `expires_at` > ?").into(),
             clear: format!("DELETE FROM {t}").into(),
         }
@@ -419,6 +433,30 @@ macro_rules! sql_store_impl {
                     let done = bounded(
                         self.timeout,
                         concat!($label, " touch"),
+                        query.execute(&self.pool),
+                    )
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                })
+            }
+
+            fn compare_and_save<'a>(
+                &'a self,
+                id: &'a StoreId,
+                expected: &'a [u8],
+                value: &'a [u8],
+                expires_at: SystemTime,
+            ) -> StoreFuture<'a, bool> {
+                Box::pin(async move {
+                    let query = sqlx::query(self.statement(|s| &s.compare_and_save))
+                        .bind(value)
+                        .bind(unix_millis(expires_at))
+                        .bind(id.as_bytes().as_slice())
+                        .bind(expected)
+                        .bind(self.now_millis());
+                    let done = bounded(
+                        self.timeout,
+                        concat!($label, " compare and save"),
                         query.execute(&self.pool),
                     )
                     .await?;

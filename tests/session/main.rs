@@ -1,7 +1,7 @@
 //! Sessions over `http` (tracker issue 3), through the public API only, one
 //! module per concern: the request/response cycle and change tracking
 //! (`cycle`), deadlines, renewal and key rotation (`renewal`), a session's
-//! own expiry (`expiry`), sessions held
+//! own expiry (`expiry`), concurrent writers (`concurrency`), sessions held
 //! in the store (`stored`), overflow to the store and back (`spill`), store
 //! failures and kept cookies (`faults`), builder validation (`builder`), the
 //! map session (`map`), reading `Cookie` headers (`headers`) and use with
@@ -29,6 +29,8 @@ mod flaky_store;
 mod fixtures;
 
 mod builder;
+#[cfg(feature = "memory")]
+mod concurrency;
 mod csrf;
 mod cycle;
 mod expiry;
