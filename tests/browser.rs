@@ -208,6 +208,17 @@ impl Page<'_> {
             .unwrap()
     }
 
+    /// The attribute `name` of the element `#id`.
+    async fn attr(&self, id: &str, name: &str) -> Option<String> {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("no #{id} on the page: {e}"))
+            .attr(name)
+            .await
+            .unwrap()
+    }
+
     async fn number(&self, id: &str) -> usize {
         let text = self.text(id).await;
         text.parse()
@@ -532,14 +543,7 @@ async fn sign_out_everywhere_reaches_another_browser() {
     let lifetime = cookie_lifetime(&a).await.expect("a persistent cookie");
     assert!((30 * 60 - 60..=30 * 60).contains(&lifetime), "{lifetime}");
     assert_eq!(
-        b.client
-            .find(Locator::Id("remembered"))
-            .await
-            .unwrap()
-            .attr("data-remembered")
-            .await
-            .unwrap()
-            .as_deref(),
+        b.attr("remembered", "data-remembered").await.as_deref(),
         Some("true")
     );
     a.visit("/account").await;
@@ -560,14 +564,7 @@ async fn sign_out_everywhere_reaches_another_browser() {
     b.visit("/account").await;
     assert!(b.text("user-none").await.contains("Not signed in"));
     assert_eq!(
-        b.client
-            .find(Locator::Id("fresh-reason"))
-            .await
-            .unwrap()
-            .attr("data-reason")
-            .await
-            .unwrap()
-            .as_deref(),
+        b.attr("fresh-reason", "data-reason").await.as_deref(),
         Some("Revoked")
     );
     b.screenshot("11-signed-out-elsewhere").await;
