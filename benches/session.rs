@@ -24,6 +24,11 @@
 //!   recorder and `prometheus_and_debug_events` also a `tracing` subscriber
 //!   that takes every event and span at DEBUG and visits their fields.
 //!
+//! - `renewal/10kb_store_touch` and `renewal/10kb_store_rewrite`: renewing
+//!   an unchanged 10 KB stored session with `Store::touch` against writing
+//!   it again; `cycle/10kb_memory_store_optimistic`: the 10 KB change cycle
+//!   with optimistic concurrency on.
+//!
 //! Run with `cargo bench --bench session`; for observability,
 //! `cargo bench --bench session -- observe --save-baseline off`, then
 //! `cargo bench --bench session --features tracing,metrics -- observe --baseline off`.
@@ -398,10 +403,115 @@ mod events {
     }
 }
 
+/// A store that forwards everything but `touch` (the trait's default,
+/// `false`): what a renewal costs when the whole value is written again.
+#[derive(Debug)]
+struct NoTouch(MemoryStore);
+
+impl Store for NoTouch {
+    fn create<'a>(
+        &'a self,
+        id: &'a sealed_session::store::StoreId,
+        value: &'a [u8],
+        expires_at: std::time::SystemTime,
+    ) -> sealed_session::store::StoreFuture<'a, bool> {
+        self.0.create(id, value, expires_at)
+    }
+
+    fn load<'a>(
+        &'a self,
+        id: &'a sealed_session::store::StoreId,
+    ) -> sealed_session::store::StoreFuture<'a, Option<Vec<u8>>> {
+        self.0.load(id)
+    }
+
+    fn save<'a>(
+        &'a self,
+        id: &'a sealed_session::store::StoreId,
+        value: &'a [u8],
+        expires_at: std::time::SystemTime,
+    ) -> sealed_session::store::StoreFuture<'a, ()> {
+        self.0.save(id, value, expires_at)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        id: &'a sealed_session::store::StoreId,
+    ) -> sealed_session::store::StoreFuture<'a, ()> {
+        self.0.delete(id)
+    }
+}
+
+/// A 10 KB stored session through managers that renew it on every request
+/// (`renewal_threshold(0.0)`), unchanged: `touch` moves the entry's
+/// deadline (`renewal/10kb_store_touch`) against sealing and writing the
+/// value again (`renewal/10kb_store_rewrite`, a store without `touch`).
+/// And a change through a manager with optimistic concurrency
+/// (`cycle/10kb_memory_store_optimistic`, beside
+/// `cycle/10kb_memory_store_async`): the copy of the loaded value and the
+/// compare-and-save.
+fn stored_renewal_and_concurrency(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let manager_over = |store: Arc<dyn Store>, optimistic: bool, threshold: f64| {
+        SessionManager::with_codec(codec())
+            .store(store)
+            .renewal_threshold(threshold)
+            .optimistic_concurrency(optimistic)
+            .build()
+            .expect("manager")
+    };
+    let first = |manager: &SessionManager| {
+        runtime.block_on(async {
+            let mut session: Session<LargeSession> =
+                manager.load(&HeaderMap::new()).await.expect("fresh");
+            session.history = vec![7; LARGE_BYTES];
+            let mut response = HeaderMap::new();
+            let saved = manager.save(&mut session, &mut response).await.expect("save");
+            assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+            next_request(&response)
+        })
+    };
+    let touch = manager_over(Arc::new(MemoryStore::new()), false, 0.0);
+    let rewrite = manager_over(Arc::new(NoTouch(MemoryStore::new())), false, 0.0);
+    let optimistic = manager_over(Arc::new(MemoryStore::new()), true, 0.5);
+    let rows = [
+        ("renewal", "10kb_store_touch", &touch, false),
+        ("renewal", "10kb_store_rewrite", &rewrite, false),
+        ("cycle", "10kb_memory_store_optimistic", &optimistic, true),
+    ];
+    for (group, name, manager, change) in rows {
+        let request = first(manager);
+        let mut group = c.benchmark_group(group);
+        group.measurement_time(Duration::from_secs(3));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let mut session: Session<LargeSession> =
+                        manager.load(black_box(&request)).await.expect("load");
+                    assert!(!session.is_new());
+                    if change {
+                        session.visits += 1;
+                    }
+                    let mut response = HeaderMap::new();
+                    let saved = manager
+                        .save(&mut session, &mut response)
+                        .await
+                        .expect("save");
+                    black_box((saved, response))
+                })
+            });
+        });
+        group.finish();
+    }
+}
+
 criterion_group!(
     benches,
     small_inline_sync,
     large_memory_store_async,
+    stored_renewal_and_concurrency,
     load_with_registry,
     observe
 );
