@@ -120,12 +120,12 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Error;
 use crate::handle::{
-    FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, SAVE_FAILED_BODY, SessionLayers, Wrapper,
-    delete_if_destroyed, describe_missing, save_into,
+    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
+    SessionLayers, Wrapper, delete_if_destroyed, describe_missing, save_into,
 };
-pub use crate::handle::{MapSessionHandle, SessionError, SessionHandle};
+pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
+#[cfg(doc)]
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
 use crate::manager::SessionManager;
 #[cfg(doc)]
@@ -261,79 +261,62 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let inner = Rc::clone(&self.inner);
-        let manager = self.manager.clone();
         let save_on_server_error = self.save_on_server_error;
-        Box::pin(async move {
-            // The request's `Cookie` headers as `http` 1.x; the map is
-            // reused for the response's `Set-Cookie`.
-            let mut headers = cookie_headers(&request);
-            let session = match manager.load::<T>(&headers).await {
-                Ok(session) => session,
-                Err(e) => {
-                    let response = failure(StatusCode::SERVICE_UNAVAILABLE, e);
-                    return Ok(request.into_response(response).map_into_right_body());
-                }
-            };
-            let handle = SessionHandle::new(session);
-            {
-                let mut extensions = request.extensions_mut();
-                extensions.insert(handle.clone());
-                // Which session types the middleware in front of the
-                // handler provides, for the extractor's message.
-                match extensions.get_mut::<SessionLayers>() {
-                    Some(present) => present.0.push(std::any::type_name::<T>()),
-                    None => {
-                        extensions.insert(SessionLayers(vec![std::any::type_name::<T>()]));
-                    }
+        // The request's `Cookie` values, kept (not converted) for a load
+        // that may never come.
+        let cookies = RequestCookies::collect(
+            request
+                .headers()
+                .get_all(actix_header::COOKIE)
+                .map(|value| CookieValue::Actix(value.clone())),
+        );
+        let lazy = LazySession::<T>::new(self.manager.clone(), cookies);
+        {
+            let mut extensions = request.extensions_mut();
+            extensions.insert(lazy.clone());
+            // Which session types the middleware in front of the handler
+            // provides, for the extractor's message.
+            match extensions.get_mut::<SessionLayers>() {
+                Some(present) => present.0.push(std::any::type_name::<T>()),
+                None => {
+                    extensions.insert(SessionLayers(vec![std::any::type_name::<T>()]));
                 }
             }
-            let mut response = match inner.call(request).await {
+        }
+        Box::pin(async move {
+            let result = inner.call(request).await;
+            // Not loaded: nothing to save. Failed to load: the extractor
+            // answered, and there is nothing to save.
+            let Some(Ok(handle)) = lazy.loaded() else {
+                return result.map(ServiceResponse::map_into_left_body);
+            };
+            let mut response = match result {
                 Ok(response) => response,
                 Err(e) => {
-                    delete_if_destroyed(&manager, &handle).await;
+                    delete_if_destroyed(&handle).await;
                     return Err(e);
                 }
             };
-            headers.clear();
+            let mut headers = HeaderMap::new();
             let skip = response.status().is_server_error() && !save_on_server_error;
-            match save_into(&manager, &handle, &mut headers, skip).await {
+            match save_into(&handle, &mut headers, skip).await {
                 Ok(_) => {
                     append_set_cookie(&headers, response.headers_mut());
                     Ok(response.map_into_left_body())
                 }
                 Err(e) => {
                     let (request, _dropped) = response.into_parts();
-                    let response = failure(StatusCode::INTERNAL_SERVER_ERROR, e);
-                    Ok(ServiceResponse::new(request, response).map_into_right_body())
+                    let mut failed =
+                        failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
+                    if let Some(earlier) = handle.written() {
+                        headers.append(http::header::SET_COOKIE, earlier);
+                        append_set_cookie(&headers, failed.headers_mut());
+                    }
+                    Ok(ServiceResponse::new(request, failed).map_into_right_body())
                 }
             }
         })
     }
-}
-
-/// The request's `Cookie` headers, copied into an `http` 1.x map: every
-/// one until [`MAX_COOKIE_HEADER_BYTES`] are copied, and the one that
-/// crosses that cap, so the manager sees an oversized header as oversized
-/// (it reads no further than the cap itself). A value that is not a valid
-/// `http` 1.x header value (actix-web checks the same rules, so none
-/// should be) is left out, as a header the manager could not read.
-fn cookie_headers(request: &ServiceRequest) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    let mut copied = 0usize;
-    for value in request.headers().get_all(actix_header::COOKIE) {
-        if copied > MAX_COOKIE_HEADER_BYTES {
-            break;
-        }
-        let bytes = value.as_bytes();
-        let Ok(value) = http::HeaderValue::from_bytes(bytes) else {
-            continue;
-        };
-        if headers.try_append(http::header::COOKIE, value).is_err() {
-            break;
-        }
-        copied = copied.saturating_add(bytes.len());
-    }
-    headers
 }
 
 /// Appends the manager's `Set-Cookie` lines to the actix-web response,
@@ -348,7 +331,9 @@ fn append_set_cookie(from: &HeaderMap, to: &mut actix_header::HeaderMap) {
     }
 }
 
-fn failure(status: StatusCode, error: Error) -> HttpResponse {
+/// The `503` (load failed) or `500` (save failed) response, with `error`
+/// in its extensions.
+fn failure(status: StatusCode, error: SessionError) -> HttpResponse {
     let body = if status == StatusCode::SERVICE_UNAVAILABLE {
         LOAD_FAILED_BODY
     } else {
@@ -357,25 +342,109 @@ fn failure(status: StatusCode, error: Error) -> HttpResponse {
     let mut response = HttpResponse::build(status)
         .content_type(FAILURE_CONTENT_TYPE)
         .body(body);
-    response.extensions_mut().insert(SessionError::new(error));
+    response.extensions_mut().insert(error);
     response
 }
 
-impl<T: 'static> FromRequest for SessionHandle<T> {
+/// Loads the session (on the first extraction in the request; later ones
+/// share it).
+impl<T> FromRequest for SessionHandle<T>
+where
+    T: DeserializeOwned + Default + 'static,
+{
+    type Error = SessionRejection;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let lazy = lazy_session::<T>(request);
+        Box::pin(async move {
+            match lazy?.handle().await {
+                Ok(handle) => Ok(handle),
+                Err(error) => Err(SessionRejection::Unavailable(error)),
+            }
+        })
+    }
+}
+
+/// The session, not yet loaded: for a handler that loads it only on some
+/// paths ([`LazySession::handle`]).
+impl<T: 'static> FromRequest for LazySession<T> {
     type Error = MissingSessionMiddleware;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let extensions = request.extensions();
-        ready(extensions.get::<Self>().cloned().ok_or_else(|| {
-            MissingSessionMiddleware {
-                session: std::any::type_name::<T>(),
-                present: extensions
-                    .get::<SessionLayers>()
-                    .map(|l| l.0.clone())
-                    .unwrap_or_default(),
-            }
-        }))
+        ready(lazy_session(request))
+    }
+}
+
+/// The request's [`LazySession<T>`], or what is missing.
+fn lazy_session<T: 'static>(
+    request: &HttpRequest,
+) -> Result<LazySession<T>, MissingSessionMiddleware> {
+    let extensions = request.extensions();
+    extensions
+        .get::<LazySession<T>>()
+        .cloned()
+        .ok_or_else(|| MissingSessionMiddleware {
+            session: std::any::type_name::<T>(),
+            present: extensions
+                .get::<SessionLayers>()
+                .map(|l| l.0.clone())
+                .unwrap_or_default(),
+        })
+}
+
+/// Why a [`SessionHandle<T>`] could not be extracted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// No [`SessionMiddleware<T>`] with that `T` wraps the route: `500`
+    /// with a message saying what to change.
+    MissingMiddleware(MissingSessionMiddleware),
+    /// The session could not be loaded (the store cannot be read): `503
+    /// Service Unavailable`, the plain-text body `session store
+    /// unavailable`, and the [`SessionError`] in the response's extensions,
+    /// as the middleware answered before it loaded lazily.
+    Unavailable(SessionError),
+}
+
+impl From<MissingSessionMiddleware> for SessionRejection {
+    fn from(missing: MissingSessionMiddleware) -> Self {
+        Self::MissingMiddleware(missing)
+    }
+}
+
+impl fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingMiddleware(missing) => fmt::Display::fmt(missing, f),
+            Self::Unavailable(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl std::error::Error for SessionRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::MissingMiddleware(missing) => Some(missing),
+            Self::Unavailable(error) => Some(error),
+        }
+    }
+}
+
+impl ResponseError for SessionRejection {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MissingMiddleware(missing) => missing.status_code(),
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::MissingMiddleware(missing) => missing.error_response(),
+            Self::Unavailable(error) => failure(StatusCode::SERVICE_UNAVAILABLE, error.clone()),
+        }
     }
 }
 

@@ -1,18 +1,26 @@
 //! What the adapters share: the [`SessionHandle`] a request's handler reads
-//! and changes, the [`SessionError`] a failure response carries, and the
-//! steps both adapters take around the manager. The tower layer
-//! (`tower.rs`) and the actix-web middleware (`actix_web.rs`) re-export the
-//! public items, so each adapter's users find everything in one module.
+//! and changes, the [`LazySession`] that loads it on first use, the
+//! [`SessionError`] a failure response carries, and the steps both adapters
+//! take around the manager. The tower layer (`tower.rs`) and the actix-web
+//! middleware (`actix_web.rs`) re-export the public items, so each
+//! adapter's users find everything in one module.
+
+mod gate;
+mod lazy;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use http::HeaderMap;
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use self::gate::Gate;
+pub use self::lazy::LazySession;
+pub(crate) use self::lazy::{CookieValue, RequestCookies};
 use crate::error::Error;
-use crate::manager::SessionManager;
+use crate::manager::{Saved, SessionManager};
 use crate::session::map::Map;
 use crate::session::{FreshReason, Session};
 
@@ -25,26 +33,37 @@ pub(crate) const SAVE_FAILED_BODY: &str = "session could not be saved";
 /// The content type of either failure body.
 pub(crate) const FAILURE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
-/// Saves the handle's session into `headers`. The session is taken out so
-/// no lock is held across the save, and put back after it.
+/// The final save, after the handler: saves the handle's session into
+/// `headers`, which then carry at most one `Set-Cookie` for the session:
+/// this save's, or else the one a save during the handler wrote
+/// ([`SessionHandle::save`]). The session is taken out so no lock is held
+/// across the save, and put back after it.
 pub(crate) async fn save_into<T>(
-    manager: &SessionManager,
     handle: &SessionHandle<T>,
     headers: &mut HeaderMap,
     server_error: bool,
-) -> Result<crate::Saved, Error>
+) -> Result<Saved, Error>
 where
     T: Serialize + DeserializeOwned + Default + 'static,
 {
+    let _turn = handle.shared.busy.enter().await;
+    let before = headers.get_all(SET_COOKIE).iter().count();
     let mut session = handle.take();
     // A server error's changes are not saved; a destroy or a regenerate
     // always is.
-    if server_error && !session.is_destroyed() && !session.is_regenerating() {
-        handle.put_back(session);
-        return Ok(crate::Saved::Unchanged);
-    }
-    let saved = manager.save(&mut session, headers).await;
+    let saved = if server_error && !session.is_destroyed() && !session.is_regenerating() {
+        Ok(Saved::Unchanged)
+    } else {
+        handle.shared.manager.save(&mut session, headers).await
+    };
     handle.put_back(session);
+    let wrote = headers.get_all(SET_COOKIE).iter().count() > before;
+    if saved.is_ok()
+        && !wrote
+        && let Some(earlier) = handle.written()
+    {
+        headers.append(SET_COOKIE, earlier);
+    }
     saved
 }
 
@@ -52,13 +71,18 @@ where
 /// throwaway header map, which deletes its store entry (there is no response
 /// to carry the removal cookie). Best effort: the handler's error is what
 /// the caller gets, so a store failure here is dropped.
-pub(crate) async fn delete_if_destroyed<T>(manager: &SessionManager, handle: &SessionHandle<T>)
+pub(crate) async fn delete_if_destroyed<T>(handle: &SessionHandle<T>)
 where
     T: Serialize + DeserializeOwned + Default + 'static,
 {
+    let _turn = handle.shared.busy.enter().await;
     let mut session = handle.take();
     if session.is_destroyed() {
-        let _ = manager.save(&mut session, &mut HeaderMap::new()).await;
+        let _ = handle
+            .shared
+            .manager
+            .save(&mut session, &mut HeaderMap::new())
+            .await;
     }
     handle.put_back(session);
 }
@@ -194,18 +218,28 @@ impl std::error::Error for SessionError {
     }
 }
 
-/// A shared handle to the request's [`Session<T>`], put in the request's
-/// extensions by the tower layer (`tower::SessionLayer`) or the actix-web
-/// middleware (`actix_web::SessionMiddleware`).
+/// A shared handle to the request's [`Session<T>`], given to handlers by
+/// the tower layer (`tower::SessionLayer`) and the actix-web middleware
+/// (`actix_web::SessionMiddleware`) through [`LazySession::handle`], which
+/// loads the session the first time it is asked for.
 ///
-/// Clones share one session. Read it with [`SessionHandle::read`] and
-/// change it with [`SessionHandle::update`]: each takes a closure, so no
-/// lock can be held across an `.await` (a handler that did would not be
-/// `Send`, and axum reports that only as an opaque "Handler is not
-/// implemented"). [`SessionHandle::lock`] is there for code that needs the
-/// guard itself: let it go before the next `.await`. Changes made after the
-/// inner service has returned its response are not saved (while the layer
-/// saves, a clone kept elsewhere sees an empty stand-in).
+/// Clones share one session and are cheap (one reference count). Read it
+/// with [`SessionHandle::read`] and change it with
+/// [`SessionHandle::update`]: each takes a closure, so no lock can be held
+/// across an `.await` (a handler that did would not be `Send`, and axum
+/// reports that only as an opaque "Handler is not implemented").
+/// [`SessionHandle::lock`] is there for code that needs the guard itself:
+/// let it go before the next `.await`. Changes made after the inner service
+/// has returned its response are not saved.
+///
+/// [`SessionHandle::save`] writes the session during the handler (the
+/// store entry now, the cookie with the response) and
+/// [`SessionHandle::reload`] reads it again, dropping unsaved changes, as
+/// express-session's `req.session.save()` and `reload()`. While either
+/// runs (and while the layer saves after the handler), the session is out
+/// of the handle and a clone used from another task sees an empty
+/// stand-in, whose changes are lost: await them before touching the
+/// session elsewhere.
 ///
 /// With the `axum` feature it is an axum extractor, with the `actix-web`
 /// feature an actix-web one.
@@ -231,18 +265,49 @@ impl std::error::Error for SessionError {
 /// # async fn some_io() {}
 /// ```
 pub struct SessionHandle<T> {
-    session: Arc<Mutex<Session<T>>>,
+    shared: Arc<Shared<T>>,
+}
+
+struct Shared<T> {
+    session: Mutex<Session<T>>,
+    manager: SessionManager,
+    /// The request's `Cookie` values, which [`SessionHandle::reload`]
+    /// reads when nothing was saved during the handler.
+    cookies: RequestCookies,
+    /// The `Set-Cookie` of the last save during the handler, kept for the
+    /// response.
+    written: Mutex<Option<HeaderValue>>,
+    /// Held by a save or a reload, so they run one after another.
+    busy: Gate,
 }
 
 /// A handle to a map session (string keys, typed values).
 pub type MapSessionHandle = SessionHandle<Map>;
 
 impl<T> SessionHandle<T> {
-    /// A handle owning `session`. The layer and the middleware make these;
-    /// handlers and tests outside them may too.
-    pub fn new(session: Session<T>) -> Self {
+    /// A handle owning `session`, saved and reloaded with `manager`, as for
+    /// a request with no cookie: [`SessionHandle::reload`] before any
+    /// [`SessionHandle::save`] gives a fresh session. The layer and the
+    /// middleware make their handles through [`LazySession::handle`];
+    /// tests of handlers may make one with this.
+    pub fn new(manager: SessionManager, session: Session<T>) -> Self {
+        Self::loaded(manager, RequestCookies::default(), session)
+    }
+
+    /// A handle to `session`, loaded with `manager` from `cookies`.
+    pub(crate) fn loaded(
+        manager: SessionManager,
+        cookies: RequestCookies,
+        session: Session<T>,
+    ) -> Self {
         Self {
-            session: Arc::new(Mutex::new(session)),
+            shared: Arc::new(Shared {
+                session: Mutex::new(session),
+                manager,
+                cookies,
+                written: Mutex::new(None),
+                busy: Gate::default(),
+            }),
         }
     }
 
@@ -264,11 +329,28 @@ impl<T> SessionHandle<T> {
     /// A lock poisoned by a panicking holder is taken over rather than
     /// passed on as a panic: the session is plain data and stays usable.
     pub fn lock(&self) -> MutexGuard<'_, Session<T>> {
-        self.session.lock().unwrap_or_else(PoisonError::into_inner)
+        self.shared
+            .session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The manager that loaded the session and saves it.
+    pub fn manager(&self) -> &SessionManager {
+        &self.shared.manager
     }
 
     pub(crate) fn put_back(&self, session: Session<T>) {
         *self.lock() = session;
+    }
+
+    /// The `Set-Cookie` the last [`SessionHandle::save`] wrote, if any.
+    pub(crate) fn written(&self) -> Option<HeaderValue> {
+        self.shared
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -281,10 +363,97 @@ impl<T: Default> SessionHandle<T> {
     }
 }
 
+impl<T> SessionHandle<T>
+where
+    T: Serialize + DeserializeOwned + Default + 'static,
+{
+    /// Saves the session now, in the middle of the handler, as
+    /// express-session's `req.session.save()`: a store entry is written
+    /// before this returns (so another request, or a job, sees it), and the
+    /// `Set-Cookie` is kept and sent with the response. The layer's save
+    /// after the handler then writes only what changed since; when it
+    /// writes a newer cookie, that one replaces the kept one: the response
+    /// never carries two `Set-Cookie` for the session.
+    ///
+    /// A save that wrote a cookie also decides what
+    /// [`SessionHandle::reload`] reads. The kept cookie goes out with any
+    /// response, `5xx` included (the store already holds what it points
+    /// to), but not with a tower service's `Err`, which has no response.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::save`]: [`ErrorKind::TooLarge`] (no store),
+    /// [`ErrorKind::Serialize`], [`ErrorKind::Store`]. The session keeps
+    /// its changes, and the layer tries again after the handler.
+    ///
+    /// [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
+    /// [`ErrorKind::Serialize`]: crate::ErrorKind::Serialize
+    /// [`ErrorKind::Store`]: crate::ErrorKind::Store
+    pub async fn save(&self) -> Result<Saved, Error> {
+        let _turn = self.shared.busy.enter().await;
+        let mut headers = HeaderMap::new();
+        let mut session = self.take();
+        let saved = self.shared.manager.save(&mut session, &mut headers).await;
+        self.put_back(session);
+        if let Some(line) = headers.get_all(SET_COOKIE).iter().next_back() {
+            *self
+                .shared
+                .written
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(line.clone());
+        }
+        saved
+    }
+
+    /// Loads the session again, dropping its unsaved changes, as
+    /// express-session's `req.session.reload()`: from the cookie the last
+    /// [`SessionHandle::save`] wrote, else from the request's cookies. A
+    /// save that removed the session (after [`Session::destroy`]) reloads
+    /// as a fresh session.
+    ///
+    /// # Errors
+    ///
+    /// As [`SessionManager::load`]: [`ErrorKind::Store`] when the store
+    /// cannot be read; the session is then left as it was.
+    ///
+    /// [`ErrorKind::Store`]: crate::ErrorKind::Store
+    pub async fn reload(&self) -> Result<(), Error> {
+        let _turn = self.shared.busy.enter().await;
+        let session = match self.written() {
+            Some(line) => {
+                let cookies = cookie_of(&line);
+                self.shared.manager.load(&cookies).await?
+            }
+            None => {
+                let cookies = self.shared.cookies.values();
+                self.shared.manager.load_cookie_values(cookies).await?
+            }
+        };
+        self.put_back(session);
+        Ok(())
+    }
+}
+
+/// The `Cookie` header a browser sends back after `set_cookie` (a line the
+/// manager wrote): its `name=value`, or nothing for a removal.
+fn cookie_of(set_cookie: &HeaderValue) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let bytes = set_cookie.as_bytes();
+    let pair = bytes.split(|b| *b == b';').next().unwrap_or_default();
+    let removal = pair
+        .iter()
+        .position(|b| *b == b'=')
+        .is_none_or(|at| at.saturating_add(1) == pair.len());
+    if !removal && let Ok(value) = HeaderValue::from_bytes(pair) {
+        headers.insert(COOKIE, value);
+    }
+    headers
+}
+
 impl<T> Clone for SessionHandle<T> {
     fn clone(&self) -> Self {
         Self {
-            session: Arc::clone(&self.session),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
