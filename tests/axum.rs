@@ -477,3 +477,43 @@ async fn a_saved_cookie_goes_out_with_a_5xx() {
         "8"
     );
 }
+
+#[tokio::test]
+async fn a_sub_router_layer_replaces_the_outer_one_for_its_routes() {
+    let ring = || KeyRing::new([Key::generate()]).unwrap();
+    let outer = SessionManager::builder(ring()).build().unwrap();
+    let admin = SessionManager::builder(ring())
+        .cookie_name("__Host-admin")
+        .build()
+        .unwrap();
+    async fn fail(session: SessionHandle<AppSession>) -> StatusCode {
+        session.update(|s| s.visits += 1);
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    let admin_routes = Router::new()
+        .route("/", get(visits))
+        .route("/fail", get(fail))
+        .layer(SessionLayer::<AppSession>::new(admin).save_on_server_error(true));
+    let mut app = Router::new()
+        .route("/", get(visits))
+        .route("/health", get(|| async { "ok" }))
+        .nest("/admin", admin_routes)
+        .layer(SessionLayer::<AppSession>::new(outer));
+
+    let page = call(&mut app, "/", None).await;
+    let lines = set_cookies(&page);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("__Host-session="), "{lines:?}");
+
+    let admin_page = call(&mut app, "/admin/fail", None).await;
+    assert_eq!(admin_page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let lines = set_cookies(&admin_page);
+    assert_eq!(lines.len(), 1, "only the admin session: {lines:?}");
+    assert!(lines[0].starts_with("__Host-admin="), "{lines:?}");
+    let admin_cookie = pair(&admin_page).unwrap();
+    let again = call(&mut app, "/admin", Some(&admin_cookie)).await;
+    assert_eq!(body_text(again).await, "2", "saved on the 5xx");
+
+    let health = call(&mut app, "/health", Some(&admin_cookie)).await;
+    assert!(set_cookies(&health).is_empty());
+}
