@@ -1,23 +1,36 @@
-//! Sessions in actix-web: a middleware that loads the session before the
-//! handler and saves it after, and extractors for handlers.
+//! Sessions in actix-web: a middleware that gives each request its
+//! session, loaded on first use, and saves it after the handler, and
+//! extractors for handlers.
 //!
 //! Wrap the app (or a scope) in [`SessionMiddleware<T>`], then take a
 //! [`SessionHandle<T>`] (or a [`MapSessionHandle`] for a map session) as a
 //! handler argument, with the same `T`. Read and change the session with
 //! [`SessionHandle::read`] and [`SessionHandle::update`]. The middleware
-//! and the handler share the session through the request's extensions, so
-//! what the handler changed is what the middleware saves.
+//! keeps only the request's `Cookie` values in a [`LazySession<T>`] in the
+//! request's extensions; the extractor loads the session from them (opens
+//! the cookie, reads the store) the first time a handler asks, at most
+//! once per request. A route whose handler never takes the session costs
+//! no decryption and no store read, and gets no `Set-Cookie` from the
+//! middleware (so no renewal, no re-seal after a key rotation, and no
+//! clearing of an unusable cookie there either: those happen where the
+//! session is loaded). After the handler, the middleware saves the session
+//! if it was loaded. Take a [`LazySession<T>`] instead to load only on
+//! some paths. [`SessionHandle::save`] and [`SessionHandle::reload`] save
+//! or reload in the middle of a handler; the response still carries at
+//! most one `Set-Cookie` for the session.
 //!
 //! The middleware behaves as the tower layer (`sealed_session::tower`)
 //! does, with the same responses:
 //!
-//! - **Load fails** (the store cannot be read): the handler is not called;
-//!   the response is `503 Service Unavailable` with the plain-text body
-//!   `session store unavailable`.
+//! - **Load fails** (the store cannot be read): the extractor fails with
+//!   [`SessionRejection::Unavailable`], so the handler is not called; the
+//!   response is `503 Service Unavailable` with the plain-text body
+//!   `session store unavailable`. Only routes that take the session fail.
 //! - **Save fails** (the store cannot be written, or a session too large for
 //!   the cookie on a manager without a store): the handler's response is
 //!   dropped and replaced by `500 Internal Server Error` with the plain-text
-//!   body `session could not be saved`.
+//!   body `session could not be saved` (carrying the cookie of a save made
+//!   during the handler, if there was one).
 //! - Either response carries a [`SessionError`] in its extensions
 //!   (`HttpResponse::extensions`), the hook for logging the cause and
 //!   answering with the application's own page from an outer middleware.
@@ -30,6 +43,9 @@
 //!   wraps fails extraction with `500` and a plain-text message
 //!   ([`MissingSessionMiddleware`]) naming the middleware the route has and
 //!   what to change.
+//! - A `SessionMiddleware<T>` on a scope replaces, for the scope's routes,
+//!   the session of one with the same `T` further out, which is then never
+//!   loaded and writes nothing: per-scope configuration.
 //!
 //! # Your own error page
 //!
@@ -66,13 +82,12 @@
 //!
 //! # Cost
 //!
-//! actix-web 4 carries `http` 0.2 headers and the manager reads `http` 1.x
-//! ones. The middleware copies only the request's `Cookie` headers (at most
-//! [`MAX_COOKIE_HEADER_BYTES`] of
-//! them and one more, so an oversized header is still seen as one) into a
-//! map it reuses for the response, and copies back only the `Set-Cookie`
-//! the manager writes. A request without a cookie whose session stays
-//! untouched allocates nothing for the conversion.
+//! actix-web 4 carries `http` 0.2 headers and the manager writes `http`
+//! 1.x ones. The middleware keeps clones of the request's `Cookie` values
+//! (at most [`MAX_COOKIE_HEADER_BYTES`] of them and one more, so an
+//! oversized header is still seen as one), which the load reads as bytes
+//! with no conversion, and copies back only the `Set-Cookie` the manager
+//! writes.
 //!
 //! # Examples
 //!
@@ -132,8 +147,9 @@ use crate::manager::SessionManager;
 use crate::session::{Session, map::Map};
 
 /// Middleware (an actix-web [`Transform`]) that gives every request a
-/// [`Session<T>`] and saves it on the response. See the
-/// [module docs](self) for the failure responses.
+/// [`Session<T>`], loaded on first use ([`LazySession<T>`]), and saves it
+/// on the response if it was loaded. See the [module docs](self) for the
+/// failure responses.
 ///
 /// `T` is the session type (any `Serialize + DeserializeOwned + Default`);
 /// use [`Map`] for a map session. Handlers take a [`SessionHandle<T>`] with

@@ -4,11 +4,15 @@
 //! (or a [`MapSessionHandle`] for a map session) as a handler argument, with
 //! the same `T`. Read and change the session with
 //! [`SessionHandle::read`] and [`SessionHandle::update`], which hold nothing
-//! across an `.await`. Extraction fails with `500 Internal Server Error` and
-//! a plain-text message ([`MissingSessionLayer`]) when no layer for that
-//! session type runs in front of the handler: a routing mistake, not a
-//! client's, and the message says which layers the route has and what to
-//! change.
+//! across an `.await`. The extractor loads the session (on the first
+//! extraction in a request; the layer itself loads nothing), so a handler
+//! that does not take it costs no decryption and no store read; take a
+//! [`LazySession<T>`] to load only on some paths. Extraction fails
+//! ([`SessionRejection`]) with `503 Service Unavailable` when the store
+//! cannot be read, and with `500 Internal Server Error` and a plain-text
+//! message ([`MissingSessionLayer`]) when no layer for that session type
+//! runs in front of the handler: a routing mistake, not a client's, and the
+//! message says which layers the route has and what to change.
 //!
 //! # Examples
 //!

@@ -112,9 +112,10 @@ use crate::session::Session;
 #[cfg(doc)]
 use crate::session::map::Map;
 
-/// A [`Layer`] that gives every request a [`Session<T>`] and saves it on the
-/// response. See the [module docs](self) for the order of events and the
-/// failure responses.
+/// A [`Layer`] that gives every request a [`Session<T>`], loaded on first
+/// use ([`LazySession<T>`]), and saves it on the response if it was loaded.
+/// See the [module docs](self) for the order of events and the failure
+/// responses.
 ///
 /// `T` is the session type (any `Serialize + DeserializeOwned + Default`);
 /// use [`Map`] for a map session (there is no default: the handler's
