@@ -7,7 +7,8 @@
 //! Loading on first use: a service that never asks for the session costs
 //! no store read and no decryption and gets no `Set-Cookie`; one that asks
 //! twice loads once; a save in the middle of the service writes the store
-//! before it returns and its cookie goes out once.
+//! before it returns and its cookie goes out once; a save dropped half-way
+//! keeps the session.
 //!
 //! Every store here answers synchronously, so each future is ready on its
 //! first poll and no runtime is needed.
@@ -505,4 +506,75 @@ fn a_save_in_the_service_writes_the_store_before_it_returns_and_one_cookie_goes_
         Some(&pointer),
     );
     assert_eq!(read.unwrap().body(), "5000");
+}
+
+/// A store whose writes never finish, for a save dropped half-way.
+#[derive(Debug)]
+struct StuckStore;
+
+impl Store for StuckStore {
+    fn create<'a>(
+        &'a self,
+        _: &'a sealed_session::store::StoreId,
+        _: &'a [u8],
+        _: std::time::SystemTime,
+    ) -> sealed_session::store::StoreFuture<'a, bool> {
+        Box::pin(std::future::pending())
+    }
+
+    fn load<'a>(
+        &'a self,
+        _: &'a sealed_session::store::StoreId,
+    ) -> sealed_session::store::StoreFuture<'a, Option<Vec<u8>>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    fn save<'a>(
+        &'a self,
+        _: &'a sealed_session::store::StoreId,
+        _: &'a [u8],
+        _: std::time::SystemTime,
+    ) -> sealed_session::store::StoreFuture<'a, ()> {
+        Box::pin(std::future::pending())
+    }
+
+    fn delete<'a>(
+        &'a self,
+        _: &'a sealed_session::store::StoreId,
+    ) -> sealed_session::store::StoreFuture<'a, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+#[test]
+fn a_save_dropped_half_way_keeps_the_session_and_lets_the_next_one_in() {
+    let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .build()
+        .unwrap();
+    let manager = SessionManager::with_codec(codec)
+        .store(Arc::new(StuckStore) as Arc<dyn Store>)
+        .build()
+        .unwrap();
+    let response = send_raw(
+        &manager,
+        |lazy: &LazySession<Vec<u8>>| {
+            let handle = ready_now(lazy.handle()).unwrap();
+            handle.update(|s| s.set(vec![7; 5000]));
+            {
+                // Spills to the store, whose write never finishes: dropped
+                // there, as a handler's timeout would drop it.
+                let mut save = pin!(handle.save());
+                let pending = save.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+                assert!(pending.is_pending());
+            }
+            assert_eq!(handle.read(|s| s.len()), 5000, "not lost to the stand-in");
+            // The save's turn ended with it: a reload gets in (and, with
+            // nothing saved and no cookie, gives a fresh session).
+            ready_now(handle.reload()).unwrap();
+            assert_eq!(handle.read(|s| s.len()), 0);
+            Response::new(Body::new())
+        },
+        None,
+    );
+    assert!(response.headers().get(SET_COOKIE).is_none());
 }

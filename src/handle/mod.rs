@@ -48,15 +48,16 @@ where
 {
     let _turn = handle.shared.busy.enter().await;
     let before = headers.get_all(SET_COOKIE).iter().count();
-    let mut session = handle.take();
-    // A server error's changes are not saved; a destroy or a regenerate
-    // always is.
-    let saved = if server_error && !session.is_destroyed() && !session.is_regenerating() {
-        Ok(Saved::Unchanged)
-    } else {
-        handle.shared.manager.save(&mut session, headers).await
+    let mut taken = handle.take();
+    let saved = match taken.session() {
+        // A server error's changes are not saved; a destroy or a
+        // regenerate always is.
+        Some(session) if !server_error || session.is_destroyed() || session.is_regenerating() => {
+            handle.shared.manager.save(session, headers).await
+        }
+        _ => Ok(Saved::Unchanged),
     };
-    handle.put_back(session);
+    drop(taken);
     let wrote = headers.get_all(SET_COOKIE).iter().count() > before;
     if saved.is_ok()
         && !wrote
@@ -76,15 +77,14 @@ where
     T: Serialize + DeserializeOwned + Default + 'static,
 {
     let _turn = handle.shared.busy.enter().await;
-    let mut session = handle.take();
-    if session.is_destroyed() {
+    let mut taken = handle.take();
+    if let Some(session) = taken.session().filter(|s| s.is_destroyed()) {
         let _ = handle
             .shared
             .manager
-            .save(&mut session, &mut HeaderMap::new())
+            .save(session, &mut HeaderMap::new())
             .await;
     }
-    handle.put_back(session);
 }
 
 /// The session types the layers in front of a request provide (their
@@ -355,11 +355,41 @@ impl<T> SessionHandle<T> {
 }
 
 impl<T: Default> SessionHandle<T> {
-    /// Takes the session out, leaving an empty stand-in.
-    pub(crate) fn take(&self) -> Session<T> {
+    /// Takes the session out, leaving an empty stand-in, until the returned
+    /// guard is dropped: also when a save's future is dropped half-way
+    /// (a handler's `select!` or timeout), so the session is never lost to
+    /// the stand-in.
+    pub(crate) fn take(&self) -> Taken<'_, T> {
         let mut guard = self.lock();
         let stand_in = Session::fresh(FreshReason::NoCookie, guard.codec().clone());
-        std::mem::replace(&mut *guard, stand_in)
+        let session = std::mem::replace(&mut *guard, stand_in);
+        Taken {
+            handle: self,
+            session: Some(session),
+        }
+    }
+}
+
+/// The session taken out of a [`SessionHandle`] while it is saved; put
+/// back when dropped.
+pub(crate) struct Taken<'a, T> {
+    handle: &'a SessionHandle<T>,
+    /// `Some` until dropped.
+    session: Option<Session<T>>,
+}
+
+impl<T> Taken<'_, T> {
+    /// The session taken out.
+    fn session(&mut self) -> Option<&mut Session<T>> {
+        self.session.as_mut()
+    }
+}
+
+impl<T> Drop for Taken<'_, T> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            self.handle.put_back(session);
+        }
     }
 }
 
@@ -392,9 +422,12 @@ where
     pub async fn save(&self) -> Result<Saved, Error> {
         let _turn = self.shared.busy.enter().await;
         let mut headers = HeaderMap::new();
-        let mut session = self.take();
-        let saved = self.shared.manager.save(&mut session, &mut headers).await;
-        self.put_back(session);
+        let mut taken = self.take();
+        let saved = match taken.session() {
+            Some(session) => self.shared.manager.save(session, &mut headers).await,
+            None => Ok(Saved::Unchanged),
+        };
+        drop(taken);
         if let Some(line) = headers.get_all(SET_COOKIE).iter().next_back() {
             *self
                 .shared
