@@ -292,11 +292,9 @@ where
             extensions.insert(lazy.clone());
             // Which session types the middleware in front of the handler
             // provides, for the extractor's message.
-            match extensions.get_mut::<SessionLayers>() {
-                Some(present) => present.0.push(std::any::type_name::<T>()),
-                None => {
-                    extensions.insert(SessionLayers(vec![std::any::type_name::<T>()]));
-                }
+            let name = std::any::type_name::<T>();
+            if let Some(first) = SessionLayers::add(extensions.get_mut::<SessionLayers>(), name) {
+                extensions.insert(first);
             }
         }
         Box::pin(async move {
@@ -405,7 +403,7 @@ fn lazy_session<T: 'static>(
             session: std::any::type_name::<T>(),
             present: extensions
                 .get::<SessionLayers>()
-                .map(|l| l.0.clone())
+                .map(SessionLayers::to_vec)
                 .unwrap_or_default(),
         })
 }

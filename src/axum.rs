@@ -89,7 +89,7 @@ where
                 present: parts
                     .extensions
                     .get::<SessionLayers>()
-                    .map(|l| l.0.clone())
+                    .map(SessionLayers::to_vec)
                     .unwrap_or_default(),
             })
     }

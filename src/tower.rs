@@ -270,11 +270,9 @@ where
         extensions.insert(lazy.clone());
         // Which session types the layers in front of the handler provide,
         // for the extractor's message when a handler asks for another one.
-        match extensions.get_mut::<SessionLayers>() {
-            Some(present) => present.0.push(std::any::type_name::<T>()),
-            None => {
-                extensions.insert(SessionLayers(vec![std::any::type_name::<T>()]));
-            }
+        let name = std::any::type_name::<T>();
+        if let Some(first) = SessionLayers::add(extensions.get_mut::<SessionLayers>(), name) {
+            extensions.insert(first);
         }
         Box::pin(async move {
             let result = inner.call(request).await;

@@ -90,7 +90,35 @@ where
 /// The session types the layers in front of a request provide (their
 /// `type_name`s, free to copy), for the extractor's message.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct SessionLayers(pub(crate) Vec<&'static str>);
+pub(crate) struct SessionLayers {
+    /// The first (outermost), inline: one wrapper, the common case,
+    /// allocates nothing here.
+    first: Option<&'static str>,
+    more: Vec<&'static str>,
+}
+
+impl SessionLayers {
+    /// Adds session type `name` to the request's `list`, or, when the
+    /// request has none yet, returns a new list for the caller to insert
+    /// into the request's extensions.
+    pub(crate) fn add(list: Option<&mut Self>, name: &'static str) -> Option<Self> {
+        match list {
+            Some(list) => {
+                list.more.push(name);
+                None
+            }
+            None => Some(Self {
+                first: Some(name),
+                more: Vec::new(),
+            }),
+        }
+    }
+
+    /// The session types, outermost first.
+    pub(crate) fn to_vec(&self) -> Vec<&'static str> {
+        self.first.iter().chain(&self.more).copied().collect()
+    }
+}
 
 /// Where an adapter's session wrapper goes, for the message when a handler
 /// asks for a session no wrapper provides.
