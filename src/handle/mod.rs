@@ -90,6 +90,8 @@ where
 /// The session types the layers in front of a request provide (their
 /// `type_name`s, free to copy), for the extractor's message.
 #[derive(Clone, Debug, Default)]
+// Read only by the extractors' messages (tower alone has none).
+#[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))]
 pub(crate) struct SessionLayers {
     /// The first (outermost), inline: one wrapper, the common case,
     /// allocates nothing here.
@@ -115,6 +117,7 @@ impl SessionLayers {
     }
 
     /// The session types, outermost first.
+    #[cfg(any(feature = "axum", feature = "actix-web"))]
     pub(crate) fn to_vec(&self) -> Vec<&'static str> {
         self.first.iter().chain(&self.more).copied().collect()
     }
