@@ -1,23 +1,36 @@
-//! Sessions in actix-web: a middleware that loads the session before the
-//! handler and saves it after, and extractors for handlers.
+//! Sessions in actix-web: a middleware that gives each request its
+//! session, loaded on first use, and saves it after the handler, and
+//! extractors for handlers.
 //!
 //! Wrap the app (or a scope) in [`SessionMiddleware<T>`], then take a
 //! [`SessionHandle<T>`] (or a [`MapSessionHandle`] for a map session) as a
 //! handler argument, with the same `T`. Read and change the session with
 //! [`SessionHandle::read`] and [`SessionHandle::update`]. The middleware
-//! and the handler share the session through the request's extensions, so
-//! what the handler changed is what the middleware saves.
+//! keeps only the request's `Cookie` values in a [`LazySession<T>`] in the
+//! request's extensions; the extractor loads the session from them (opens
+//! the cookie, reads the store) the first time a handler asks, at most
+//! once per request. A route whose handler never takes the session costs
+//! no decryption and no store read, and gets no `Set-Cookie` from the
+//! middleware (so no renewal, no re-seal after a key rotation, and no
+//! clearing of an unusable cookie there either: those happen where the
+//! session is loaded). After the handler, the middleware saves the session
+//! if it was loaded. Take a [`LazySession<T>`] instead to load only on
+//! some paths. [`SessionHandle::save`] and [`SessionHandle::reload`] save
+//! or reload in the middle of a handler; the response still carries at
+//! most one `Set-Cookie` for the session.
 //!
 //! The middleware behaves as the tower layer (`sealed_session::tower`)
 //! does, with the same responses:
 //!
-//! - **Load fails** (the store cannot be read): the handler is not called;
-//!   the response is `503 Service Unavailable` with the plain-text body
-//!   `session store unavailable`.
+//! - **Load fails** (the store cannot be read): the extractor fails with
+//!   [`SessionRejection::Unavailable`], so the handler is not called; the
+//!   response is `503 Service Unavailable` with the plain-text body
+//!   `session store unavailable`. Only routes that take the session fail.
 //! - **Save fails** (the store cannot be written, or a session too large for
 //!   the cookie on a manager without a store): the handler's response is
 //!   dropped and replaced by `500 Internal Server Error` with the plain-text
-//!   body `session could not be saved`.
+//!   body `session could not be saved` (carrying the cookie of a save made
+//!   during the handler, if there was one).
 //! - Either response carries a [`SessionError`] in its extensions
 //!   (`HttpResponse::extensions`), the hook for logging the cause and
 //!   answering with the application's own page from an outer middleware.
@@ -30,6 +43,9 @@
 //!   wraps fails extraction with `500` and a plain-text message
 //!   ([`MissingSessionMiddleware`]) naming the middleware the route has and
 //!   what to change.
+//! - A `SessionMiddleware<T>` on a scope replaces, for the scope's routes,
+//!   the session of one with the same `T` further out, which is then never
+//!   loaded and writes nothing: per-scope configuration.
 //!
 //! # Your own error page
 //!
@@ -66,13 +82,12 @@
 //!
 //! # Cost
 //!
-//! actix-web 4 carries `http` 0.2 headers and the manager reads `http` 1.x
-//! ones. The middleware copies only the request's `Cookie` headers (at most
-//! [`MAX_COOKIE_HEADER_BYTES`] of
-//! them and one more, so an oversized header is still seen as one) into a
-//! map it reuses for the response, and copies back only the `Set-Cookie`
-//! the manager writes. A request without a cookie whose session stays
-//! untouched allocates nothing for the conversion.
+//! actix-web 4 carries `http` 0.2 headers and the manager writes `http`
+//! 1.x ones. The middleware keeps clones of the request's `Cookie` values
+//! (at most [`MAX_COOKIE_HEADER_BYTES`] of them and one more, so an
+//! oversized header is still seen as one), which the load reads as bytes
+//! with no conversion, and copies back only the `Set-Cookie` the manager
+//! writes.
 //!
 //! # Examples
 //!
@@ -120,20 +135,21 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Error;
 use crate::handle::{
-    FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, SAVE_FAILED_BODY, SessionLayers, Wrapper,
-    delete_if_destroyed, describe_missing, save_into,
+    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
+    SessionLayers, Wrapper, delete_if_destroyed, describe_missing, save_into,
 };
-pub use crate::handle::{MapSessionHandle, SessionError, SessionHandle};
+pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
+#[cfg(doc)]
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
 use crate::manager::SessionManager;
 #[cfg(doc)]
 use crate::session::{Session, map::Map};
 
 /// Middleware (an actix-web [`Transform`]) that gives every request a
-/// [`Session<T>`] and saves it on the response. See the
-/// [module docs](self) for the failure responses.
+/// [`Session<T>`], loaded on first use ([`LazySession<T>`]), and saves it
+/// on the response if it was loaded. See the [module docs](self) for the
+/// failure responses.
 ///
 /// `T` is the session type (any `Serialize + DeserializeOwned + Default`);
 /// use [`Map`] for a map session. Handlers take a [`SessionHandle<T>`] with
@@ -261,79 +277,60 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let inner = Rc::clone(&self.inner);
-        let manager = self.manager.clone();
         let save_on_server_error = self.save_on_server_error;
-        Box::pin(async move {
-            // The request's `Cookie` headers as `http` 1.x; the map is
-            // reused for the response's `Set-Cookie`.
-            let mut headers = cookie_headers(&request);
-            let session = match manager.load::<T>(&headers).await {
-                Ok(session) => session,
-                Err(e) => {
-                    let response = failure(StatusCode::SERVICE_UNAVAILABLE, e);
-                    return Ok(request.into_response(response).map_into_right_body());
-                }
-            };
-            let handle = SessionHandle::new(session);
-            {
-                let mut extensions = request.extensions_mut();
-                extensions.insert(handle.clone());
-                // Which session types the middleware in front of the
-                // handler provides, for the extractor's message.
-                match extensions.get_mut::<SessionLayers>() {
-                    Some(present) => present.0.push(std::any::type_name::<T>()),
-                    None => {
-                        extensions.insert(SessionLayers(vec![std::any::type_name::<T>()]));
-                    }
-                }
+        // The request's `Cookie` values, kept (not converted) for a load
+        // that may never come.
+        let cookies = RequestCookies::collect(
+            request
+                .headers()
+                .get_all(actix_header::COOKIE)
+                .map(|value| CookieValue::Actix(value.clone())),
+        );
+        let lazy = LazySession::<T>::new(self.manager.clone(), cookies);
+        {
+            let mut extensions = request.extensions_mut();
+            extensions.insert(lazy.clone());
+            // Which session types the middleware in front of the handler
+            // provides, for the extractor's message.
+            let name = std::any::type_name::<T>();
+            if let Some(first) = SessionLayers::add(extensions.get_mut::<SessionLayers>(), name) {
+                extensions.insert(first);
             }
-            let mut response = match inner.call(request).await {
+        }
+        Box::pin(async move {
+            let result = inner.call(request).await;
+            // Not loaded: nothing to save. Failed to load: the extractor
+            // answered, and there is nothing to save.
+            let Some(Ok(handle)) = lazy.loaded() else {
+                return result.map(ServiceResponse::map_into_left_body);
+            };
+            let mut response = match result {
                 Ok(response) => response,
                 Err(e) => {
-                    delete_if_destroyed(&manager, &handle).await;
+                    delete_if_destroyed(&handle).await;
                     return Err(e);
                 }
             };
-            headers.clear();
+            let mut headers = HeaderMap::new();
             let skip = response.status().is_server_error() && !save_on_server_error;
-            match save_into(&manager, &handle, &mut headers, skip).await {
+            match save_into(&handle, &mut headers, skip).await {
                 Ok(_) => {
                     append_set_cookie(&headers, response.headers_mut());
                     Ok(response.map_into_left_body())
                 }
                 Err(e) => {
                     let (request, _dropped) = response.into_parts();
-                    let response = failure(StatusCode::INTERNAL_SERVER_ERROR, e);
-                    Ok(ServiceResponse::new(request, response).map_into_right_body())
+                    let mut failed =
+                        failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
+                    if let Some(earlier) = handle.written() {
+                        headers.append(http::header::SET_COOKIE, earlier);
+                        append_set_cookie(&headers, failed.headers_mut());
+                    }
+                    Ok(ServiceResponse::new(request, failed).map_into_right_body())
                 }
             }
         })
     }
-}
-
-/// The request's `Cookie` headers, copied into an `http` 1.x map: every
-/// one until [`MAX_COOKIE_HEADER_BYTES`] are copied, and the one that
-/// crosses that cap, so the manager sees an oversized header as oversized
-/// (it reads no further than the cap itself). A value that is not a valid
-/// `http` 1.x header value (actix-web checks the same rules, so none
-/// should be) is left out, as a header the manager could not read.
-fn cookie_headers(request: &ServiceRequest) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    let mut copied = 0usize;
-    for value in request.headers().get_all(actix_header::COOKIE) {
-        if copied > MAX_COOKIE_HEADER_BYTES {
-            break;
-        }
-        let bytes = value.as_bytes();
-        let Ok(value) = http::HeaderValue::from_bytes(bytes) else {
-            continue;
-        };
-        if headers.try_append(http::header::COOKIE, value).is_err() {
-            break;
-        }
-        copied = copied.saturating_add(bytes.len());
-    }
-    headers
 }
 
 /// Appends the manager's `Set-Cookie` lines to the actix-web response,
@@ -348,7 +345,9 @@ fn append_set_cookie(from: &HeaderMap, to: &mut actix_header::HeaderMap) {
     }
 }
 
-fn failure(status: StatusCode, error: Error) -> HttpResponse {
+/// The `503` (load failed) or `500` (save failed) response, with `error`
+/// in its extensions.
+fn failure(status: StatusCode, error: SessionError) -> HttpResponse {
     let body = if status == StatusCode::SERVICE_UNAVAILABLE {
         LOAD_FAILED_BODY
     } else {
@@ -357,25 +356,109 @@ fn failure(status: StatusCode, error: Error) -> HttpResponse {
     let mut response = HttpResponse::build(status)
         .content_type(FAILURE_CONTENT_TYPE)
         .body(body);
-    response.extensions_mut().insert(SessionError::new(error));
+    response.extensions_mut().insert(error);
     response
 }
 
-impl<T: 'static> FromRequest for SessionHandle<T> {
+/// Loads the session (on the first extraction in the request; later ones
+/// share it).
+impl<T> FromRequest for SessionHandle<T>
+where
+    T: DeserializeOwned + Default + 'static,
+{
+    type Error = SessionRejection;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let lazy = lazy_session::<T>(request);
+        Box::pin(async move {
+            match lazy?.handle().await {
+                Ok(handle) => Ok(handle),
+                Err(error) => Err(SessionRejection::Unavailable(error)),
+            }
+        })
+    }
+}
+
+/// The session, not yet loaded: for a handler that loads it only on some
+/// paths ([`LazySession::handle`]).
+impl<T: 'static> FromRequest for LazySession<T> {
     type Error = MissingSessionMiddleware;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let extensions = request.extensions();
-        ready(extensions.get::<Self>().cloned().ok_or_else(|| {
-            MissingSessionMiddleware {
-                session: std::any::type_name::<T>(),
-                present: extensions
-                    .get::<SessionLayers>()
-                    .map(|l| l.0.clone())
-                    .unwrap_or_default(),
-            }
-        }))
+        ready(lazy_session(request))
+    }
+}
+
+/// The request's [`LazySession<T>`], or what is missing.
+fn lazy_session<T: 'static>(
+    request: &HttpRequest,
+) -> Result<LazySession<T>, MissingSessionMiddleware> {
+    let extensions = request.extensions();
+    extensions
+        .get::<LazySession<T>>()
+        .cloned()
+        .ok_or_else(|| MissingSessionMiddleware {
+            session: std::any::type_name::<T>(),
+            present: extensions
+                .get::<SessionLayers>()
+                .map(SessionLayers::to_vec)
+                .unwrap_or_default(),
+        })
+}
+
+/// Why a [`SessionHandle<T>`] could not be extracted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// No [`SessionMiddleware<T>`] with that `T` wraps the route: `500`
+    /// with a message saying what to change.
+    MissingMiddleware(MissingSessionMiddleware),
+    /// The session could not be loaded (the store cannot be read): `503
+    /// Service Unavailable`, the plain-text body `session store
+    /// unavailable`, and the [`SessionError`] in the response's extensions,
+    /// as the middleware answered before it loaded lazily.
+    Unavailable(SessionError),
+}
+
+impl From<MissingSessionMiddleware> for SessionRejection {
+    fn from(missing: MissingSessionMiddleware) -> Self {
+        Self::MissingMiddleware(missing)
+    }
+}
+
+impl fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingMiddleware(missing) => fmt::Display::fmt(missing, f),
+            Self::Unavailable(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl std::error::Error for SessionRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::MissingMiddleware(missing) => Some(missing),
+            Self::Unavailable(error) => Some(error),
+        }
+    }
+}
+
+impl ResponseError for SessionRejection {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MissingMiddleware(missing) => missing.status_code(),
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::MissingMiddleware(missing) => missing.error_response(),
+            Self::Unavailable(error) => failure(StatusCode::SERVICE_UNAVAILABLE, error.clone()),
+        }
     }
 }
 

@@ -4,11 +4,15 @@
 //! (or a [`MapSessionHandle`] for a map session) as a handler argument, with
 //! the same `T`. Read and change the session with
 //! [`SessionHandle::read`] and [`SessionHandle::update`], which hold nothing
-//! across an `.await`. Extraction fails with `500 Internal Server Error` and
-//! a plain-text message ([`MissingSessionLayer`]) when no layer for that
-//! session type runs in front of the handler: a routing mistake, not a
-//! client's, and the message says which layers the route has and what to
-//! change.
+//! across an `.await`. The extractor loads the session (on the first
+//! extraction in a request; the layer itself loads nothing), so a handler
+//! that does not take it costs no decryption and no store read; take a
+//! [`LazySession<T>`] to load only on some paths. Extraction fails
+//! ([`SessionRejection`]) with `503 Service Unavailable` when the store
+//! cannot be read, and with `500 Internal Server Error` and a plain-text
+//! message ([`MissingSessionLayer`]) when no layer for that session type
+//! runs in front of the handler: a routing mistake, not a client's, and the
+//! message says which layers the route has and what to change.
 //!
 //! # Examples
 //!
@@ -46,14 +50,32 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
+use serde::de::DeserializeOwned;
 
 use crate::handle::{SessionLayers, Wrapper, describe_missing};
-pub use crate::tower::{MapSessionHandle, SessionError, SessionHandle, SessionLayer};
+pub use crate::tower::{LazySession, MapSessionHandle, SessionError, SessionHandle, SessionLayer};
 
+/// Loads the session (on the first extraction in the request; later ones
+/// share it).
 impl<S, T> FromRequestParts<S> for SessionHandle<T>
 where
     S: Send + Sync,
-    T: Send + 'static,
+    T: DeserializeOwned + Default + Send + Sync + 'static,
+{
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let lazy = LazySession::<T>::from_request_parts(parts, state).await?;
+        lazy.handle().await.map_err(SessionRejection::Unavailable)
+    }
+}
+
+/// The session, not yet loaded: for a handler that loads it only on some
+/// paths ([`LazySession::handle`]).
+impl<S, T> FromRequestParts<S> for LazySession<T>
+where
+    S: Send + Sync,
+    T: Send + Sync + 'static,
 {
     type Rejection = MissingSessionLayer;
 
@@ -67,14 +89,64 @@ where
                 present: parts
                     .extensions
                     .get::<SessionLayers>()
-                    .map(|l| l.0.clone())
+                    .map(SessionLayers::to_vec)
                     .unwrap_or_default(),
             })
     }
 }
 
-/// The rejection when a handler asks for a [`SessionHandle<T>`] but no
-/// [`SessionLayer<T>`] with that `T` wraps the route. Responds `500` with a
+/// Why a [`SessionHandle<T>`] could not be extracted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// No [`SessionLayer<T>`] with that `T` wraps the route: `500` with a
+    /// message saying what to change.
+    MissingLayer(MissingSessionLayer),
+    /// The session could not be loaded (the store cannot be read): `503
+    /// Service Unavailable`, the plain-text body `session store
+    /// unavailable`, and the [`SessionError`] in the response's extensions,
+    /// as the layer answered before it loaded lazily.
+    Unavailable(SessionError),
+}
+
+impl From<MissingSessionLayer> for SessionRejection {
+    fn from(missing: MissingSessionLayer) -> Self {
+        Self::MissingLayer(missing)
+    }
+}
+
+impl fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingLayer(missing) => fmt::Display::fmt(missing, f),
+            Self::Unavailable(error) => fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+impl std::error::Error for SessionRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::MissingLayer(missing) => Some(missing),
+            Self::Unavailable(error) => Some(error),
+        }
+    }
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::MissingLayer(missing) => missing.into_response(),
+            Self::Unavailable(error) => {
+                crate::tower::failure(StatusCode::SERVICE_UNAVAILABLE, error)
+            }
+        }
+    }
+}
+
+/// The rejection when a handler asks for a [`SessionHandle<T>`] (or a
+/// [`LazySession<T>`]) but no [`SessionLayer<T>`] with that `T` wraps the
+/// route. Responds `500` with a
 /// message naming the session type asked for, the layers the route has, and
 /// what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]

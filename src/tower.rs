@@ -1,38 +1,67 @@
-//! A tower [`Layer`] that loads the session before the inner service and
-//! saves it after.
+//! A tower [`Layer`] that gives each request its session, loaded on first
+//! use, and saves it after the inner service.
 //!
 //! [`SessionLayer<T>`] wraps a service. For each request it
 //!
-//! 1. loads a [`Session<T>`] from the request's cookies with
-//!    [`SessionManager::load`],
-//! 2. puts a [`SessionHandle<T>`] to it in the request's extensions,
-//! 3. calls the inner service, and when that returns a response,
-//! 4. saves the session with [`SessionManager::save`], which appends a
-//!    `Set-Cookie` to the response only when something needs writing.
+//! 1. copies the request's `Cookie` header values (clones of shared bytes,
+//!    nothing decoded) into a [`LazySession<T>`] in the request's
+//!    extensions,
+//! 2. calls the inner service, which loads the session when it asks for it
+//!    ([`LazySession::handle`], or an axum handler taking a
+//!    [`SessionHandle<T>`]): the cookie is opened and the store read with
+//!    [`SessionManager::load`] then, at most once per request,
+//! 3. and when the inner service returns a response, saves the session
+//!    with [`SessionManager::save`] **if it was loaded**, which appends a
+//!    `Set-Cookie` only when something needs writing.
+//!
+//! A route that never asks for the session costs no decryption and no
+//! store read, and its response gets no `Set-Cookie` from the layer. That
+//! also means no renewal of the idle deadline, no re-seal after a key
+//! rotation and no clearing of an unusable cookie
+//! ([`SessionManagerBuilder::clear_invalid_cookies`]) on such a route:
+//! those happen on the requests that load the session.
 //!
 //! All session behaviour (change tracking, renewal, re-sealing after a
 //! rotation, spilling to the store, regenerate and destroy) is the
 //! manager's; the layer only moves the session between the request and the
-//! response.
+//! response. A handler can also save or reload in the middle
+//! ([`SessionHandle::save`], [`SessionHandle::reload`]); the response still
+//! carries at most one `Set-Cookie` for the session.
+//!
+//! Layers nest: a [`SessionLayer<T>`] on a sub-router (another manager,
+//! cookie or [`SessionLayer::save_on_server_error`]) replaces, for its
+//! routes, the [`LazySession<T>`] of a layer further out with the same `T`;
+//! the outer one is then never loaded, so it reads and writes nothing.
 //!
 //! # Failures
 //!
 //! The layer never answers with a response that silently lacks the cookie it
 //! should carry:
 //!
-//! - **Load fails** (only when the store cannot be read): the inner service
-//!   is not called, and the response is `503 Service Unavailable` with the
-//!   plain-text body `session store unavailable`.
+//! - **Load fails** (only when the store cannot be read):
+//!   [`LazySession::handle`] returns the [`SessionError`], and the axum
+//!   extractor rejects the request with `503 Service Unavailable`, the
+//!   plain-text body `session store unavailable` and the [`SessionError`]
+//!   in the response's extensions, so the handler is not called. Only
+//!   routes that use the session fail; the layer saves nothing for them.
 //! - **Save fails** (the store cannot be written, or a session too large for
 //!   the cookie on a manager without a store, [`ErrorKind::TooLarge`]): the
 //!   inner service's response is dropped and replaced by `500 Internal Server
-//!   Error` with the plain-text body `session could not be saved`.
+//!   Error` with the plain-text body `session could not be saved` (carrying
+//!   the cookie of a save made during the handler, if there was one: the
+//!   store already holds what it points to).
 //!
 //! The bodies say nothing about the cause. Either error response carries a
 //! [`SessionError`] in its extensions: an outer layer (axum's
 //! `middleware::map_response`, or any tower layer) can log the cause and
 //! replace the response with the application's own error page; see
 //! [`SessionError`].
+//!
+//! # Raw tower services
+//!
+//! A service that is not an axum handler finds a [`LazySession<T>`] in the
+//! request's extensions and awaits [`LazySession::handle`]; on an error it
+//! answers as it sees fit (the `503` above is the axum extractor's).
 //!
 //! # Server errors
 //!
@@ -41,22 +70,25 @@
 //! and express-session do). Two exceptions always go through: a session the
 //! handler **destroyed** (a logout is not undone by a failing page) or
 //! **regenerated** (the old identity must not survive). Turn this off with
-//! [`SessionLayer::save_on_server_error`].
+//! [`SessionLayer::save_on_server_error`]. What the handler saved itself
+//! ([`SessionHandle::save`]) is saved: its cookie goes out with the `5xx`.
 //!
 //! A handler that returns an error (`Err(S::Error)`) gets no save: the error
 //! passes through unchanged, and changes to the session are dropped. One
 //! exception: a session the handler **destroyed** still has its store entry
 //! deleted, so the server side of the session is gone. A tower error carries
-//! no response, so no removal cookie can be sent with it; the client keeps
-//! its cookie, which now points at nothing (or, for a session held entirely
-//! in the cookie, stays valid until it expires). Return a response rather
-//! than an error where a destroy must reach the browser (axum handlers
-//! always return responses, so this only concerns raw tower services). A
-//! store failure during that delete is not reported: the handler's error is.
+//! no response, so no removal cookie can be sent with it (nor the cookie of
+//! a save during the handler); the client keeps its cookie, which now
+//! points at nothing (or, for a session held entirely in the cookie, stays
+//! valid until it expires). Return a response rather than an error where a
+//! destroy must reach the browser (axum handlers always return responses,
+//! so this only concerns raw tower services). A store failure during that
+//! delete is not reported: the handler's error is.
 //! [`Session::regenerate`] on an error path is not applied either: the old
 //! identity and its entry stay as they were.
 //!
 //! [`ErrorKind::TooLarge`]: crate::ErrorKind::TooLarge
+//! [`SessionManagerBuilder::clear_invalid_cookies`]: crate::SessionManagerBuilder::clear_invalid_cookies
 
 use std::fmt;
 use std::future::Future;
@@ -69,21 +101,21 @@ use http::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Error;
 use crate::handle::{
-    FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, SAVE_FAILED_BODY, SessionLayers, delete_if_destroyed,
-    save_into,
+    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
+    SessionLayers, delete_if_destroyed, save_into,
 };
-pub use crate::handle::{MapSessionHandle, SessionError, SessionHandle};
+pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
 use crate::manager::SessionManager;
 #[cfg(doc)]
 use crate::session::Session;
 #[cfg(doc)]
 use crate::session::map::Map;
 
-/// A [`Layer`] that gives every request a [`Session<T>`] and saves it on the
-/// response. See the [module docs](self) for the order of events and the
-/// failure responses.
+/// A [`Layer`] that gives every request a [`Session<T>`], loaded on first
+/// use ([`LazySession<T>`]), and saves it on the response if it was loaded.
+/// See the [module docs](self) for the order of events and the failure
+/// responses.
 ///
 /// `T` is the session type (any `Serialize + DeserializeOwned + Default`);
 /// use [`Map`] for a map session (there is no default: the handler's
@@ -225,42 +257,61 @@ where
         // fresh clone stays behind for the next one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let manager = self.manager.clone();
+        let cookies = RequestCookies::collect(
+            request
+                .headers()
+                .get_all(http::header::COOKIE)
+                .iter()
+                .map(|value| CookieValue::Http(value.clone())),
+        );
+        let lazy = LazySession::<T>::new(self.manager.clone(), cookies);
         let save_on_server_error = self.save_on_server_error;
+        let extensions = request.extensions_mut();
+        extensions.insert(lazy.clone());
+        // Which session types the layers in front of the handler provide,
+        // for the extractor's message when a handler asks for another one.
+        let name = std::any::type_name::<T>();
+        if let Some(first) = SessionLayers::add(extensions.get_mut::<SessionLayers>(), name) {
+            extensions.insert(first);
+        }
         Box::pin(async move {
-            let session = match manager.load::<T>(request.headers()).await {
-                Ok(session) => session,
-                Err(e) => return Ok(failure(StatusCode::SERVICE_UNAVAILABLE, e)),
+            let result = inner.call(request).await;
+            // Not loaded: nothing to save. Failed to load: the extractor
+            // answered (or the service did), and there is nothing to save.
+            let Some(Ok(handle)) = lazy.loaded() else {
+                return result;
             };
-            let handle = SessionHandle::new(session);
-            request.extensions_mut().insert(handle.clone());
-            // Which session types the layers in front of the handler
-            // provide, for the extractor's message when a handler asks for
-            // another one.
-            let layers = request.extensions_mut();
-            match layers.get_mut::<SessionLayers>() {
-                Some(present) => present.0.push(std::any::type_name::<T>()),
-                None => {
-                    layers.insert(SessionLayers(vec![std::any::type_name::<T>()]));
-                }
-            }
-            let mut response = match inner.call(request).await {
+            let mut response = match result {
                 Ok(response) => response,
                 Err(e) => {
-                    delete_if_destroyed(&manager, &handle).await;
+                    delete_if_destroyed(&handle).await;
                     return Err(e);
                 }
             };
             let skip = response.status().is_server_error() && !save_on_server_error;
-            match save_into(&manager, &handle, response.headers_mut(), skip).await {
+            match save_into(&handle, response.headers_mut(), skip).await {
                 Ok(_) => Ok(response),
-                Err(e) => Ok(failure(StatusCode::INTERNAL_SERVER_ERROR, e)),
+                Err(e) => {
+                    let mut failed =
+                        failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
+                    if let Some(earlier) = handle.written() {
+                        failed
+                            .headers_mut()
+                            .append(http::header::SET_COOKIE, earlier);
+                    }
+                    Ok(failed)
+                }
             }
         })
     }
 }
 
-fn failure<B: From<&'static str>>(status: StatusCode, error: Error) -> Response<B> {
+/// The `503` (load failed) or `500` (save failed) response, with `error`
+/// in its extensions.
+pub(crate) fn failure<B: From<&'static str>>(
+    status: StatusCode,
+    error: SessionError,
+) -> Response<B> {
     let body = if status == StatusCode::SERVICE_UNAVAILABLE {
         LOAD_FAILED_BODY
     } else {
@@ -272,6 +323,6 @@ fn failure<B: From<&'static str>>(status: StatusCode, error: Error) -> Response<
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(FAILURE_CONTENT_TYPE),
     );
-    response.extensions_mut().insert(SessionError::new(error));
+    response.extensions_mut().insert(error);
     response
 }

@@ -4,7 +4,10 @@
 //! destroy, a tampered cookie, the failure responses when the store is down
 //! (the tower layer's `503` and `500`), a service error after a destroy,
 //! the extractor's message when no middleware provides the session, and
-//! the `Cookie` conversion's cap.
+//! the `Cookie` conversion's cap. Lazy loading: a route that never takes
+//! the session reads no store, opens no cookie and sets none, and a store
+//! that is down fails only the routes that take it. Saving and reloading in
+//! the middle of a handler.
 
 #![allow(
     clippy::unwrap_used,
@@ -497,4 +500,87 @@ async fn an_oversized_cookie_header_is_seen_as_oversized_and_not_overwritten() {
     // The same cookie alone still opens.
     let alone = test::call_service(&app, get("/read", Some(&pair)).to_request()).await;
     assert_eq!(body(alone).await, "1 Cookie None 0");
+}
+
+/// The routes of [`app`], a route that never takes the session, and one
+/// that saves and reloads in the middle.
+fn lazy_app(
+    manager: &SessionManager,
+    store: &Arc<FlakyStore>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl actix_web::body::MessageBody + use<>>,
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<>,
+> {
+    let seen = Arc::clone(store);
+    app(manager)
+        .route("/static", web::get().to(|| async { "static" }))
+        .route(
+            "/save",
+            web::get().to(move |session: SessionHandle<AppSession>| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    session.update(|s| s.blob = vec![1; 5000]);
+                    let before = seen.len();
+                    session.save().await.unwrap();
+                    let after = seen.len();
+                    // Not saved: reload drops it.
+                    session.update(|s| s.visits = 99);
+                    session.reload().await.unwrap();
+                    format!("{before} {after} {}", describe(&session))
+                }
+            }),
+        )
+}
+
+#[actix_web::test]
+async fn a_route_without_the_session_reads_no_store_opens_no_cookie_and_sets_none() {
+    let store = Arc::new(FlakyStore::default());
+    let app = test::init_service(lazy_app(&manager(Some(store.clone())), &store)).await;
+    let grown = test::call_service(&app, get("/grow", None).to_request()).await;
+    let pointer = cookie_pair(&grown).unwrap();
+    let loads = store.loads();
+
+    let page = test::call_service(&app, get("/static", Some(&pointer)).to_request()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers().get(SET_COOKIE).is_none());
+    assert_eq!(store.loads(), loads, "no store read");
+    let read = test::call_service(&app, get("/read", Some(&pointer)).to_request()).await;
+    assert_eq!(store.loads(), loads + 1, "the session route reads it");
+    assert_eq!(body(read).await, "0 Store None 5000");
+
+    // Unusable cookies are cleared only where the session is loaded.
+    let junk = "__Host-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let page = test::call_service(&app, get("/static", Some(junk)).to_request()).await;
+    assert!(page.headers().get(SET_COOKIE).is_none());
+    let read = test::call_service(&app, get("/read", Some(junk)).to_request()).await;
+    assert!(set_cookie(&read).contains("Max-Age=0"));
+
+    // Store down: the route without the session still answers.
+    store.set_down(true);
+    let page = test::call_service(&app, get("/static", Some(&pointer)).to_request()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(body(page).await, "static");
+    let read = test::call_service(&app, get("/read", Some(&pointer)).to_request()).await;
+    assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(read.headers().get(SET_COOKIE).is_none());
+}
+
+#[actix_web::test]
+async fn a_save_in_the_handler_writes_the_store_first_and_reload_drops_unsaved_changes() {
+    let store = Arc::new(FlakyStore::default());
+    let app = test::init_service(lazy_app(&manager(Some(store.clone())), &store)).await;
+    let saved = test::call_service(&app, get("/save", None).to_request()).await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    assert_eq!(saved.headers().get_all(SET_COOKIE).count(), 1);
+    let pointer = cookie_pair(&saved).unwrap();
+    // The store held the entry before the handler returned; the reload
+    // read it back from the saved cookie, without the unsaved 99.
+    assert_eq!(body(saved).await, "0 1 0 Store None 5000");
+    let read = test::call_service(&app, get("/read", Some(&pointer)).to_request()).await;
+    assert_eq!(body(read).await, "0 Store None 5000");
 }

@@ -1,8 +1,20 @@
 //! The axum side, in-process through a real `Router`: extractors from the
 //! `axum` module, a session type mismatch answered with a message that says
 //! what to change, and a handler that awaits between reads and writes.
+//! Lazy loading: a route that never takes the session reads no store, opens
+//! no cookie and sets none, and a store that is down fails only the routes
+//! that take it. Saving and reloading in the middle of a handler.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+#[path = "support/flaky_store.rs"]
+mod flaky_store;
+
+use std::sync::Arc;
+
+use flaky_store::FlakyStore;
+use sealed_session::Saved;
+use sealed_session::axum::SessionError;
 
 use axum::Router;
 use axum::body::Body;
@@ -240,4 +252,268 @@ async fn an_auth_session_and_a_cart_session_live_side_by_side() {
     let both = format!("{auth_cookie}; {}", set[0]);
     let again = call(&mut app, "/cart/add", Some(&both)).await;
     assert_eq!(body_text(again).await, "ada:2");
+}
+
+/// A session that spills to the store when `blob` is large.
+#[derive(Default, Serialize, Deserialize)]
+struct Stored {
+    visits: u32,
+    blob: Vec<u8>,
+}
+
+fn stored_manager(store: &Arc<FlakyStore>) -> SessionManager {
+    SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+        .store(Arc::clone(store) as Arc<dyn sealed_session::store::Store>)
+        .build()
+        .unwrap()
+}
+
+async fn grow(session: SessionHandle<Stored>) -> String {
+    session.update(|s| {
+        s.blob = vec![7; 5000];
+        s.visits += 1;
+    });
+    String::new()
+}
+
+async fn show(session: SessionHandle<Stored>) -> String {
+    session.read(|s| format!("{} {}", s.visits, s.blob.len()))
+}
+
+fn set_cookies(response: &http::Response<Body>) -> Vec<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_route_without_the_session_reads_no_store_opens_no_cookie_and_sets_none() {
+    let store = Arc::new(FlakyStore::default());
+    let mut app = Router::new()
+        .route("/grow", get(grow))
+        .route("/show", get(show))
+        .route("/static", get(|| async { "static" }))
+        .layer(SessionLayer::<Stored>::new(stored_manager(&store)));
+    let grown = call(&mut app, "/grow", None).await;
+    let pointer = pair(&grown).unwrap();
+    let loads = store.loads();
+
+    let page = call(&mut app, "/static", Some(&pointer)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(set_cookies(&page).is_empty());
+    assert_eq!(store.loads(), loads, "no store read");
+    let shown = call(&mut app, "/show", Some(&pointer)).await;
+    assert_eq!(store.loads(), loads + 1, "the session route reads it");
+    assert_eq!(body_text(shown).await, "1 5000");
+
+    // A cookie that does not open is answered with a removal cookie when
+    // loaded; a route that does not load it does not open it.
+    let junk = "__Host-session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let page = call(&mut app, "/static", Some(junk)).await;
+    assert!(set_cookies(&page).is_empty());
+    let shown = call(&mut app, "/show", Some(junk)).await;
+    assert!(set_cookies(&shown)[0].contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn a_store_that_is_down_fails_only_the_routes_that_take_the_session() {
+    let store = Arc::new(FlakyStore::default());
+    let mut app = Router::new()
+        .route("/grow", get(grow))
+        .route("/show", get(show))
+        .route("/static", get(|| async { "static" }))
+        .layer(SessionLayer::<Stored>::new(stored_manager(&store)));
+    let pointer = pair(&call(&mut app, "/grow", None).await).unwrap();
+    store.set_down(true);
+
+    let page = call(&mut app, "/static", Some(&pointer)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(body_text(page).await, "static");
+
+    let failed = call(&mut app, "/show", Some(&pointer)).await;
+    assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        failed.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert!(set_cookies(&failed).is_empty());
+    let cause = failed.extensions().get::<SessionError>().unwrap();
+    assert_eq!(cause.error().kind(), sealed_session::ErrorKind::Store);
+    assert_eq!(body_text(failed).await, "session store unavailable");
+
+    store.set_down(false);
+    let shown = call(&mut app, "/show", Some(&pointer)).await;
+    assert_eq!(body_text(shown).await, "1 5000");
+}
+
+#[tokio::test]
+async fn a_save_in_the_handler_writes_the_store_before_it_returns() {
+    let store = Arc::new(FlakyStore::default());
+    let seen = Arc::clone(&store);
+    // Saves, then changes nothing more: the saved cookie goes out.
+    let save_only = move |session: SessionHandle<Stored>| async move {
+        session.update(|s| s.blob = vec![1; 5000]);
+        let before = seen.len();
+        let saved = session.save().await.unwrap();
+        assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
+        format!("{before} {}", seen.len())
+    };
+    let seen = Arc::clone(&store);
+    // Saves, then changes more: the final save's newer cookie replaces it.
+    let save_then_change = move |session: SessionHandle<Stored>| async move {
+        session.update(|s| s.blob = vec![2; 5000]);
+        session.save().await.unwrap();
+        let after_save = seen.len();
+        session.update(|s| s.visits = 42);
+        format!("{after_save}")
+    };
+    let mut app = Router::new()
+        .route("/save", get(save_only))
+        .route("/save-then-change", get(save_then_change))
+        .route("/show", get(show))
+        .layer(SessionLayer::<Stored>::new(stored_manager(&store)));
+
+    let saved = call(&mut app, "/save", None).await;
+    assert_eq!(set_cookies(&saved).len(), 1, "{:?}", set_cookies(&saved));
+    let pointer = pair(&saved).unwrap();
+    assert_eq!(
+        body_text(saved).await,
+        "0 1",
+        "written before the handler returned"
+    );
+    assert_eq!(
+        body_text(call(&mut app, "/show", Some(&pointer)).await).await,
+        "0 5000"
+    );
+
+    let changed = call(&mut app, "/save-then-change", Some(&pointer)).await;
+    assert_eq!(
+        set_cookies(&changed).len(),
+        1,
+        "{:?}",
+        set_cookies(&changed)
+    );
+    let newer = pair(&changed).unwrap();
+    assert_eq!(body_text(changed).await, "1");
+    assert_eq!(
+        body_text(call(&mut app, "/show", Some(&newer)).await).await,
+        "42 5000"
+    );
+}
+
+#[tokio::test]
+async fn reload_discards_unsaved_changes() {
+    // From the request's cookie: nothing was saved in this request.
+    async fn change_then_reload(session: SessionHandle<AppSession>) -> String {
+        session.update(|s| s.visits = 99);
+        session.reload().await.unwrap();
+        session.read(|s| s.visits).to_string()
+    }
+    // From the cookie just saved.
+    async fn save_change_reload(session: SessionHandle<AppSession>) -> String {
+        session.update(|s| s.visits = 5);
+        session.save().await.unwrap();
+        session.update(|s| s.visits = 99);
+        session.reload().await.unwrap();
+        session.read(|s| s.visits).to_string()
+    }
+    // After a destroy was saved: a fresh session.
+    async fn destroy_reload(session: SessionHandle<AppSession>) -> String {
+        session.update(|s| s.destroy());
+        session.save().await.unwrap();
+        session.reload().await.unwrap();
+        session.read(|s| format!("{} {:?}", s.visits, s.fresh_reason()))
+    }
+    let mut app = Router::new()
+        .route("/", get(visits))
+        .route("/reload", get(change_then_reload))
+        .route("/save-reload", get(save_change_reload))
+        .route("/destroy-reload", get(destroy_reload))
+        .layer(SessionLayer::<AppSession>::new(manager()));
+    let cookie = pair(&call(&mut app, "/", None).await).unwrap();
+
+    let reloaded = call(&mut app, "/reload", Some(&cookie)).await;
+    assert!(set_cookies(&reloaded).is_empty(), "nothing to write");
+    assert_eq!(body_text(reloaded).await, "1");
+
+    let saved = call(&mut app, "/save-reload", Some(&cookie)).await;
+    assert_eq!(set_cookies(&saved).len(), 1);
+    let newer = pair(&saved).unwrap();
+    assert_eq!(body_text(saved).await, "5");
+    assert_eq!(
+        body_text(call(&mut app, "/", Some(&newer)).await).await,
+        "6"
+    );
+
+    let destroyed = call(&mut app, "/destroy-reload", Some(&cookie)).await;
+    let lines = set_cookies(&destroyed);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("Max-Age=0"), "{lines:?}");
+    assert_eq!(body_text(destroyed).await, "0 Some(NoCookie)");
+}
+
+#[tokio::test]
+async fn a_saved_cookie_goes_out_with_a_5xx() {
+    async fn save_then_fail(session: SessionHandle<AppSession>) -> StatusCode {
+        session.update(|s| s.visits = 7);
+        session.save().await.unwrap();
+        session.update(|s| s.visits = 100);
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    let mut app = Router::new()
+        .route("/", get(visits))
+        .route("/fail", get(save_then_fail))
+        .layer(SessionLayer::<AppSession>::new(manager()));
+    let failed = call(&mut app, "/fail", None).await;
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(set_cookies(&failed).len(), 1);
+    let cookie = pair(&failed).unwrap();
+    // What was saved, not the change after it.
+    assert_eq!(
+        body_text(call(&mut app, "/", Some(&cookie)).await).await,
+        "8"
+    );
+}
+
+#[tokio::test]
+async fn a_sub_router_layer_replaces_the_outer_one_for_its_routes() {
+    let ring = || KeyRing::new([Key::generate()]).unwrap();
+    let outer = SessionManager::builder(ring()).build().unwrap();
+    let admin = SessionManager::builder(ring())
+        .cookie_name("__Host-admin")
+        .build()
+        .unwrap();
+    async fn fail(session: SessionHandle<AppSession>) -> StatusCode {
+        session.update(|s| s.visits += 1);
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    let admin_routes = Router::new()
+        .route("/", get(visits))
+        .route("/fail", get(fail))
+        .layer(SessionLayer::<AppSession>::new(admin).save_on_server_error(true));
+    let mut app = Router::new()
+        .route("/", get(visits))
+        .route("/health", get(|| async { "ok" }))
+        .nest("/admin", admin_routes)
+        .layer(SessionLayer::<AppSession>::new(outer));
+
+    let page = call(&mut app, "/", None).await;
+    let lines = set_cookies(&page);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("__Host-session="), "{lines:?}");
+
+    let admin_page = call(&mut app, "/admin/fail", None).await;
+    assert_eq!(admin_page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let lines = set_cookies(&admin_page);
+    assert_eq!(lines.len(), 1, "only the admin session: {lines:?}");
+    assert!(lines[0].starts_with("__Host-admin="), "{lines:?}");
+    let admin_cookie = pair(&admin_page).unwrap();
+    let again = call(&mut app, "/admin", Some(&admin_cookie)).await;
+    assert_eq!(body_text(again).await, "2", "saved on the 5xx");
+
+    let health = call(&mut app, "/health", Some(&admin_cookie)).await;
+    assert!(set_cookies(&health).is_empty());
 }

@@ -134,9 +134,10 @@ fn opened_debug_does_not_leak_data() {
 #[test]
 fn session_handle_debug_does_not_leak_data() {
     use sealed_session::tower::SessionHandle;
-    let mut session: Session<Secrets> = manager().load_sync(&HeaderMap::new()).unwrap();
+    let manager = manager();
+    let mut session: Session<Secrets> = manager.load_sync(&HeaderMap::new()).unwrap();
     session.set(Secrets::marked());
-    let handle = SessionHandle::new(session);
+    let handle = SessionHandle::new(manager, session);
     assert_no_marker(&handle);
 }
 

@@ -60,9 +60,24 @@ impl Default for Attributes {
 /// examining at most [`MAX_COOKIE_HEADER_BYTES`] bytes and
 /// [`MAX_COOKIE_PAIRS`] pairs. Lazy: nothing past the value the caller stops
 /// at is parsed. Non-UTF-8 values are skipped over, never decoded.
-pub(super) fn candidates<'h>(headers: &'h HeaderMap, name: &'h str) -> Candidates<'h> {
+pub(super) fn candidates<'h>(
+    headers: &'h HeaderMap,
+    name: &'h str,
+) -> Candidates<'h, impl Iterator<Item = &'h [u8]>> {
+    candidates_in(
+        headers.get_all(COOKIE).iter().map(HeaderValue::as_bytes),
+        name,
+    )
+}
+
+/// As [`candidates`], over the `Cookie` header values as bytes (for an
+/// adapter that keeps them outside a `HeaderMap`).
+pub(super) fn candidates_in<'h, I>(values: I, name: &'h str) -> Candidates<'h, I>
+where
+    I: Iterator<Item = &'h [u8]>,
+{
     Candidates {
-        headers: headers.get_all(COOKIE).iter(),
+        headers: values,
         current: &[],
         name: name.as_bytes(),
         bytes_left: MAX_COOKIE_HEADER_BYTES,
@@ -72,8 +87,9 @@ pub(super) fn candidates<'h>(headers: &'h HeaderMap, name: &'h str) -> Candidate
 }
 
 /// The iterator [`candidates`] returns.
-pub(super) struct Candidates<'h> {
-    headers: http::header::ValueIter<'h, HeaderValue>,
+pub(super) struct Candidates<'h, I> {
+    /// The `Cookie` header values.
+    headers: I,
     /// The unparsed rest of the current header.
     current: &'h [u8],
     name: &'h [u8],
@@ -82,7 +98,7 @@ pub(super) struct Candidates<'h> {
     truncated: bool,
 }
 
-impl<'h> Candidates<'h> {
+impl<'h, I: Iterator<Item = &'h [u8]>> Candidates<'h, I> {
     /// Whether a cap stopped the scan before the headers ended: the cookie
     /// the client meant may be in the part not looked at.
     pub(super) fn truncated(&self) -> bool {
@@ -110,7 +126,7 @@ impl<'h> Candidates<'h> {
                 self.current = rest;
                 return Some(pair);
             }
-            let header = self.headers.next()?.as_bytes();
+            let header = self.headers.next()?;
             if self.bytes_left == 0 || self.pairs_left == 0 {
                 self.truncated = true;
                 return None;
@@ -130,7 +146,7 @@ impl<'h> Candidates<'h> {
     }
 }
 
-impl<'h> Iterator for Candidates<'h> {
+impl<'h, I: Iterator<Item = &'h [u8]>> Iterator for Candidates<'h, I> {
     type Item = &'h str;
 
     fn next(&mut self) -> Option<&'h str> {

@@ -53,7 +53,29 @@ impl SessionManager {
     where
         T: DeserializeOwned + Default + 'static,
     {
-        let result = self.load_cookies(headers, now).await;
+        let candidates = headers::candidates(headers, self.inner.codec.cookie_name());
+        let result = self.load_cookies(candidates, now).await;
+        if let Err(e) = &result {
+            observe::load_failed(e);
+        }
+        result
+    }
+
+    /// As [`SessionManager::load`], from the `Cookie` header values as
+    /// bytes, in header order: for the adapters, which keep the values
+    /// outside a `HeaderMap` (actix-web's are `http` 0.2 values).
+    #[cfg(any(feature = "tower", feature = "actix-web"))]
+    pub(crate) async fn load_cookie_values<'h, T>(
+        &self,
+        values: impl Iterator<Item = &'h [u8]>,
+    ) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default + 'static,
+    {
+        // Each value reborrowed for as long as the cookie name is.
+        let values = values.map(|value| -> &[u8] { value });
+        let candidates = headers::candidates_in(values, self.inner.codec.cookie_name());
+        let result = self.load_cookies(candidates, SystemTime::now()).await;
         if let Err(e) = &result {
             observe::load_failed(e);
         }
@@ -61,9 +83,9 @@ impl SessionManager {
     }
 
     /// What [`SessionManager::load_at`] does, before a failure is observed.
-    async fn load_cookies<T>(
+    async fn load_cookies<'h, T>(
         &self,
-        headers: &HeaderMap,
+        mut candidates: headers::Candidates<'h, impl Iterator<Item = &'h [u8]>>,
         now: SystemTime,
     ) -> Result<Session<T>, Error>
     where
@@ -77,7 +99,6 @@ impl SessionManager {
                 reason = r;
             }
         };
-        let mut candidates = headers::candidates(headers, codec.cookie_name());
         let mut aead_budget = MAX_SESSION_CANDIDATES;
         let mut store_budget = MAX_STORE_LOOKUPS;
         while aead_budget > 0 {

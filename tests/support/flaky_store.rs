@@ -5,7 +5,8 @@
 //! Entries live in a map and honour their deadlines on the real clock; every
 //! future is ready at once (the tower tests poll with a no-op waker). While
 //! the store is down every call fails with [`ErrorKind::Store`] and the
-//! source error "injected store failure".
+//! source error "injected store failure". It counts its `load` calls
+//! ([`FlakyStore::loads`]), so a test can show a request read nothing.
 //!
 //! It needs no crate feature, so both binaries build without `memory`.
 //!
@@ -16,7 +17,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use sealed_session::Error;
@@ -30,12 +31,18 @@ pub(crate) const INJECTED: &str = "injected store failure";
 pub(crate) struct FlakyStore {
     entries: Mutex<HashMap<StoreId, (Vec<u8>, SystemTime)>>,
     down: AtomicBool,
+    loads: AtomicUsize,
 }
 
 impl FlakyStore {
     /// Makes every later call fail (`true`) or work (`false`).
     pub(crate) fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many times `load` was called (failed calls included).
+    pub(crate) fn loads(&self) -> usize {
+        self.loads.load(Ordering::SeqCst)
     }
 
     /// The ids of the live entries.
@@ -85,6 +92,7 @@ impl Store for FlakyStore {
     }
 
     fn load<'a>(&'a self, id: &'a StoreId) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
         self.answer(|| {
             let now = SystemTime::now();
             let entries = self.entries.lock().unwrap();
