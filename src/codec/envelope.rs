@@ -244,6 +244,10 @@ pub(crate) fn decode_raw(plaintext: &[u8], version: u8) -> Option<RawEnvelope<'_
 /// When a session was first issued (to the millisecond) and when its idle
 /// deadline was last renewed (to the whole second).
 ///
+/// Sealed as unsigned counts since the Unix epoch: a time before it seals
+/// as the epoch, and an issued-at past `u64::MAX` milliseconds (some 584
+/// million years on) as that.
+///
 /// Both are sealed inside the value, so the client cannot change them, and
 /// both timeouts are checked against them after authentication. Deadlines
 /// count from the whole seconds; the issued-at milliseconds tell a session
