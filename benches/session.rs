@@ -468,7 +468,10 @@ fn stored_renewal_and_concurrency(c: &mut Criterion) {
                 manager.load(&HeaderMap::new()).await.expect("fresh");
             session.history = vec![7; LARGE_BYTES];
             let mut response = HeaderMap::new();
-            let saved = manager.save(&mut session, &mut response).await.expect("save");
+            let saved = manager
+                .save(&mut session, &mut response)
+                .await
+                .expect("save");
             assert!(matches!(saved, Saved::Store { .. }), "{saved:?}");
             next_request(&response)
         })
