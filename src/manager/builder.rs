@@ -175,6 +175,48 @@ impl SessionManagerBuilder {
     /// held in the cookie (each response carries the whole session, and the
     /// browser keeps the last one it receives), a session moving from the
     /// store back into its cookie, and a regeneration (new entry).
+    ///
+    /// # Examples
+    ///
+    /// Two requests load one stored cart; the first save wins, the second
+    /// is told:
+    ///
+    /// ```
+    /// # #[cfg(feature = "memory")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::sync::Arc;
+    /// use http::HeaderMap;
+    /// use sealed_session::store::MemoryStore;
+    /// use sealed_session::{ErrorKind, Key, KeyRing, Session, SessionManager};
+    ///
+    /// let manager = SessionManager::builder(KeyRing::new([Key::generate()])?)
+    ///     .store(Arc::new(MemoryStore::new()))
+    ///     .optimistic_concurrency(true)
+    ///     .build()?;
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    /// runtime.block_on(async {
+    ///     // A cart too large for a cookie lives in the store.
+    ///     let mut cart: Session<Vec<u8>> = manager.load(&HeaderMap::new()).await?;
+    ///     cart.set(vec![1; 5000]);
+    ///     let mut response = HeaderMap::new();
+    ///     manager.save(&mut cart, &mut response).await?;
+    ///     let mut request = HeaderMap::new();
+    ///     let pair = response["set-cookie"].to_str()?.split(';').next().unwrap_or_default();
+    ///     request.insert("cookie", pair.parse()?);
+    ///
+    ///     let mut first: Session<Vec<u8>> = manager.load(&request).await?;
+    ///     let mut second: Session<Vec<u8>> = manager.load(&request).await?;
+    ///     first.data_mut().push(2);
+    ///     second.data_mut().push(3);
+    ///     manager.save(&mut first, &mut HeaderMap::new()).await?;
+    ///     let err = manager.save(&mut second, &mut HeaderMap::new()).await.unwrap_err();
+    ///     assert_eq!(err.kind(), ErrorKind::Conflict);
+    ///     Ok(())
+    /// })
+    /// # }
+    /// # #[cfg(not(feature = "memory"))]
+    /// # fn main() {}
+    /// ```
     pub fn optimistic_concurrency(mut self, on: bool) -> Self {
         self.optimistic_concurrency = on;
         self
