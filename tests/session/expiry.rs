@@ -183,6 +183,18 @@ fn limits_below_the_codecs_own_timeouts_are_refused() {
 }
 
 #[test]
+fn limits_equal_to_the_codecs_own_timeouts_are_accepted() {
+    let ring = KeyRing::new([Key::generate()]).unwrap();
+    let codec = codec_with(ring, IDLE, ABSOLUTE);
+    assert_eq!(codec.max_idle_timeout(), IDLE);
+    assert_eq!(codec.max_absolute_timeout(), ABSOLUTE);
+    // And a limit whose idle equals its absolute.
+    let ring = KeyRing::new([Key::generate()]).unwrap();
+    let codec = codec_with(ring, ABSOLUTE, ABSOLUTE);
+    assert_eq!(codec.max_idle_timeout(), ABSOLUTE);
+}
+
+#[test]
 fn regenerate_keeps_the_expiry() {
     let ring = KeyRing::new([Key::generate()]).unwrap();
     let manager = remember_me_manager(&ring);
