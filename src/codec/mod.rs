@@ -20,6 +20,7 @@ mod store_value;
 
 use std::any::TypeId;
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -367,9 +368,9 @@ impl Codec {
         value: &str,
         f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
     ) -> Result<R, Failure> {
-        let mut buf = [0u8; N];
-        let len = wire::decode_base64(value, &mut buf).ok_or(Failure::Malformed)?;
-        let raw = buf.get_mut(..len).ok_or(Failure::Malformed)?;
+        // Not zero-filled: the decoder writes every byte it hands back.
+        let mut buf = [const { MaybeUninit::<u8>::uninit() }; N];
+        let raw = wire::decode_base64(value, &mut buf).ok_or(Failure::Malformed)?;
         let result = match seal::open_in_place(
             &self.inner.ring,
             self.inner.name.as_bytes(),
