@@ -34,6 +34,16 @@
 //!   check before each draw), the `getpid` call alone, and the hot path of a
 //!   `MADV_WIPEONFORK` detector (a marker read from a per-thread page; here a
 //!   heap page, since the advice itself needs `unsafe` this crate forbids).
+//! - `crates/…`: the building blocks alone, on a small session's sizes
+//!   (issue 14): base64url-decoding a 188-character value with the `base64`
+//!   crate and with `base64-simd` (what this crate uses), and sealing and
+//!   opening a 110-byte message with a reused AES-256-GCM from aes-gcm 0.11
+//!   (this crate's, over aes 0.9) and from aes-gcm 0.10 (PrivateJar's, over
+//!   aes 0.8). On CPUs with AVX-512 and VAES, aes 0.9 picks a VAES-512
+//!   backend that broadcasts all 15 round keys at every call into the
+//!   cipher, which AES-GCM makes three times per message: a fixed cost that
+//!   only short messages notice, and that the peer's older crate does not
+//!   pay.
 //!
 //! The load → modify → save cycle is in `benches/session.rs`.
 //!
@@ -765,11 +775,89 @@ fn bench_nonce(c: &mut Criterion) {
     group.finish();
 }
 
+/// Bytes of the message in the `crates` group: about a small session's
+/// sealed body.
+const SHORT_MESSAGE: usize = 110;
+
+/// The building blocks alone; see the module docs.
+fn bench_crates(c: &mut Criterion) {
+    use aes_gcm_0_10::aead::{AeadInPlace as _, KeyInit as _};
+
+    let mut group = c.benchmark_group("crates");
+    configure(&mut group);
+    let raw: Vec<u8> = (0..141u8).map(|i| i.wrapping_mul(37)).collect();
+    let encoded = URL_SAFE_NO_PAD.encode(&raw);
+    let mut out = [0u8; 256];
+    group.bench_function("base64/decode_188_chars", |b| {
+        b.iter(|| {
+            URL_SAFE_NO_PAD
+                .decode_slice(black_box(encoded.as_bytes()), &mut out)
+                .expect("base64url")
+        });
+    });
+    group.bench_function("base64-simd/decode_188_chars", |b| {
+        b.iter(|| {
+            base64_simd::URL_SAFE_NO_PAD
+                .decode(
+                    black_box(encoded.as_bytes()),
+                    base64_simd::Out::from_slice(&mut out[..raw.len()]),
+                )
+                .map(|decoded| decoded.len())
+                .expect("base64url")
+        });
+    });
+    let key = rand_key();
+    let aad = b"\x03\x02keyidschema__Host-session";
+    let mut message = [0x5Au8; SHORT_MESSAGE];
+    let current = Aes256Gcm::new(&key.into());
+    let nonce = Nonce::default();
+    let sealed_tag = current
+        .encrypt_inout_detached(&nonce, aad, (&mut message[..]).into())
+        .expect("seals");
+    let sealed = message;
+    group.bench_function("aes-gcm-0.11/seal_110_bytes", |b| {
+        b.iter(|| {
+            current
+                .encrypt_inout_detached(&nonce, aad, (&mut message[..]).into())
+                .expect("seals")
+        });
+    });
+    group.bench_function("aes-gcm-0.11/open_110_bytes", |b| {
+        b.iter(|| {
+            message = sealed;
+            current
+                .decrypt_inout_detached(&nonce, aad, (&mut message[..]).into(), &sealed_tag)
+                .expect("opens");
+        });
+    });
+    let peer = aes_gcm_0_10::Aes256Gcm::new(&key.into());
+    let peer_nonce = aes_gcm_0_10::Nonce::default();
+    let peer_tag = peer
+        .encrypt_in_place_detached(&peer_nonce, aad, &mut message)
+        .expect("seals");
+    let peer_sealed = message;
+    group.bench_function("aes-gcm-0.10/seal_110_bytes", |b| {
+        b.iter(|| {
+            peer.encrypt_in_place_detached(&peer_nonce, aad, &mut message)
+                .expect("seals")
+        });
+    });
+    group.bench_function("aes-gcm-0.10/open_110_bytes", |b| {
+        b.iter(|| {
+            message = peer_sealed;
+            peer.decrypt_in_place_detached(&peer_nonce, aad, &mut message, &peer_tag)
+                .expect("opens");
+        });
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_sizes,
     bench_rotation,
     bench_header,
-    bench_nonce
+    bench_nonce,
+    bench_crates
 );
 criterion_main!(benches);
