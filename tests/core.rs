@@ -257,6 +257,34 @@ macro_rules! algorithm_suite {
             }
 
             #[test]
+            fn a_cookie_exactly_at_the_size_limit_seals_and_opens() {
+                let ring = ring([key()]);
+                let value = vec![0xA5u8; 1000];
+                let size = codec(ring.clone()).sealed_size(&value).unwrap();
+                let exact = Codec::builder(ring).size_limit(size).build().unwrap();
+                let sealed = exact.seal(&value).unwrap();
+                assert_eq!((sealed.size(), exact.size_limit()), (size, size));
+                let opened = exact.open::<Vec<u8>>(sealed.value()).unwrap();
+                assert_eq!(opened.value(), &value);
+                // One byte less and the same value neither seals nor opens.
+                let under = Codec::builder(exact.ring().clone())
+                    .size_limit(size - 1)
+                    .build()
+                    .unwrap();
+                assert_eq!(
+                    kind(under.seal(&value)),
+                    ErrorKind::TooLarge {
+                        size,
+                        limit: size - 1
+                    }
+                );
+                assert_eq!(
+                    kind(under.open::<Vec<u8>>(sealed.value())),
+                    ErrorKind::Rejected
+                );
+            }
+
+            #[test]
             fn reports_the_configured_limit_when_too_large() {
                 let codec = Codec::builder(ring([key()]))
                     .size_limit(512)
@@ -729,6 +757,27 @@ mod keys {
             format!("{codec:#?}"),
         ] {
             assert_eq!(leaks(&text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn debug_of_codec_and_builder_shows_the_configuration() {
+        let key = Key::from_bytes(&BYTES).unwrap();
+        let ring = KeyRing::new([key.clone()]).unwrap();
+        let builder = Codec::builder(ring).cookie_name("sid").size_limit(2048);
+        let shown_builder = format!("{builder:?}");
+        let codec = builder.build().unwrap();
+        let shown_codec = format!("{codec:?}");
+        let key_id = key.id().to_string();
+        for (text, head) in [
+            (&shown_builder, "CodecBuilder { config: Config { "),
+            (&shown_codec, "Codec { "),
+        ] {
+            assert!(text.starts_with(head), "{text}");
+            for part in ["cookie_name: \"sid\"", "size_limit: 2048", key_id.as_str()] {
+                assert!(text.contains(part), "{part:?} in {text}");
+            }
+            assert_eq!(leaks(text), Vec::<String>::new(), "{text}");
         }
     }
 

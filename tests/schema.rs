@@ -331,3 +331,40 @@ fn a_map_session_keeps_its_schema_across_codecs() {
         .unwrap();
     assert_eq!(session.get::<u64>("user").unwrap(), Some(7));
 }
+
+#[test]
+fn naming_several_schemas_keeps_each_name_and_the_last_name_of_a_type_wins() {
+    let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .schema::<V1>("user/1")
+        .schema::<V2>("user/2")
+        .schema::<V3>("user/3")
+        .schema::<V2>("user/2b")
+        .build()
+        .unwrap();
+    assert_eq!(codec.schema_of::<V1>(), SchemaId::named("user/1"));
+    assert_eq!(codec.schema_of::<V2>(), SchemaId::named("user/2b"));
+    assert_eq!(codec.schema_of::<V3>(), SchemaId::named("user/3"));
+    // A type never named keeps its shape's id.
+    assert_eq!(codec.schema_of::<Lookalike>(), SchemaId::of::<Lookalike>());
+}
+
+#[test]
+fn a_migration_starts_from_the_old_type_s_own_named_schema() {
+    let ring = KeyRing::new([Key::generate()]).unwrap();
+    let old = manager(Codec::builder(ring.clone()).schema::<V1>("user/1"));
+    let request = saved(&old, alice(), at(0));
+    // Both types named, the new one first: the migration must start from
+    // V1's name, not from whichever name the builder holds first.
+    let new = manager(
+        Codec::builder(ring)
+            .schema::<V2>("user/2")
+            .schema::<V1>("user/1")
+            .migrate(v1_to_v2),
+    );
+    let session: Session<V2> = new.load_sync_at(&request, at(1)).unwrap();
+    assert_eq!(session.fresh_reason(), None);
+    assert_eq!(*session, v1_to_v2(alice()));
+    let with = session.opened_with().unwrap();
+    assert!(with.is_migrated());
+    assert_eq!(with.schema(), Some(SchemaId::named("user/1")));
+}
