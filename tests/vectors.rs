@@ -280,3 +280,26 @@ fn rejects_every_frozen_vector_under_another_cookie_name() {
         assert_eq!(err.kind(), ErrorKind::Rejected, "{}", v.algorithm);
     }
 }
+
+#[test]
+fn inspect_reads_every_frozen_vector_s_times_and_identity() {
+    // `inspect` decodes the envelope by its documented layout, without the
+    // session type: versions 1 and 2 seal issued-at in seconds, 3 in
+    // milliseconds.
+    for (v, cookie, version) in cookies() {
+        let codec = codec_for(v, KeyRing::new([key_for(v)]).unwrap());
+        let inspection =
+            sealed_session::inspect::inspect_at(&codec, cookie, at(v.renewed_at + 60)).unwrap();
+        let issued_at = v3_of(cookie).map_or(at(v.issued_at), |v3| {
+            UNIX_EPOCH + Duration::from_millis(v3.issued_at_ms)
+        });
+        let times = Times {
+            issued_at,
+            renewed_at: at(v.renewed_at),
+        };
+        assert_eq!(inspection.times(), times, "{} v{version}", v.algorithm);
+        assert_eq!(inspection.opened_with().format_version(), version);
+        assert_eq!(inspection.expiry(), v3_of(cookie).and_then(expiry_of));
+        assert!(!inspection.is_expired());
+    }
+}
