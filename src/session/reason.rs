@@ -1,0 +1,69 @@
+//! Why a session is fresh, and where it lives.
+
+/// Why a request got a fresh, empty session instead of the one its cookie
+/// named. For logging; the handler carries on with the fresh session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FreshReason {
+    /// The request had no cookie with the session's name.
+    NoCookie,
+    /// A cookie was present but did not authenticate: tampered, truncated,
+    /// sealed for another cookie name, or sealed by a key the ring no longer
+    /// holds.
+    Rejected,
+    /// The cookie authenticated, but its idle or absolute timeout passed.
+    Expired,
+    /// The cookie authenticated, but its payload is not the session type (the
+    /// type changed since it was sealed).
+    Undecodable,
+    /// The cookie pointed to a store entry that is gone (expired, evicted or
+    /// deleted), or the manager has no store.
+    MissingFromStore,
+    /// The cookie authenticated, but its session was revoked: destroyed or
+    /// regenerated elsewhere, or its subject signed out everywhere (see
+    /// [`revocation`](crate::revocation)).
+    Revoked,
+    /// A shared revocation registry has not heard from its backend for
+    /// longer than its staleness bound, and its policy
+    /// ([`WhenStale`](crate::revocation::WhenStale)) refuses this session
+    /// until it has.
+    RevocationUnverified,
+    /// The request's `Cookie` headers were longer than
+    /// [`MAX_COOKIE_HEADER_BYTES`](crate::limits::MAX_COOKIE_HEADER_BYTES) or held
+    /// more than [`MAX_COOKIE_PAIRS`](crate::limits::MAX_COOKIE_PAIRS) pairs or
+    /// [`MAX_SESSION_CANDIDATES`](crate::limits::MAX_SESSION_CANDIDATES) authentic
+    /// looking session cookies, and no session was found in the part looked
+    /// at: the client's session may be in the rest. Saving such a session
+    /// writes nothing unless it was regenerated
+    /// ([`Saved::NotOverwritten`](crate::Saved::NotOverwritten)).
+    HeaderTooLarge,
+}
+
+impl FreshReason {
+    /// Which of two reasons to report when several cookies failed: the one
+    /// that says most about what the client sent.
+    pub(crate) fn rank(self) -> u8 {
+        match self {
+            Self::NoCookie => 0,
+            Self::Rejected => 1,
+            Self::MissingFromStore => 2,
+            Self::Undecodable => 3,
+            Self::Expired => 4,
+            Self::RevocationUnverified => 5,
+            Self::Revoked => 6,
+            Self::HeaderTooLarge => 7,
+        }
+    }
+}
+
+/// Where a session lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// Nowhere yet: a new session, or one that was destroyed.
+    None,
+    /// Entirely in the cookie.
+    Cookie,
+    /// In the store; the cookie holds a sealed pointer.
+    Store,
+}
