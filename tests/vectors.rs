@@ -301,5 +301,7 @@ fn inspect_reads_every_frozen_vector_s_times_and_identity() {
         assert_eq!(inspection.opened_with().format_version(), version);
         assert_eq!(inspection.expiry(), v3_of(cookie).and_then(expiry_of));
         assert!(!inspection.is_expired());
+        let payload = inspection.payload().expect("an inline session");
+        assert_eq!(payload.decode::<Payload>().unwrap(), v.payload);
     }
 }
