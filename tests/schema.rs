@@ -10,7 +10,6 @@
     clippy::panic
 )]
 
-#[cfg(feature = "memory")]
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -295,6 +294,20 @@ fn migrations_that_cannot_be_followed_are_refused_at_build() {
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::DuplicateMigration);
+    // Two old types under one schema name: a value of that schema could be
+    // either, so the second migration from it is refused too.
+    let err = Codec::builder(ring())
+        .schema::<V1>("user/old")
+        .schema::<Lookalike>("user/old")
+        .migrate(v1_to_v2)
+        .migrate(|l: Lookalike| V2 {
+            user_id: l.user_id,
+            display_name: l.role,
+            theme: String::new(),
+        })
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DuplicateMigration);
 
     // Two types of one shape: the migration could never run.
     let err = Codec::builder(ring())
@@ -367,4 +380,46 @@ fn a_migration_starts_from_the_old_type_s_own_named_schema() {
     let with = session.opened_with().unwrap();
     assert!(with.is_migrated());
     assert_eq!(with.schema(), Some(SchemaId::named("user/1")));
+}
+
+#[test]
+fn a_chain_that_does_not_reach_the_type_opened_converts_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let ring = KeyRing::new([Key::generate()]).unwrap();
+    let request = saved(&manager(Codec::builder(ring.clone())), alice(), at(0));
+    // V1 -> V2 is declared, but the handler opens a V3: no chain reaches it,
+    // so the V1 value is not decoded and V1 -> V2 never runs.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let codec = Codec::builder(ring)
+        .migrate(move |v1: V1| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            v1_to_v2(v1)
+        })
+        .build()
+        .unwrap();
+    let manager = SessionManager::with_codec(codec).build().unwrap();
+    let session: Session<V3> = manager.load_sync_at(&request, at(1)).unwrap();
+    assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    // Opened as V2, the same cookie converts once.
+    let session: Session<V2> = manager.load_sync_at(&request, at(1)).unwrap();
+    assert_eq!(*session, v1_to_v2(alice()));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn debug_of_a_codec_names_its_migrations() {
+    let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .migrate(v1_to_v2)
+        .build()
+        .unwrap();
+    let shown = format!("{codec:?}");
+    let expected = format!(
+        "migrations: [({:?}, {:?})]",
+        std::any::type_name::<V1>(),
+        SchemaId::of::<V1>()
+    );
+    assert!(shown.contains(&expected), "{expected} in {shown}");
 }

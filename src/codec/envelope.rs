@@ -340,6 +340,21 @@ mod tests {
     const V3: u8 = wire::FORMAT_VERSION;
 
     #[test]
+    fn times_past_what_the_clock_can_hold_saturate_far_in_the_future() {
+        // 2^37 seconds: about 4,350 years from the epoch (the cap is
+        // about 8,700).
+        let far = UNIX_EPOCH + Duration::from_secs(1 << 37);
+        for t in [from_secs(u64::MAX), from_millis(u64::MAX)] {
+            assert!(t > far, "{t:?}");
+        }
+        assert_eq!(from_secs(u64::MAX), from_secs(u64::MAX - 1));
+        assert_eq!(
+            from_millis(1_500),
+            UNIX_EPOCH + Duration::from_millis(1_500)
+        );
+    }
+
+    #[test]
     fn decode_raw_agrees_with_postcard_on_both_bodies() {
         let inline = Envelope {
             issued_at: 300,
