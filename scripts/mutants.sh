@@ -25,7 +25,7 @@ for f in "${files[@]}"; do args+=(-f "$f"); done
 
 # The test binaries that exercise these modules; the store, browser, CLI
 # and adapter suites add minutes per mutant and little signal here.
-tests=(--lib --test core --test vectors --test hostile --test schema --test session)
+tests=(--lib --test core --test vectors --test hostile --test hardening --test schema --test session)
 test_args=()
 for t in "${tests[@]}"; do test_args+=(--cargo-test-arg="$t"); done
 
