@@ -64,3 +64,16 @@ impl fmt::Debug for SessionId {
         write!(f, "SessionId({hex})")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_and_debug_show_the_whole_id_in_hex() {
+        let id = SessionId::from_bytes(std::array::from_fn(|i| (i as u8) * 17));
+        let hex = "00112233445566778899aabbccddeeff";
+        assert_eq!(id.to_string(), hex);
+        assert_eq!(format!("{id:?}"), format!("SessionId({hex})"));
+    }
+}

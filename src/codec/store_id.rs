@@ -90,3 +90,20 @@ impl fmt::Debug for StoreId {
         write!(f, "StoreId({self})")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_whole_and_display_and_debug_are_redacted() {
+        let id = StoreId::from_bytes(std::array::from_fn(|i| (i as u8) * 17));
+        let hex = "00112233445566778899aabbccddeeff";
+        assert_eq!(id.to_hex(), hex);
+        let mut out = String::from("key:");
+        id.push_hex(&mut out);
+        assert_eq!(out, format!("key:{hex}"));
+        assert_eq!(id.to_string(), "00112233…");
+        assert_eq!(format!("{id:?}"), "StoreId(00112233…)");
+    }
+}
