@@ -86,3 +86,48 @@ fn store_context<'a>(
     id_dst.copy_from_slice(id);
     Ok(dst)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::codec::envelope::{Body, Times};
+    use crate::codec::{Identity, envelope};
+    use crate::{Key, KeyRing};
+
+    #[test]
+    fn a_store_value_opens_only_under_its_own_id_and_cookie_name() {
+        let ring = KeyRing::new([Key::generate()]).unwrap();
+        let codec = |name: &str| {
+            Codec::builder(ring.clone())
+                .cookie_name(name)
+                .build()
+                .unwrap()
+        };
+        let (sid, other) = (codec("sid"), codec("other"));
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let value = String::from("a cart");
+        let env = envelope(Times::new(now), Identity::fresh(), Body::Inline(&value));
+        let schema = sid.schema_of::<String>();
+        let id = [7u8; STORE_ID_BYTES];
+        let sealed = sid.seal_store_value(schema, &id, &env).unwrap();
+
+        let (opened, _) = sid
+            .open_store_value::<String>(&id, sealed.clone(), now)
+            .unwrap();
+        assert!(matches!(opened.body, Body::Inline(ref v) if *v == value));
+        let kind = |r: Result<_, Error>| r.err().map(|e| e.kind());
+        // Under another entry's id, or another cookie name: not authentic.
+        assert_eq!(
+            kind(sid.open_store_value::<String>(&[8u8; STORE_ID_BYTES], sealed.clone(), now)),
+            Some(ErrorKind::Rejected)
+        );
+        assert_eq!(
+            kind(other.open_store_value::<String>(&id, sealed, now)),
+            Some(ErrorKind::Rejected)
+        );
+    }
+}

@@ -136,3 +136,20 @@ impl FromStr for Algorithm {
             .ok_or_else(|| Error::new(ErrorKind::KeyEncoding))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_prints_the_name_that_parses_back() {
+        for &algorithm in Algorithm::ALL {
+            assert_eq!(algorithm.to_string(), algorithm.name());
+            assert_eq!(
+                algorithm.to_string().parse::<Algorithm>().ok(),
+                Some(algorithm)
+            );
+        }
+        assert_eq!(Algorithm::Xaes256Gcm.to_string(), "xaes-256-gcm");
+    }
+}
