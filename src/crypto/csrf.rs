@@ -61,7 +61,7 @@ pub(crate) fn verify(
     if token.len() != TOKEN_CHARS {
         return false;
     }
-    let mut bytes = [0u8; TOKEN_BYTES + 2];
+    let mut bytes = [0u8; TOKEN_BYTES];
     let Ok(TOKEN_BYTES) = URL_SAFE_NO_PAD.decode_slice(token.as_bytes(), &mut bytes) else {
         return false;
     };
