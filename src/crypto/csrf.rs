@@ -116,6 +116,22 @@ mod tests {
     }
 
     #[test]
+    fn a_token_is_bound_to_the_key_that_made_it() {
+        let (a, b) = (Key::generate(), Key::generate());
+        let ring = KeyRing::new([a.clone(), b.clone()]).unwrap();
+        let from_a = token(&KeyRing::new([a]).unwrap(), "sid", &[1; 16]);
+        assert!(verify(&ring, "sid", &[1; 16], &from_a));
+        // The same tag under the other key's id: each key derives its own
+        // CSRF key, so it does not verify.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&from_a).unwrap();
+        if let Some(id) = bytes.get_mut(..4) {
+            id.copy_from_slice(&b.id().to_bytes());
+        }
+        let relabelled = URL_SAFE_NO_PAD.encode(&bytes);
+        assert!(!verify(&ring, "sid", &[1; 16], &relabelled));
+    }
+
+    #[test]
     fn tokens_keep_verifying_while_their_key_is_in_the_ring() {
         let old = Key::generate();
         let new = Key::generate();
