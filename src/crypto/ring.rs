@@ -263,6 +263,21 @@ mod tests {
     }
 
     #[test]
+    fn contains_exactly_its_keys_and_is_never_empty() {
+        let (a, b, stranger) = (Key::generate(), Key::generate(), Key::generate());
+        let ring = KeyRing::new([a.clone(), b.clone()]).ok();
+        let answers = ring.map(|r| {
+            (
+                r.contains(a.id()),
+                r.contains(b.id()),
+                r.contains(stranger.id()),
+                r.is_empty(),
+            )
+        });
+        assert_eq!(answers, Some((true, true, false, false)));
+    }
+
+    #[test]
     fn from_env_without_the_variable_is_missing_env_var() {
         assert_eq!(
             kind(KeyRing::from_env("SEALED_SESSION_RING_TEST_UNSET_VARIABLE")),
