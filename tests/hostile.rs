@@ -309,3 +309,30 @@ fn one_megabyte_pair_gives_a_fresh_session_whatever_its_name() {
     let session = load(&manager, &request([header]));
     assert_fresh(&session, FreshReason::HeaderTooLarge);
 }
+
+#[test]
+fn the_byte_cap_is_exact_and_no_header_past_it_is_looked_at() {
+    let manager = manager();
+    let valid = valid_pair(&manager);
+    // Headers of exactly the cap are read whole: the session in one opens,
+    // and one without a session hides nothing.
+    let exact = header_bytes(1, MAX_COOKIE_HEADER_BYTES, |_| valid.clone());
+    assert_opened(&load(&manager, &request([exact])));
+    let filler = header_bytes(1, MAX_COOKIE_HEADER_BYTES, |i| format!("k{i}=v"));
+    assert_fresh(
+        &load(&manager, &request([filler.clone()])),
+        FreshReason::NoCookie,
+    );
+    // One byte more, and the rest is not examined.
+    let over = header_bytes(1, MAX_COOKIE_HEADER_BYTES + 1, |i| format!("k{i}=v"));
+    assert_fresh(
+        &load(&manager, &request([over])),
+        FreshReason::HeaderTooLarge,
+    );
+    // With the budget spent, a further header is not looked at, not even
+    // to see that it is empty.
+    assert_fresh(
+        &load(&manager, &request([filler, Vec::new()])),
+        FreshReason::HeaderTooLarge,
+    );
+}
