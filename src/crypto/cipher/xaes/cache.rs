@@ -125,7 +125,7 @@ impl Cache {
 
 /// The set for `prefix` under the key numbered `serial`: the top bits of a
 /// multiplicative hash.
-fn set_of(serial: u64, prefix: &[u8; PREFIX_BYTES]) -> usize {
+pub(super) fn set_of(serial: u64, prefix: &[u8; PREFIX_BYTES]) -> usize {
     let [a, b, c, d, e, f, g, h, i, j, k, l] = *prefix;
     let low = u64::from_le_bytes([a, b, c, d, e, f, g, h]);
     let high = u64::from(u32::from_le_bytes([i, j, k, l]));

@@ -354,6 +354,90 @@ fn the_cache_is_bounded_and_evicts_the_least_recently_used() {
     );
 }
 
+/// `count` values sealed under `xaes` with distinct random prefixes that
+/// all fall in one set of this thread's cache: (nonce, sealed) each.
+fn values_in_one_set(xaes: &Xaes, count: usize) -> Vec<([u8; NONCE_BYTES], Vec<u8>)> {
+    let mut target = None;
+    let mut values: Vec<([u8; NONCE_BYTES], Vec<u8>)> = Vec::new();
+    while values.len() < count {
+        let mut nonce = [0u8; NONCE_BYTES];
+        crate::crypto::random::fill(&mut nonce);
+        let set = cache::set_of(xaes.serial(), &prefix_of(&nonce));
+        if *target.get_or_insert(set) == set {
+            values.push((nonce, seal_with_nonce(xaes, &nonce, b"", b"v")));
+        }
+    }
+    values
+}
+
+#[test]
+fn eviction_follows_recency_not_insertion_or_position() {
+    // Which of a set's four entries goes is decided by last use alone, so
+    // both orders below evict exactly the least recently used.
+    let holds = |xaes: &Xaes, values: &[([u8; NONCE_BYTES], Vec<u8>)]| -> Vec<bool> {
+        values
+            .iter()
+            .map(|(nonce, _)| cache::holds(xaes, &prefix_of(nonce)))
+            .collect()
+    };
+    let use_ = |xaes: &Xaes, (nonce, sealed): &([u8; NONCE_BYTES], Vec<u8>)| {
+        open(xaes, nonce, b"", sealed).unwrap();
+    };
+
+    // A, B, C, D fill the set; B, C, D are used again; E, F, G, H then
+    // evict A, B, C, D in that order (so H evicts D, in the last way, not
+    // E, which took the first way when A left).
+    let xaes = Xaes::new(&[3; 32]);
+    let v = values_in_one_set(&xaes, 8);
+    for value in &v[..4] {
+        use_(&xaes, value);
+    }
+    for value in &v[1..4] {
+        use_(&xaes, value);
+    }
+    for value in &v[4..] {
+        use_(&xaes, value);
+    }
+    assert_eq!(
+        holds(&xaes, &v),
+        [false, false, false, false, true, true, true, true]
+    );
+
+    // A, B, C, D; then D, C, B used again, in that order: E evicts A, and F
+    // evicts D, used before C and B.
+    let xaes = Xaes::new(&[4; 32]);
+    let v = values_in_one_set(&xaes, 6);
+    for value in &v[..4] {
+        use_(&xaes, value);
+    }
+    for value in v[1..4].iter().rev() {
+        use_(&xaes, value);
+    }
+    for value in &v[4..] {
+        use_(&xaes, value);
+    }
+    assert_eq!(holds(&xaes, &v), [false, true, true, false, true, true]);
+}
+
+#[test]
+fn the_differential_shim_seals_and_opens_as_the_library_does() {
+    use super::differential::Cipher;
+    let k = [5u8; 32];
+    let shim = Cipher::new(&k);
+    let mut body = b"session".to_vec();
+    let (nonce, tag) = shim.seal(b"aad", &mut body).unwrap();
+    let mut sealed = body.clone();
+    sealed.extend_from_slice(&tag);
+    assert_eq!(
+        reference_open(&k, &nonce, b"aad", &sealed),
+        Some(b"session".to_vec())
+    );
+    assert!(shim.open(&nonce, b"aad", &mut body.clone(), &tag));
+    let mut bad_tag = tag;
+    bad_tag[0] ^= 1;
+    assert!(!shim.open(&nonce, b"aad", &mut body, &bad_tag));
+}
+
 #[test]
 fn cache_memory_is_as_documented() {
     // The module docs state 64 entries of 432 bytes, 27 648 bytes per
