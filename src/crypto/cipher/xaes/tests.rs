@@ -267,6 +267,23 @@ fn each_key_and_each_ring_seals_under_its_own_epoch() {
 }
 
 #[test]
+fn keys_sealing_in_turn_on_one_thread_each_keep_their_lease() {
+    // As many keys as a thread keeps leases for, taking turns for longer
+    // than an epoch has leases: had a key lost its lease to another each
+    // time, its epoch would have run out and its prefix changed.
+    let keys: Vec<Xaes> = (0..epoch::LEASE_SLOTS)
+        .map(|i| Xaes::new(&[u8::try_from(i).unwrap() + 20; 32]))
+        .collect();
+    let mut prefixes = vec![BTreeSet::new(); keys.len()];
+    for _ in 0..LEASES_PER_EPOCH + 10 {
+        for (xaes, seen) in keys.iter().zip(&mut prefixes) {
+            seen.insert(prefix_of(&seal(xaes, b"", b"x").0));
+        }
+    }
+    assert!(prefixes.iter().all(|seen| seen.len() == 1), "{prefixes:?}");
+}
+
+#[test]
 fn threads_share_their_process_epoch() {
     let xaes = std::sync::Arc::new(Xaes::new(&[9; 32]));
     let here = prefix_of(&seal(&xaes, b"", b"x").0);
