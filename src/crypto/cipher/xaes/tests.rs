@@ -315,6 +315,19 @@ fn an_epoch_is_bounded_to_2_pow_24_seals() {
 }
 
 #[test]
+fn a_lease_is_used_up_by_its_seals() {
+    // Real seals, no test hook: the lease's 2^16 seals, then the next seal
+    // takes a second lease from the epoch.
+    let xaes = Xaes::new(&[6; 32]);
+    for _ in 0..SEALS_PER_LEASE {
+        seal(&xaes, b"", b"");
+    }
+    assert_eq!(epoch::leases_taken(&xaes), Some(1));
+    seal(&xaes, b"", b"");
+    assert_eq!(epoch::leases_taken(&xaes), Some(2));
+}
+
+#[test]
 fn another_process_id_starts_a_new_epoch() {
     let xaes = Xaes::new(&[5; 32]);
     let pid = std::process::id();
