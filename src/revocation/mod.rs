@@ -110,16 +110,15 @@
 //! # Ok::<(), sealed_session::Error>(())
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::BuildHasherDefault;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use crate::codec::SessionId;
-use crate::codec::envelope::{from_millis, from_secs, to_millis, to_millis_ceil, to_secs};
+use crate::codec::envelope::{from_secs, to_millis, to_secs};
 
 pub(crate) mod backend;
+mod local;
 #[cfg(feature = "shared-registry")]
 mod shared;
 
@@ -132,33 +131,6 @@ pub use shared::{
     DEFAULT_REFRESH_INTERVAL, DEFAULT_STALENESS_BOUND, SharedRegistryBuilder, WhenStale,
 };
 
-/// Hashes a [`SessionId`] by its first eight bytes. The ids are 128 random
-/// bits from the CSPRNG and a lookup key is a value that authenticated, so
-/// there is nothing to mix and no collision an attacker can aim for; this
-/// saves the SipHash rounds on every load.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl std::hash::Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        for (w, b) in word.iter_mut().zip(bytes) {
-            *w = *b;
-        }
-        self.0 ^= u64::from_ne_bytes(word);
-    }
-
-    // The array's length prefix: the same for every id, so left out.
-    fn write_usize(&mut self, _: usize) {}
-}
-
-/// Entries past which an insert first drops the expired ones.
-const PURGE_EVERY: usize = 1024;
-
 /// Revoked session ids and subjects, shared by the managers that hold a
 /// clone. See the [module docs](self).
 #[derive(Clone, Default)]
@@ -168,33 +140,11 @@ pub struct Registry {
 
 #[derive(Default)]
 struct Inner {
-    local: RwLock<Revocations>,
+    local: RwLock<local::Revocations>,
     /// The shared backend and the state of the background refresh; `None`
     /// for a registry that lives in this process only.
     #[cfg(feature = "shared-registry")]
     shared: Option<shared::Shared>,
-}
-
-#[derive(Default)]
-struct Revocations {
-    /// Revoked session ids, until when (seconds) the entry matters.
-    ids: HashMap<SessionId, u64, BuildHasherDefault<IdHasher>>,
-    /// Per subject: sessions issued before `before` are revoked; the entry
-    /// matters until `until` (seconds).
-    subjects: HashMap<String, SubjectRevocation>,
-    /// Per subject, its sessions' records (a registry in this process
-    /// only; a shared one keeps them in the backend).
-    records: HashMap<String, HashMap<SessionId, SessionRecord>>,
-    /// Inserts since the last purge.
-    inserts: usize,
-}
-
-#[derive(Clone, Copy)]
-struct SubjectRevocation {
-    /// Milliseconds since the Unix epoch, rounded up.
-    before: u64,
-    /// Seconds since the Unix epoch.
-    until: u64,
 }
 
 /// What a registry says of a session on load.
@@ -285,14 +235,7 @@ impl Registry {
             shared.enqueue(shared::Op::Record(subject.to_owned(), record));
             return;
         }
-        self.write(|r| {
-            let sessions = r.records.entry(subject.to_owned()).or_default();
-            let label = record
-                .label
-                .clone()
-                .or_else(|| sessions.get(&record.id).and_then(|old| old.label.clone()));
-            sessions.insert(record.id, SessionRecord { label, ..record });
-        });
+        self.write(|r| r.record_session(subject, record));
     }
 
     /// Forgets a session of `subject` (logged out or regenerated).
@@ -302,11 +245,7 @@ impl Registry {
             shared.enqueue(shared::Op::Forget(subject.to_owned(), id));
             return;
         }
-        self.write(|r| {
-            if let Some(sessions) = r.records.get_mut(subject) {
-                sessions.remove(&id);
-            }
-        });
+        self.write(|r| r.forget_session(subject, id));
     }
 
     /// The active sessions of `subject` at `now`, oldest login first: the
@@ -333,17 +272,7 @@ impl Registry {
             found.retain(|r| !self.is_revoked(r.id, Some(subject), r.issued_at, now));
             return Ok(found);
         }
-        let mut found: Vec<SessionRecord> = self
-            .read()
-            .records
-            .get(subject)
-            .into_iter()
-            .flat_map(|s| s.values())
-            .filter(|r| now < r.until && !self.is_revoked(r.id, Some(subject), r.issued_at, now))
-            .cloned()
-            .collect();
-        backend::sort_records(&mut found);
-        Ok(found)
+        Ok(self.read().sessions(subject, now))
     }
 
     /// As [`sessions_at`](Self::sessions_at), now.
@@ -357,58 +286,15 @@ impl Registry {
 
     /// Merges `revocations` into the local copy.
     fn apply(&self, revocations: &[Revocation]) {
-        if revocations.is_empty() {
-            return;
+        if !revocations.is_empty() {
+            self.write(|r| r.apply(revocations));
         }
-        self.write(|r| {
-            for revocation in revocations {
-                match revocation {
-                    Revocation::Session { id, until } => {
-                        let until = to_secs(*until);
-                        let entry = r.ids.entry(*id).or_insert(until);
-                        *entry = (*entry).max(until);
-                    }
-                    Revocation::Subject {
-                        subject,
-                        before,
-                        until,
-                    } => {
-                        let (before, until) = (to_millis_ceil(*before), to_secs(*until));
-                        let entry = r
-                            .subjects
-                            .entry(subject.clone())
-                            .or_insert(SubjectRevocation { before, until });
-                        entry.before = entry.before.max(before);
-                        entry.until = entry.until.max(until);
-                    }
-                }
-            }
-        });
     }
 
     /// The revocations held here that still matter at `now`.
     #[cfg_attr(not(feature = "shared-registry"), allow(dead_code))]
     fn live(&self, now: SystemTime) -> Vec<Revocation> {
-        let now = to_secs(now);
-        let r = self.read();
-        let ids = r
-            .ids
-            .iter()
-            .filter(|&(_, &until)| now < until)
-            .map(|(&id, &until)| Revocation::Session {
-                id,
-                until: from_secs(until),
-            });
-        let subjects = r
-            .subjects
-            .iter()
-            .filter(|(_, s)| now < s.until)
-            .map(|(subject, s)| Revocation::Subject {
-                subject: subject.clone(),
-                before: from_millis(s.before),
-                until: from_secs(s.until),
-            });
-        ids.chain(subjects).collect()
+        self.read().live(to_secs(now))
     }
 
     /// Whether a session with this id, subject and issued-at time is
@@ -434,13 +320,7 @@ impl Registry {
         issued_at: u64,
         now: u64,
     ) -> bool {
-        let r = self.read();
-        if r.ids.get(&id).is_some_and(|&until| now < until) {
-            return true;
-        }
-        subject
-            .and_then(|s| r.subjects.get(s))
-            .is_some_and(|s| now < s.until && issued_at < s.before)
+        self.read().is_revoked(id, subject, issued_at, now)
     }
 
     /// What the manager asks on every load: [`is_revoked`](Self::is_revoked),
@@ -476,9 +356,9 @@ impl Registry {
             let refuse = match shared.when_stale() {
                 WhenStale::FailOpen => false,
                 WhenStale::FailClosed => true,
-                WhenStale::FailClosedForRevokedSubjects => subject
-                    .and_then(|s| self.read().subjects.get(s).map(|s| now < s.until))
-                    .unwrap_or(false),
+                WhenStale::FailClosedForRevokedSubjects => {
+                    subject.is_some_and(|s| self.read().subject_revoked(s, now))
+                }
             };
             if refuse {
                 return Status::Unverified;
@@ -505,8 +385,8 @@ impl Registry {
     /// Number of revocations held (ids and subjects), expired ones not yet
     /// dropped included.
     pub fn len(&self) -> usize {
-        let r = self.read();
-        r.ids.len() + r.subjects.len()
+        let (ids, subjects) = self.read().len();
+        ids + subjects
     }
 
     /// Whether the registry holds no revocation.
@@ -520,47 +400,31 @@ impl Registry {
         self.write(|r| r.purge(now));
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Revocations> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, local::Revocations> {
         self.inner
             .local
             .read()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self, f: impl FnOnce(&mut Revocations)) {
+    fn write(&self, f: impl FnOnce(&mut local::Revocations)) {
         let mut r = self
             .inner
             .local
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        r.inserts += 1;
-        if r.inserts >= PURGE_EVERY {
-            r.purge(to_secs(SystemTime::now()));
-        }
+        r.count_insert();
         f(&mut r);
-    }
-}
-
-impl Revocations {
-    fn purge(&mut self, now: u64) {
-        self.ids.retain(|_, until| now < *until);
-        self.subjects.retain(|_, s| now < s.until);
-        self.records.retain(|_, sessions| {
-            sessions.retain(|_, r| now < to_secs(r.until));
-            !sessions.is_empty()
-        });
-        self.inserts = 0;
     }
 }
 
 impl fmt::Debug for Registry {
     /// Counts only: neither ids nor subjects.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let r = self.read();
+        let (ids, subjects) = self.read().len();
         let mut d = f.debug_struct("Registry");
-        d.field("revoked_ids", &r.ids.len())
-            .field("revoked_subjects", &r.subjects.len());
-        drop(r);
+        d.field("revoked_ids", &ids)
+            .field("revoked_subjects", &subjects);
         #[cfg(feature = "shared-registry")]
         if let Some(shared) = &self.inner.shared {
             d.field("backend", shared.backend());
@@ -570,52 +434,4 @@ impl fmt::Debug for Registry {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::UNIX_EPOCH;
-
-    use super::*;
-
-    fn at(secs: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
-    }
-
-    #[test]
-    fn a_revoked_id_is_revoked_until_its_deadline_then_dropped() {
-        let registry = Registry::in_memory();
-        let id = SessionId::generate();
-        registry.revoke(id, at(100));
-        assert!(registry.is_revoked(id, None, at(0), at(99)));
-        assert!(!registry.is_revoked(id, None, at(0), at(100)));
-        assert!(!registry.is_revoked(SessionId::generate(), None, at(0), at(1)));
-        assert_eq!(registry.len(), 1);
-        registry.purge_at(at(100));
-        assert!(registry.is_empty());
-    }
-
-    #[test]
-    fn a_subject_revocation_covers_only_older_sessions_of_that_subject() {
-        let registry = Registry::in_memory();
-        registry.revoke_subject("user:1", at(50), Duration::from_secs(1000));
-        let id = SessionId::generate();
-        assert!(registry.is_revoked(id, Some("user:1"), at(49), at(60)));
-        assert!(
-            !registry.is_revoked(id, Some("user:1"), at(50), at(60)),
-            "the next login"
-        );
-        assert!(!registry.is_revoked(id, Some("user:2"), at(0), at(60)));
-        assert!(!registry.is_revoked(id, None, at(0), at(60)));
-        // Past the absolute timeout the entry covers nothing, and goes.
-        assert!(!registry.is_revoked(id, Some("user:1"), at(0), at(1050)));
-        registry.purge_at(at(1050));
-        assert!(registry.is_empty());
-    }
-
-    #[test]
-    fn debug_shows_counts_not_ids_or_subjects() {
-        let registry = Registry::in_memory();
-        registry.revoke_subject("user:secret", at(0), Duration::from_secs(1));
-        let debug = format!("{registry:?}");
-        assert!(!debug.contains("secret"), "{debug}");
-        assert!(debug.contains("revoked_subjects: 1"), "{debug}");
-    }
-}
+mod tests;
