@@ -9,6 +9,7 @@ mod headers;
 mod load;
 mod save;
 mod store;
+mod write;
 
 use std::fmt;
 use std::future::Future;
