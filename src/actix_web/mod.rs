@@ -127,24 +127,28 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use ::actix_web::body::{EitherBody, MessageBody};
-use ::actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform};
+use ::actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use ::actix_web::http::StatusCode;
 use ::actix_web::http::header::{self as actix_header, HeaderValue as ActixHeaderValue};
-use ::actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use ::actix_web::{HttpMessage, HttpResponse};
 use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::handle::{
     CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
-    SessionLayers, Wrapper, delete_if_destroyed, describe_missing, save_into,
+    SessionLayers, delete_if_destroyed, save_into,
 };
 pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
 #[cfg(doc)]
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
 use crate::manager::SessionManager;
+
+mod extract;
+
 #[cfg(doc)]
 use crate::session::{Session, map::Map};
+pub use extract::{MissingSessionMiddleware, SessionRejection};
 
 /// Middleware (an actix-web [`Transform`]) that gives every request a
 /// [`Session<T>`], loaded on first use ([`LazySession<T>`]), and saves it
@@ -358,141 +362,4 @@ fn failure(status: StatusCode, error: SessionError) -> HttpResponse {
         .body(body);
     response.extensions_mut().insert(error);
     response
-}
-
-/// Loads the session (on the first extraction in the request; later ones
-/// share it).
-impl<T> FromRequest for SessionHandle<T>
-where
-    T: DeserializeOwned + Default + 'static,
-{
-    type Error = SessionRejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let lazy = lazy_session::<T>(request);
-        Box::pin(async move {
-            match lazy?.handle().await {
-                Ok(handle) => Ok(handle),
-                Err(error) => Err(SessionRejection::Unavailable(error)),
-            }
-        })
-    }
-}
-
-/// The session, not yet loaded: for a handler that loads it only on some
-/// paths ([`LazySession::handle`]).
-impl<T: 'static> FromRequest for LazySession<T> {
-    type Error = MissingSessionMiddleware;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(lazy_session(request))
-    }
-}
-
-/// The request's [`LazySession<T>`], or what is missing.
-fn lazy_session<T: 'static>(
-    request: &HttpRequest,
-) -> Result<LazySession<T>, MissingSessionMiddleware> {
-    let extensions = request.extensions();
-    extensions
-        .get::<LazySession<T>>()
-        .cloned()
-        .ok_or_else(|| MissingSessionMiddleware {
-            session: std::any::type_name::<T>(),
-            present: extensions
-                .get::<SessionLayers>()
-                .map(SessionLayers::to_vec)
-                .unwrap_or_default(),
-        })
-}
-
-/// Why a [`SessionHandle<T>`] could not be extracted.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum SessionRejection {
-    /// No [`SessionMiddleware<T>`] with that `T` wraps the route: `500`
-    /// with a message saying what to change.
-    MissingMiddleware(MissingSessionMiddleware),
-    /// The session could not be loaded (the store cannot be read): `503
-    /// Service Unavailable`, the plain-text body `session store
-    /// unavailable`, and the [`SessionError`] in the response's extensions,
-    /// as the middleware answered before it loaded lazily.
-    Unavailable(SessionError),
-}
-
-impl From<MissingSessionMiddleware> for SessionRejection {
-    fn from(missing: MissingSessionMiddleware) -> Self {
-        Self::MissingMiddleware(missing)
-    }
-}
-
-impl fmt::Display for SessionRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::MissingMiddleware(missing) => fmt::Display::fmt(missing, f),
-            Self::Unavailable(error) => fmt::Display::fmt(error, f),
-        }
-    }
-}
-
-impl std::error::Error for SessionRejection {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::MissingMiddleware(missing) => Some(missing),
-            Self::Unavailable(error) => Some(error),
-        }
-    }
-}
-
-impl ResponseError for SessionRejection {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::MissingMiddleware(missing) => missing.status_code(),
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::MissingMiddleware(missing) => missing.error_response(),
-            Self::Unavailable(error) => failure(StatusCode::SERVICE_UNAVAILABLE, error.clone()),
-        }
-    }
-}
-
-/// The extractor's error when a handler asks for a [`SessionHandle<T>`] but
-/// no [`SessionMiddleware<T>`] with that `T` wraps the route. Responds
-/// `500` with a plain-text message naming the session type asked for, the
-/// middleware the route has, and what to change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingSessionMiddleware {
-    session: &'static str,
-    present: Vec<&'static str>,
-}
-
-impl fmt::Display for MissingSessionMiddleware {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        describe_missing(
-            f,
-            self.session,
-            &self.present,
-            &Wrapper {
-                name: "SessionMiddleware",
-                method: ".wrap",
-                target: "the App",
-            },
-        )
-    }
-}
-
-impl std::error::Error for MissingSessionMiddleware {}
-
-/// `500 Internal Server Error` with the message as a plain-text body: a
-/// routing mistake, not the client's.
-impl ResponseError for MissingSessionMiddleware {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::INTERNAL_SERVER_ERROR
-    }
 }
