@@ -5,6 +5,7 @@
 //! middleware (`actix_web.rs`) re-export the public items, so each
 //! adapter's users find everything in one module.
 
+mod finish;
 mod gate;
 mod lazy;
 mod messages;
@@ -17,6 +18,7 @@ use http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub(crate) use self::finish::{delete_if_destroyed, save_into};
 use self::gate::Gate;
 pub use self::lazy::LazySession;
 pub(crate) use self::lazy::{CookieValue, RequestCookies};
@@ -36,60 +38,6 @@ pub(crate) const SAVE_FAILED_BODY: &str = "session could not be saved";
 
 /// The content type of either failure body.
 pub(crate) const FAILURE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
-
-/// The final save, after the handler: saves the handle's session into
-/// `headers`, which then carry at most one `Set-Cookie` for the session:
-/// this save's, or else the one a save during the handler wrote
-/// ([`SessionHandle::save`]). The session is taken out so no lock is held
-/// across the save, and put back after it.
-pub(crate) async fn save_into<T>(
-    handle: &SessionHandle<T>,
-    headers: &mut HeaderMap,
-    server_error: bool,
-) -> Result<Saved, Error>
-where
-    T: Serialize + DeserializeOwned + Default + 'static,
-{
-    let _turn = handle.shared.busy.enter().await;
-    let before = headers.get_all(SET_COOKIE).iter().count();
-    let mut taken = handle.take();
-    let saved = match taken.session() {
-        // A server error's changes are not saved; a destroy or a
-        // regenerate always is.
-        Some(session) if !server_error || session.is_destroyed() || session.is_regenerating() => {
-            handle.shared.manager.save(session, headers).await
-        }
-        _ => Ok(Saved::Unchanged),
-    };
-    drop(taken);
-    let wrote = headers.get_all(SET_COOKIE).iter().count() > before;
-    if saved.is_ok()
-        && !wrote
-        && let Some(earlier) = handle.written()
-    {
-        headers.append(SET_COOKIE, earlier);
-    }
-    saved
-}
-
-/// After a handler error: when the session was destroyed, saves it into a
-/// throwaway header map, which deletes its store entry (there is no response
-/// to carry the removal cookie). Best effort: the handler's error is what
-/// the caller gets, so a store failure here is dropped.
-pub(crate) async fn delete_if_destroyed<T>(handle: &SessionHandle<T>)
-where
-    T: Serialize + DeserializeOwned + Default + 'static,
-{
-    let _turn = handle.shared.busy.enter().await;
-    let mut taken = handle.take();
-    if let Some(session) = taken.session().filter(|s| s.is_destroyed()) {
-        let _ = handle
-            .shared
-            .manager
-            .save(session, &mut HeaderMap::new())
-            .await;
-    }
-}
 
 /// The error behind a `503` or `500` response from the tower layer or the
 /// actix-web middleware, in that response's extensions: the hook for
