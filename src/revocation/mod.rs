@@ -308,19 +308,8 @@ impl Registry {
         issued_at: SystemTime,
         now: SystemTime,
     ) -> bool {
-        self.is_revoked_sealed(id, subject, to_millis(issued_at), to_secs(now))
-    }
-
-    /// [`is_revoked`](Self::is_revoked) with issued-at in milliseconds and
-    /// `now` in seconds.
-    fn is_revoked_sealed(
-        &self,
-        id: SessionId,
-        subject: Option<&str>,
-        issued_at: u64,
-        now: u64,
-    ) -> bool {
-        self.read().is_revoked(id, subject, issued_at, now)
+        self.read()
+            .is_revoked(id, subject, to_millis(issued_at), to_secs(now))
     }
 
     /// What the manager asks on every load: [`is_revoked`](Self::is_revoked),
@@ -346,7 +335,7 @@ impl Registry {
         issued_at: u64,
         now: u64,
     ) -> Status {
-        if self.is_revoked_sealed(id, subject, issued_at, now) {
+        if self.read().is_revoked(id, subject, issued_at, now) {
             return Status::Revoked;
         }
         #[cfg(feature = "shared-registry")]
