@@ -4,18 +4,27 @@
 //! beyond what the tower layer does: it adds no more blocks than the tower
 //! layer.
 //!
-//! A counting global allocator (`stats_alloc`, as in `tests/allocations.rs`)
-//! counts the blocks one request allocates through each framework with and
-//! without its session wrapper, the same handler work in both; the
-//! difference is the adapter's (with the manager's own load and save). A
-//! route behind the wrapper whose handler never takes the session is
-//! measured too: it must cost less than one that loads it.
-//! Everything runs in one `#[test]`, as the counter is process-wide. Run
-//! with `--nocapture` to see the counts.
+//! A counting global allocator (`allocation-counter`'s, as in
+//! `tests/allocations.rs`) counts the blocks one request allocates through
+//! each framework with and without its session wrapper, the same handler
+//! work in both; the difference is the adapter's (with the manager's own
+//! load and save). A route behind the wrapper whose handler never takes the
+//! session is measured too: it must cost less than one that loads it.
+//!
+//! The counter is per thread, so nothing another thread allocates (the test
+//! harness, another test) is counted, however the machine is loaded. That
+//! holds only if the whole request runs on the calling thread: axum's is
+//! driven by a current-thread tokio runtime and actix-web's by an actix
+//! `System`, whose runtime is current-thread too, and neither the wrapper
+//! nor the handlers spawn anything. Work moved to another thread would
+//! silently drop out of the count, so each measured request checks that its
+//! handler ran on the calling thread and that it counted something, and the
+//! session routes must count more than the bare ones. Everything runs in one
+//! `#[test]`, as the comparison needs both frameworks' counts. Run with
+//! `--nocapture` to see the counts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::alloc::System;
 use std::future::Future;
 
 use actix_web::dev::Service as _;
@@ -23,29 +32,39 @@ use http::HeaderMap;
 use http::header::SET_COOKIE;
 use sealed_session::{Key, KeyRing, SessionManager};
 use serde::{Deserialize, Serialize};
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tower::Service as _;
-
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 #[derive(Serialize, Deserialize, Debug, Default)]
 struct Visits {
     count: u64,
 }
 
-/// Blocks allocated (fresh allocations and reallocations) while `f` ran.
-fn blocks<R>(f: impl FnOnce() -> R) -> usize {
-    let region = Region::new(GLOBAL);
-    let result = f();
-    let change = region.change();
+/// Blocks the calling thread allocated while `f`, which serves one request,
+/// ran (a reallocation counts as one: `allocation-counter`'s allocator
+/// leaves `realloc` to `GlobalAlloc`'s default, a new block, a copy and a
+/// free). What `f` returns is dropped after counting.
+fn blocks<R>(f: impl FnOnce() -> R) -> u64 {
+    let handled = handlers::handled_here();
+    let mut result = None;
+    let info = allocation_counter::measure(|| result = Some(f()));
     drop(result);
-    change.allocations + change.reallocations
+    // The counter sees only this thread: a handler run elsewhere would
+    // leave its request's work out of the count without failing.
+    assert_eq!(
+        handlers::handled_here(),
+        handled + 1,
+        "the request's handler ran on the measuring thread"
+    );
+    assert!(
+        info.count_total > 0,
+        "a request allocates (its handler's String at least)"
+    );
+    info.count_total
 }
 
 /// The fewest blocks over a few runs of `f` (the first runs warm caches
 /// and pools; the steady state is what a server sees).
-fn steady(mut f: impl FnMut() -> usize) -> usize {
+fn steady(mut f: impl FnMut() -> u64) -> u64 {
     (0..20).map(|_| f()).min().unwrap()
 }
 
@@ -62,13 +81,31 @@ fn manager_and_cookie() -> (SessionManager, String) {
 }
 
 mod handlers {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Requests handled on this thread (no allocation to count one).
+        static HANDLED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    fn handled() {
+        HANDLED.with(|n| n.set(n.get() + 1));
+    }
+
+    /// How many requests a handler has served on the calling thread.
+    pub(crate) fn handled_here() -> u64 {
+        HANDLED.with(Cell::get)
+    }
+
     pub(crate) async fn bare() -> String {
+        handled();
         "visit".to_owned()
     }
 
     macro_rules! counting {
         ($name:ident, $handle:ty) => {
             pub(crate) async fn $name(session: $handle) -> String {
+                handled();
                 session.update(|s| s.count += 1);
                 "visit".to_owned()
             }
@@ -96,7 +133,7 @@ enum Route {
 }
 
 /// Blocks of one axum request on `route`, steady state.
-fn axum_blocks(manager: &SessionManager, cookie: &str, route: Route) -> usize {
+fn axum_blocks(manager: &SessionManager, cookie: &str, route: Route) -> u64 {
     use axum::Router;
     use axum::body::Body;
     use axum::routing::get;
@@ -130,7 +167,7 @@ fn axum_blocks(manager: &SessionManager, cookie: &str, route: Route) -> usize {
 }
 
 /// Blocks of one actix-web request on `route`, steady state.
-fn actix_blocks(manager: &SessionManager, cookie: &str, route: Route) -> usize {
+fn actix_blocks(manager: &SessionManager, cookie: &str, route: Route) -> u64 {
     use actix_web::{App, test, web};
     use sealed_session::actix_web::SessionMiddleware;
 
@@ -207,6 +244,13 @@ fn the_actix_middleware_allocates_no_more_than_the_tower_layer() {
     let actix_bare = actix_blocks(&manager, &cookie, Route::Bare);
     let actix_untouched = actix_blocks(&manager, &cookie, Route::Untouched);
     let actix_session = actix_blocks(&manager, &cookie, Route::Session);
+    // The session's load and save (the seal's output string at least) run
+    // in the wrapper, on this thread, and are counted.
+    assert!(
+        axum_session > axum_bare && actix_session > actix_bare,
+        "the session routes count their load and save: axum {axum_session} \
+         (bare {axum_bare}), actix-web {actix_session} (bare {actix_bare})"
+    );
     let axum_added = axum_session - axum_bare;
     let actix_added = actix_session - actix_bare;
     println!(
