@@ -43,6 +43,14 @@ pub const MAX_COOKIE_PAIRS: usize = 1024;
 /// at most [`MAX_COOKIE_HEADER_BYTES`] in all.
 pub const MAX_SESSION_CANDIDATES: usize = 256;
 
+/// Most store reads one request's cookies can cause: each authentic,
+/// unrevoked pointer cookie tried costs one, until one opens. Stale
+/// pointers ahead of the live one (left under an old `Path`, or tossed)
+/// can use them up; the pointers past the cap are not read, and the request
+/// is reported as [`FreshReason::HeaderTooLarge`](crate::FreshReason::HeaderTooLarge): the
+/// session the client holds is never cleared or written over.
+pub const MAX_STORE_LOOKUPS: usize = 4;
+
 // Keys
 
 /// Length of a key in bytes.

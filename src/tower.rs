@@ -65,13 +65,18 @@
 //!
 //! # Server errors
 //!
-//! A response with a `5xx` status is not saved by default: a handler that
-//! failed half-way should not persist half its changes (as tower-sessions
-//! and express-session do). Two exceptions always go through: a session the
-//! handler **destroyed** (a logout is not undone by a failing page) or
-//! **regenerated** (the old identity must not survive). Turn this off with
+//! A response with a `5xx` status saves nothing the handler did, by
+//! default: a handler that failed half-way should not persist half its
+//! changes (as tower-sessions and express-session do). That includes a
+//! [`regenerate`](crate::Session::regenerate) and a new subject: a login
+//! that sets the subject and then fails leaves the client with the cookie
+//! it came with, as signed out as before, never a rotated session carrying
+//! half a login. One exception always goes through: a session the handler
+//! **destroyed** is removed and its id revoked (a sign-out is not undone by
+//! a failing page). Turn this off with
 //! [`SessionLayer::save_on_server_error`]. What the handler saved itself
-//! ([`SessionHandle::save`]) is saved: its cookie goes out with the `5xx`.
+//! ([`SessionHandle::save`]) stays saved: its cookie goes out with the
+//! `5xx`.
 //!
 //! A handler that returns an error (`Err(S::Error)`) gets no save: the error
 //! passes through unchanged, and changes to the session are dropped. One
@@ -151,8 +156,8 @@ impl<T> SessionLayer<T> {
     }
 
     /// Whether a response with a `5xx` status saves the session's changes
-    /// (default `false`: only a destroy or a regenerate is saved then; see
-    /// the [module docs](self#server-errors)).
+    /// (default `false`: only a destroy is saved then; see the
+    /// [module docs](self#server-errors)).
     #[must_use]
     pub fn save_on_server_error(mut self, save: bool) -> Self {
         self.save_on_server_error = save;

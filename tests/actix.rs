@@ -584,3 +584,42 @@ async fn a_save_in_the_handler_writes_the_store_first_and_reload_drops_unsaved_c
     let read = test::call_service(&app, get("/read", Some(&pointer)).to_request()).await;
     assert_eq!(body(read).await, "0 Store None 5000");
 }
+
+#[actix_web::test]
+async fn a_login_that_fails_half_way_does_not_log_in() {
+    // As in the tower layer: a 5xx saves no regenerate, subject or data.
+    let registry = sealed_session::revocation::Registry::in_memory();
+    let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+        .registry(registry.clone())
+        .build()
+        .unwrap();
+    let app = test::init_service(
+        app(&manager)
+            .route(
+                "/login-fail",
+                web::get().to(|session: SessionHandle<AppSession>| async move {
+                    session.update(|s| {
+                        s.regenerate();
+                        s.set_subject("user:1").unwrap();
+                        s.visits = 1_000;
+                    });
+                    actix_web::HttpResponse::InternalServerError().finish()
+                }),
+            )
+            .route(
+                "/whoami",
+                web::get().to(|session: SessionHandle<AppSession>| async move {
+                    session.read(|s| format!("{:?} {}", s.subject(), s.visits))
+                }),
+            ),
+    )
+    .await;
+    let first = test::call_service(&app, get("/count", None).to_request()).await;
+    let cookie = cookie_pair(&first).unwrap();
+    let failed = test::call_service(&app, get("/login-fail", Some(&cookie)).to_request()).await;
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(cookie_pair(&failed).is_none(), "no cookie for half a login");
+    let me = test::call_service(&app, get("/whoami", Some(&cookie)).to_request()).await;
+    assert_eq!(body(me).await, "None 1", "still the anonymous session");
+    assert!(registry.sessions("user:1").await.unwrap().is_empty());
+}

@@ -517,3 +517,40 @@ async fn a_sub_router_layer_replaces_the_outer_one_for_its_routes() {
     let health = call(&mut app, "/health", Some(&admin_cookie)).await;
     assert!(set_cookies(&health).is_empty());
 }
+
+#[tokio::test]
+async fn a_login_that_fails_half_way_does_not_log_in() {
+    // The handler rotates the id, sets the subject and a role, then fails:
+    // nothing of it is saved, and the cookie the client came with still
+    // opens as the anonymous session it was.
+    async fn login_then_fail(session: SessionHandle<AppSession>) -> StatusCode {
+        session.update(|s| {
+            s.regenerate();
+            s.set_subject("user:1").unwrap();
+            s.visits = 1_000; // the "role"
+        });
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    async fn whoami(session: SessionHandle<AppSession>) -> String {
+        session.read(|s| format!("{:?} {}", s.subject(), s.visits))
+    }
+    let registry = sealed_session::revocation::Registry::in_memory();
+    let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+        .registry(registry.clone())
+        .build()
+        .unwrap();
+    let mut app = Router::new()
+        .route("/", get(visits))
+        .route("/login", get(login_then_fail))
+        .route("/whoami", get(whoami))
+        .layer(SessionLayer::<AppSession>::new(manager));
+    let cookie = pair(&call(&mut app, "/", None).await).unwrap();
+
+    let failed = call(&mut app, "/login", Some(&cookie)).await;
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(pair(&failed).is_none(), "no cookie for half a login");
+    let me = call(&mut app, "/whoami", Some(&cookie)).await;
+    assert_eq!(body_text(me).await, "None 1", "still the anonymous session");
+    let listed = registry.sessions("user:1").await.unwrap();
+    assert!(listed.is_empty(), "no device recorded: {listed:?}");
+}

@@ -188,8 +188,8 @@ impl<T> SessionMiddleware<T> {
     }
 
     /// Whether a response with a `5xx` status saves the session's changes
-    /// (default `false`: only a destroy or a regenerate is saved then, as
-    /// in the tower layer).
+    /// (default `false`: only a destroy is saved then, as in the tower
+    /// layer; a regenerate and every other change are dropped).
     #[must_use]
     pub fn save_on_server_error(mut self, save: bool) -> Self {
         self.save_on_server_error = save;

@@ -7,8 +7,9 @@ use std::mem::MaybeUninit;
 use std::time::SystemTime;
 use zeroize::Zeroize as _;
 
-use super::envelope::{self, Body, Envelope, Times, to_secs};
+use super::envelope::{self, Body, Envelope, SESSION_ID_BYTES, Times, to_secs};
 use super::{Codec, Expiry, MAX_RAW_COOKIE_BYTES, Opened, SMALL_RAW_BYTES, SessionId, cookie};
+use crate::crypto::legacy_id;
 use crate::crypto::seal::{self, OpenedWith, Refusal};
 use crate::crypto::wire;
 use crate::error::{Error, ErrorKind};
@@ -72,7 +73,7 @@ impl Codec {
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Failure> {
         self.with_opened_cookie(value, |plaintext, with| {
-            self.decode_checked(plaintext, with, now, Deadlines::Both)
+            self.decode_checked(plaintext, with, now, Deadlines::Both, value.as_bytes())
         })
     }
 
@@ -120,18 +121,30 @@ impl Codec {
     }
 
     /// The envelope of `T`, from `T`'s own schema or through declared
-    /// migrations, with no trailing bytes; then the timeouts.
+    /// migrations, with no trailing bytes; then the timeouts. `source` is
+    /// what makes the value unique (the cookie value, or a store value's
+    /// store id): a version-1 value, which carries no session id, gets one
+    /// derived from it.
     pub(super) fn decode_checked<T: DeserializeOwned + 'static>(
         &self,
         plaintext: &[u8],
         with: OpenedWith,
         now: SystemTime,
         deadlines: Deadlines,
+        source: &[u8],
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
         let version = with.format_version();
         let (env, with) = match with.schema() {
             // Version 1 names no schema (and opens only when allowed).
-            None => (envelope::decode_legacy::<T>(plaintext)?, with),
+            None => {
+                let mut env = envelope::decode_legacy::<T>(plaintext)?;
+                let source = match &env.body {
+                    Body::Stored(id) => id.as_slice(),
+                    Body::Inline(_) => source,
+                };
+                env.session_id = self.legacy_session_id(with, source)?;
+                (env, with)
+            }
             Some(schema) if schema == self.schema_of::<T>() => {
                 (envelope::decode::<T>(plaintext, version)?, with)
             }
@@ -157,6 +170,19 @@ impl Codec {
             return Err(Error::new(ErrorKind::Expired));
         }
         Ok((env, with))
+    }
+}
+
+impl Codec {
+    /// The session id of a version-1 value opened with `with` from
+    /// `source` (see [`crate::crypto::legacy_id`]): stable for the value.
+    pub(crate) fn legacy_session_id(
+        &self,
+        with: OpenedWith,
+        source: &[u8],
+    ) -> Result<[u8; SESSION_ID_BYTES], Error> {
+        legacy_id::legacy_session_id(&self.inner.ring, with.key_id(), source)
+            .ok_or_else(|| Error::new(ErrorKind::Rejected))
     }
 }
 

@@ -61,7 +61,7 @@ impl Codec {
         let result = seal::open_in_place(&self.inner.ring, context, &mut raw, self.inner.legacy)
             .map_err(Error::from)
             .and_then(|(plaintext, with)| {
-                self.decode_checked(plaintext, with, now, Deadlines::AbsoluteOnly)
+                self.decode_checked(plaintext, with, now, Deadlines::AbsoluteOnly, id)
             });
         raw.zeroize();
         result

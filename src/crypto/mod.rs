@@ -5,6 +5,7 @@ pub(crate) mod algorithm;
 pub(crate) mod cipher;
 pub(crate) mod csrf;
 pub(crate) mod key;
+pub(crate) mod legacy_id;
 pub(crate) mod random;
 pub(crate) mod ring;
 pub(crate) mod seal;

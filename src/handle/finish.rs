@@ -27,9 +27,11 @@ where
     let before = headers.get_all(SET_COOKIE).iter().count();
     let mut taken = handle.take();
     let saved = match taken.session() {
-        // A server error's changes are not saved; a destroy or a
-        // regenerate always is.
-        Some(session) if !server_error || session.is_destroyed() || session.is_regenerating() => {
+        // A server error saves nothing the handler did (its changes, a new
+        // subject, a regenerate: a login that fails half-way leaves the
+        // client with the cookie it came with) except a destroy: a
+        // sign-out is never undone by an error.
+        Some(session) if !server_error || session.is_destroyed() => {
             handle.shared.manager.save(session, headers).await
         }
         _ => Ok(Saved::Unchanged),

@@ -326,8 +326,16 @@ pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspect
     let cookie_bytes = cookie::pair_size(codec.cookie_name(), value.len());
     let (opened_with, issued_at, renewed_at, session_id, subject, expiry, contents) = codec
         .with_opened_cookie(value, |plaintext, opened_with| {
-            let env = envelope::decode_raw(plaintext, opened_with.format_version())
+            let mut env = envelope::decode_raw(plaintext, opened_with.format_version())
                 .ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
+            // Version 1 carries no id: the one loading it would use.
+            if opened_with.schema().is_none() {
+                let source = match &env.body {
+                    RawBody::Stored(id) => id.as_slice(),
+                    RawBody::Inline(_) => value.as_bytes(),
+                };
+                env.session_id = codec.legacy_session_id(opened_with, source)?;
+            }
             let contents = match env.body {
                 RawBody::Inline(bytes) => Contents::Inline(Payload(Zeroizing::new(bytes.to_vec()))),
                 RawBody::Stored(id) => Contents::Stored(StoreId::from_bytes(id)),

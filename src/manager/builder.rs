@@ -246,8 +246,11 @@ impl SessionManagerBuilder {
     }
 
     /// Renew the idle deadline (and so write a cookie) only once this
-    /// fraction of the idle timeout has passed since the last renewal
-    /// (default 0.5). 0.0 renews on every request. [`build`](Self::build)
+    /// fraction of the session's idle timeout has passed since the last
+    /// renewal (default 0.5): its own
+    /// ([`Session::set_expiry`](crate::Session::set_expiry)) or else the
+    /// codec's, so a session with a short idle timeout of its own is renewed
+    /// in time. 0.0 renews on every request. [`build`](Self::build)
     /// rejects a value outside 0.0..=1.0, and NaN.
     pub fn renewal_threshold(mut self, fraction: f64) -> Self {
         self.renewal_threshold = fraction;
@@ -354,6 +357,7 @@ impl SessionManagerBuilder {
                 codec,
                 attributes: self.attributes,
                 renew_after,
+                renewal_threshold: self.renewal_threshold,
                 overflow,
                 store: self.store.map(crate::observe::wrap_store),
                 max_stored_bytes: self.max_stored_bytes,

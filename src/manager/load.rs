@@ -12,14 +12,10 @@ use crate::codec::envelope::{Body, Times, to_secs};
 use crate::codec::store_id::StoreId;
 use crate::codec::{Expiry, Failure, SessionId};
 use crate::error::{Error, ErrorKind};
-use crate::limits::MAX_SESSION_CANDIDATES;
+use crate::limits::{MAX_SESSION_CANDIDATES, MAX_STORE_LOOKUPS};
 use crate::observe;
 use crate::revocation::Status;
 use crate::session::{FreshReason, Origin, Session};
-
-/// Most store reads one request's cookies can cause: authentic pointer
-/// cookies whose entries are gone each cost one.
-const MAX_STORE_LOOKUPS: usize = 4;
 
 impl SessionManager {
     /// Loads the session named by the request's cookies, at the current time.
@@ -101,6 +97,8 @@ impl SessionManager {
         };
         let mut aead_budget = MAX_SESSION_CANDIDATES;
         let mut store_budget = MAX_STORE_LOOKUPS;
+        // A candidate that passed the cheap checks was left unread by a cap.
+        let mut hidden = false;
         while aead_budget > 0 {
             let Some(value) = candidates.next() else {
                 break;
@@ -154,7 +152,9 @@ impl SessionManager {
                         continue;
                     };
                     if store_budget == 0 {
-                        worse(FreshReason::MissingFromStore);
+                        // Not looked at: the session it points to may be
+                        // the live one.
+                        hidden = true;
                         continue;
                     }
                     store_budget -= 1;
@@ -219,7 +219,7 @@ impl SessionManager {
         }
         // The cookie the client meant may lie past a cap: say so, and keep
         // save from writing a fresh session over it.
-        if candidates.truncated() || (aead_budget == 0 && candidates.next().is_some()) {
+        if hidden || candidates.truncated() || (aead_budget == 0 && candidates.next().is_some()) {
             reason = FreshReason::HeaderTooLarge;
         }
         observe::fresh(reason);

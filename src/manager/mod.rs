@@ -118,6 +118,8 @@ struct Inner {
     codec: Codec,
     attributes: Attributes,
     renew_after: Duration,
+    /// The fraction of a session's idle timeout after which it is renewed.
+    renewal_threshold: f64,
     overflow: Overflow,
     store: Option<Arc<dyn Store>>,
     max_stored_bytes: usize,

@@ -1,7 +1,7 @@
 //! Saving: what the session's state machine asks for, written to the
 //! response (and the store) in an order that never loses data.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 use serde::Serialize;
@@ -72,7 +72,8 @@ impl SessionManager {
         T: Serialize + DeserializeOwned + 'static,
     {
         let codec = &self.inner.codec;
-        let required = match session.pending(self.inner.renew_after, now) {
+        let renew_after = self.renew_after(session.expiry());
+        let required = match session.pending(renew_after, now) {
             Pending::Nothing => {
                 if self.inner.clear_invalid_cookies && session.take_invalid_cookie() {
                     headers::append_set_cookie(
@@ -91,10 +92,13 @@ impl SessionManager {
                 if let Some(id) = session.store_id() {
                     self.require_store()?.delete(&id).await?;
                 }
-                // A copy of the cookie taken before the logout dies too.
-                if let (Some(id), Some(times)) = (session.id(), session.times()) {
-                    self.revoke(id, times, session.expiry());
-                    self.forget(session.subject(), id);
+                // A copy of the cookie taken before the logout dies too, for
+                // as long as any copy could open.
+                if let Some((id, until)) = session.issued_id() {
+                    self.revoke(id, until);
+                }
+                if let Some(id) = session.id() {
+                    self.forget_listed(session, id);
                 }
                 headers::append_set_cookie(
                     headers,
@@ -114,12 +118,16 @@ impl SessionManager {
         match self.write(session, headers, times, now).await {
             Ok((saved, origin, id, size, stored)) => {
                 session.set_stored_value(stored);
-                // The cookie from before a regeneration stops opening.
-                if let Some((old, old_times)) = replaced {
-                    self.revoke(old, old_times, session.expiry());
-                    self.forget(session.subject(), old);
+                // The cookie from before a regeneration stops opening, and
+                // leaves the list it was on.
+                if let Some((old, until)) = replaced {
+                    self.revoke(old, until);
+                    self.forget_listed(session, old);
+                } else if let (Some(old_subject), _) = session.listed_subjects() {
+                    // The subject changed: the record moves with it.
+                    self.forget(Some(old_subject), id);
                 }
-                self.record(session, before, id, times);
+                self.record(session, before, id, times, renew_after);
                 session.mark_written(origin, times, id, size);
                 Ok(saved)
             }
@@ -138,11 +146,32 @@ impl SessionManager {
         }
     }
 
-    /// Revokes session `id`, issued with `times` and `expiry`, in the
-    /// registry (if any) until the last instant a cookie of it could open.
-    fn revoke(&self, id: SessionId, times: Times, expiry: Option<Expiry>) {
+    /// Revokes session `id` in the registry (if any) until `until`, the
+    /// last instant a cookie of it could open.
+    fn revoke(&self, id: SessionId, until: SystemTime) {
         if let Some(registry) = &self.inner.registry {
-            registry.revoke(id, self.inner.codec.absolute_deadline(times, expiry));
+            registry.revoke(id, until);
+        }
+    }
+
+    /// Removes session `id` from every list it may be on: the subject the
+    /// last cookie sealed and the current one.
+    fn forget_listed<T>(&self, session: &Session<T>, id: SessionId) {
+        let (previous, current) = session.listed_subjects();
+        self.forget(previous, id);
+        self.forget(current, id);
+    }
+
+    /// How long after its last renewal a session with this expiry is
+    /// renewed: the renewal threshold of its own idle timeout, or of the
+    /// codec's.
+    pub(super) fn renew_after(&self, expiry: Option<Expiry>) -> Duration {
+        match expiry {
+            Some(expiry) => Duration::try_from_secs_f64(
+                expiry.idle_timeout().as_secs_f64() * self.inner.renewal_threshold,
+            )
+            .unwrap_or(self.inner.renew_after),
+            None => self.inner.renew_after,
         }
     }
 
@@ -163,15 +192,16 @@ impl SessionManager {
         before: Option<(SessionId, Times)>,
         id: SessionId,
         times: Times,
+        renew_after: Duration,
     ) {
         let (Some(registry), Some(subject)) = (&self.inner.registry, session.subject()) else {
             return;
         };
-        let renew_after = self.inner.renew_after.as_secs().max(1);
+        let renew_secs = renew_after.as_secs().max(1);
         let interval = |t: Times| {
             t.renewed_at
                 .duration_since(t.issued_at)
-                .map_or(0, |d| d.as_secs() / renew_after)
+                .map_or(0, |d| d.as_secs() / renew_secs)
         };
         let due = session.record_due()
             || before.is_none_or(|(old_id, old_times)| {
@@ -186,7 +216,7 @@ impl SessionManager {
         let expiry = session.expiry();
         let until = codec
             .deadline(times, expiry)
-            .checked_add(self.inner.renew_after)
+            .checked_add(renew_after)
             .unwrap_or_else(|| codec.absolute_deadline(times, expiry))
             .min(codec.absolute_deadline(times, expiry));
         registry.record_session(

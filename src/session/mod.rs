@@ -11,6 +11,7 @@ pub(crate) use state::Pending;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::time::SystemTime;
 
 use crate::codec::envelope::Times;
 use crate::codec::store_id::StoreId;
@@ -48,8 +49,14 @@ pub struct Session<T> {
     /// `None` until the first save of a new session.
     id: Option<SessionId>,
     subject: Option<String>,
-    /// The subject changed since the last write (a registry records it).
-    subject_changed: bool,
+    /// `Some(the subject the last cookie sealed)` once the subject changed
+    /// since the last load or write: the registry's record of this session
+    /// is under that one, and moves to the new one at the next write.
+    previous_subject: Option<Option<String>>,
+    /// The latest absolute deadline of any cookie issued for the current id
+    /// (the one loaded, and those written since): a revocation of the id
+    /// lives until then.
+    sealed_until: Option<SystemTime>,
     /// The session's own timeouts (capped at the codec's limits); `None`
     /// for the codec's.
     expiry: Option<Expiry>,
@@ -133,6 +140,11 @@ impl<T> Session<T> {
     /// sealed inside the session; marks the session changed when it
     /// differs. A revocation registry can end every session of a subject.
     ///
+    /// A change of subject is a change of identity: like
+    /// [`regenerate`](Self::regenerate), it gives the session a new id on
+    /// the next save, so a cookie copied before it keeps neither the old
+    /// subject's access nor a place on the new subject's list.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidSubject`] for a subject that is empty or longer
@@ -143,9 +155,7 @@ impl<T> Session<T> {
             return Err(Error::new(ErrorKind::InvalidSubject));
         }
         if self.subject.as_deref() != Some(subject.as_str()) {
-            self.subject = Some(subject);
-            self.changed = true;
-            self.subject_changed = true;
+            self.replace_subject(Some(subject));
         }
         Ok(())
     }
@@ -228,7 +238,11 @@ impl<T> Session<T> {
     /// inside it and kept across renewals and
     /// [`regenerate`](Self::regenerate); capped at the codec's
     /// [`expiry_limits`](crate::CodecBuilder::expiry_limits). Marks the
-    /// session changed when it differs. The cookie's `Max-Age` and a store
+    /// session changed when it differs, and then gives it a new id on the
+    /// next save, as [`regenerate`](Self::regenerate) does: an id keeps one
+    /// expiry for its whole life, so the cookie from before (a 30-day
+    /// "remember me" cookie, say) stops opening with a registry, however
+    /// long it had left. The cookie's `Max-Age` and a store
     /// entry's deadline follow it from the next save.
     ///
     /// # Examples
@@ -254,7 +268,7 @@ impl<T> Session<T> {
         let expiry = Some(self.codec.cap(expiry));
         if self.expiry != expiry {
             self.expiry = expiry;
-            self.changed = true;
+            self.identity_changed();
         }
     }
 
@@ -262,7 +276,7 @@ impl<T> Session<T> {
     /// marks the session changed when it had its own expiry.
     pub fn clear_expiry(&mut self) {
         if self.expiry.take().is_some() {
-            self.changed = true;
+            self.identity_changed();
         }
     }
 
@@ -273,11 +287,35 @@ impl<T> Session<T> {
     }
 
     /// Removes the subject (for example at logout without destroying the
-    /// session); marks the session changed when it had one.
+    /// session); marks the session changed when it had one, and gives it a
+    /// new id on the next save (as [`set_subject`](Self::set_subject) does).
+    /// With a revocation registry, the cookie from before stops opening and
+    /// the session leaves the old subject's list of sessions.
     pub fn clear_subject(&mut self) {
-        if self.subject.take().is_some() {
-            self.changed = true;
+        if self.subject.is_some() {
+            self.replace_subject(None);
         }
+    }
+
+    /// Sets the subject to `subject`, remembering the one the last cookie
+    /// sealed, and asks for a new id: a cookie carries one subject for its
+    /// id's whole life, so the copies that carry the old one stop opening
+    /// (with a registry) and leave the old subject's list.
+    fn replace_subject(&mut self, subject: Option<String>) {
+        let old = std::mem::replace(&mut self.subject, subject);
+        if self.previous_subject.is_none() {
+            self.previous_subject = Some(old);
+        }
+        self.identity_changed();
+    }
+
+    /// The subject or the expiry changed: both are fixed for an id's whole
+    /// life (so a revocation of the id knows every deadline a copy of it
+    /// carries, and every copy of it is on one subject's list), so the
+    /// next save gives the session a new id and revokes the old one.
+    fn identity_changed(&mut self) {
+        self.changed = true;
+        self.regenerate = true;
     }
 
     /// Why the session is fresh, or `None` when it came from a valid cookie.

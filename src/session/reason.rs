@@ -32,8 +32,12 @@ pub enum FreshReason {
     /// [`MAX_COOKIE_HEADER_BYTES`](crate::limits::MAX_COOKIE_HEADER_BYTES) or held
     /// more than [`MAX_COOKIE_PAIRS`](crate::limits::MAX_COOKIE_PAIRS) pairs or
     /// [`MAX_SESSION_CANDIDATES`](crate::limits::MAX_SESSION_CANDIDATES) authentic
-    /// looking session cookies, and no session was found in the part looked
-    /// at: the client's session may be in the rest. Saving such a session
+    /// looking session cookies, or more store pointers than
+    /// [`MAX_STORE_LOOKUPS`](crate::limits::MAX_STORE_LOOKUPS) reads could
+    /// follow, and no session was found in the part looked at: the client's
+    /// session may be in the rest. It is never cleared
+    /// ([`clear_invalid_cookies`](crate::SessionManagerBuilder::clear_invalid_cookies)
+    /// leaves it alone). Saving such a session
     /// writes nothing unless it was regenerated
     /// ([`Saved::NotOverwritten`](crate::Saved::NotOverwritten)).
     HeaderTooLarge,

@@ -50,7 +50,8 @@ impl<T> Session<T> {
             data,
             id: None,
             subject: None,
-            subject_changed: false,
+            previous_subject: None,
+            sealed_until: None,
             expiry: None,
             label: None,
             changed: false,
@@ -89,6 +90,7 @@ impl<T> Session<T> {
         session.id = Some(id);
         session.subject = subject;
         session.expiry = expiry.map(|e| session.codec.cap(e));
+        session.sealed_until = Some(session.codec.absolute_deadline(times, session.expiry));
         session.cookie_size = Some(cookie_size);
         session.reseal = reseal;
         session
@@ -148,9 +150,30 @@ impl<T> Session<T> {
     }
 
     /// The id a write replaces: the current one when regenerating (it is
-    /// revoked once the new one is written), with its issued-at time.
-    pub(crate) fn replaced_id(&self) -> Option<(SessionId, Times)> {
-        self.id.zip(self.times).filter(|_| self.regenerate)
+    /// revoked once the new one is written), with the last instant a cookie
+    /// of it can open.
+    pub(crate) fn replaced_id(&self) -> Option<(SessionId, SystemTime)> {
+        self.issued_id().filter(|_| self.regenerate)
+    }
+
+    /// The current id, when a cookie of it was issued (loaded, or written
+    /// since), with the last instant any such cookie can open: the latest
+    /// of their sealed absolute deadlines, whatever the session's expiry is
+    /// now.
+    pub(crate) fn issued_id(&self) -> Option<(SessionId, SystemTime)> {
+        self.id.zip(self.sealed_until)
+    }
+
+    /// The subjects whose lists in the registry may hold this session: the
+    /// one the last cookie sealed (if the subject changed since) and the
+    /// current one.
+    pub(crate) fn listed_subjects(&self) -> (Option<&str>, Option<&str>) {
+        let previous = self
+            .previous_subject
+            .as_ref()
+            .and_then(|s| s.as_deref())
+            .filter(|old| Some(*old) != self.subject.as_deref());
+        (previous, self.subject.as_deref())
     }
 
     /// The store entry a write may update in place: the current one, unless
@@ -162,6 +185,8 @@ impl<T> Session<T> {
     /// After a removal cookie was emitted: nowhere, nothing pending.
     pub(crate) fn mark_removed(&mut self) {
         self.stored_value = None;
+        self.sealed_until = None;
+        self.previous_subject = None;
         self.origin = Origin::New;
         self.id = None;
         self.times = None;
@@ -180,6 +205,11 @@ impl<T> Session<T> {
         id: SessionId,
         cookie_size: usize,
     ) {
+        let until = self.codec.absolute_deadline(times, self.expiry);
+        self.sealed_until = match self.sealed_until {
+            Some(earlier) if self.id == Some(id) => Some(earlier.max(until)),
+            _ => Some(until),
+        };
         self.origin = origin;
         self.id = Some(id);
         self.times = Some(times);
@@ -188,7 +218,7 @@ impl<T> Session<T> {
         self.reseal = false;
         self.fresh_reason = None;
         self.cookie_size = Some(cookie_size);
-        self.subject_changed = false;
+        self.previous_subject = None;
         self.label = None;
     }
 
@@ -238,7 +268,7 @@ impl<T> Session<T> {
     /// Whether the subject changed or a label was given since the last
     /// write: the registry's record needs writing.
     pub(crate) fn record_due(&self) -> bool {
-        self.subject_changed || self.label.is_some()
+        self.previous_subject.is_some() || self.label.is_some()
     }
 
     /// The label given since the last write, if any.

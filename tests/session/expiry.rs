@@ -55,16 +55,17 @@ fn remember_me_outlives_the_default_timeouts_and_max_age_follows_it() {
     // Max-Age is the session's own idle deadline, not the codec's hour.
     assert_eq!(max_age_of(&only_set_cookie(&response)), secs(7 * DAY));
 
-    // Two days later: past the default idle (1 h) and absolute (8 h).
+    // Four days later: past the default idle (1 h) and absolute (8 h), and
+    // past half of its own idle timeout (renewal follows the session's own).
     let mut session: Session<Cart> =
-        load_sync_at(&manager, &next_request(&response), at(secs(2 * DAY)));
+        load_sync_at(&manager, &next_request(&response), at(secs(4 * DAY)));
     assert!(!session.is_new(), "{:?}", session.fresh_reason());
     assert_eq!(
         session.expiry(),
         Some(Expiry::persistent(7 * DAY, 30 * DAY))
     );
     // The renewal keeps the expiry; its Max-Age counts from the renewal.
-    let (_, renewed) = save_sync_at(&manager, &mut session, at(secs(2 * DAY)));
+    let (_, renewed) = save_sync_at(&manager, &mut session, at(secs(4 * DAY)));
     assert_eq!(max_age_of(&only_set_cookie(&renewed)), secs(7 * DAY));
 
     // Renewed every few days it lives thirty days from login, then ends;

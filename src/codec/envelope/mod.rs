@@ -19,7 +19,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::SessionId;
 use crate::crypto::wire;
 use crate::error::{Error, ErrorKind};
 
@@ -152,8 +151,9 @@ struct LegacyEnvelope<T> {
 }
 
 /// Postcard of a version-1 envelope of `T`, with no trailing bytes. It
-/// names no session, so it gets a fresh random session id (it is sealed
-/// again, in the current format, on its next save).
+/// names no session: its session id is all zeros here, and the codec
+/// derives the real one from the sealed value (the same for every replay
+/// of it; it is sealed again, in the current format, on its next save).
 ///
 /// # Errors
 ///
@@ -163,7 +163,7 @@ pub(crate) fn decode_legacy<T: DeserializeOwned>(plaintext: &[u8]) -> Result<Env
         Ok((env, [])) => Ok(Envelope {
             issued_at: env.issued_at.saturating_mul(1000),
             renewed_at: env.renewed_at,
-            session_id: SessionId::generate().to_bytes(),
+            session_id: [0; SESSION_ID_BYTES],
             subject: None,
             expiry: None,
             body: env.body,
