@@ -40,6 +40,9 @@ else
     scripts/test.sh
 fi
 
+step "the lifecycle model, 10 000 cases"
+MODEL_CASES=10000 cargo test --all-features --test lifecycle model
+
 step "cargo doc"
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --all-features
 
