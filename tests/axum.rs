@@ -554,3 +554,101 @@ async fn a_login_that_fails_half_way_does_not_log_in() {
     let listed = registry.sessions("user:1").await.unwrap();
     assert!(listed.is_empty(), "no device recorded: {listed:?}");
 }
+
+/// What a handler does before it answers, as bits: 1 changes the data,
+/// 2 sets a subject, 4 regenerates, 8 sets an expiry, 16 destroys.
+async fn act(
+    session: SessionHandle<AppSession>,
+    axum::extract::Path((actions, status)): axum::extract::Path<(u8, u16)>,
+) -> StatusCode {
+    session.update(|s| {
+        if actions & 1 != 0 {
+            s.visits += 100;
+        }
+        if actions & 2 != 0 {
+            s.set_subject("user:9").unwrap();
+        }
+        if actions & 4 != 0 {
+            s.regenerate();
+        }
+        if actions & 8 != 0 {
+            s.set_expiry(sealed_session::Expiry::browser_session(
+                std::time::Duration::from_secs(600),
+                std::time::Duration::from_secs(3600),
+            ));
+        }
+        if actions & 16 != 0 {
+            s.destroy();
+        }
+    });
+    StatusCode::from_u16(status).unwrap()
+}
+
+async fn state(session: SessionHandle<AppSession>) -> String {
+    session.read(|s| format!("{:?} {:?} {}", s.id(), s.subject(), s.visits))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// The documented rule, for every mix of changes: a `5xx` persists a
+    /// destroy (removal cookie, the old cookie revoked) and nothing else;
+    /// any other status persists what the handler did.
+    #[test]
+    fn a_failed_response_persists_exactly_the_documented_rule(
+        actions in 0u8..32,
+        status in proptest::prop_oneof![
+            proptest::strategy::Just(200u16),
+            proptest::strategy::Just(500u16),
+            proptest::strategy::Just(503u16),
+        ],
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            let registry = sealed_session::revocation::Registry::in_memory();
+            let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+                .registry(registry)
+                .build()
+                .unwrap();
+            let mut app = Router::new()
+                .route("/", get(visits))
+                .route("/act/{actions}/{status}", get(act))
+                .route("/state", get(state))
+                .layer(SessionLayer::<AppSession>::new(manager));
+            let cookie = pair(&call(&mut app, "/", None).await).unwrap();
+            let before = body_text(call(&mut app, "/state", Some(&cookie)).await).await;
+
+            let path = format!("/act/{actions}/{status}");
+            let response = call(&mut app, &path, Some(&cookie)).await;
+            assert_eq!(response.status().as_u16(), status);
+            let set = response
+                .headers()
+                .get(SET_COOKIE)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let destroyed = actions & 16 != 0;
+            let failed = status >= 500;
+            let after = body_text(call(&mut app, "/state", Some(&cookie)).await).await;
+            if destroyed {
+                let line = set.expect("a destroy always reaches the browser");
+                assert!(line.contains("Max-Age=0"), "{line}");
+                assert_eq!(after, "None None 0", "the old cookie is revoked");
+            } else if failed {
+                assert_eq!(set, None, "a 5xx persists nothing but a destroy");
+                assert_eq!(after, before, "the old cookie opens as it was");
+            } else {
+                let new = pair(&response);
+                let changed = actions & (1 | 2 | 4 | 8) != 0;
+                assert_eq!(new.is_some(), changed, "a cookie only for a change");
+                if let Some(new) = new {
+                    let now = body_text(call(&mut app, "/state", Some(&new)).await).await;
+                    assert!(now.ends_with(if actions & 1 != 0 { " 101" } else { " 1" }), "{now}");
+                    assert_eq!(now.contains("user:9"), actions & 2 != 0, "{now}");
+                }
+            }
+        });
+    }
+}
