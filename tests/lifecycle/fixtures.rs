@@ -22,7 +22,10 @@ pub(crate) fn at(offset: Duration) -> SystemTime {
 
 thread_local! {
     static RUNTIME: RefCell<tokio::runtime::Runtime> = RefCell::new(
-        tokio::runtime::Builder::new_current_thread().build().unwrap(),
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap(),
     );
 }
 

@@ -152,9 +152,15 @@ fn the_device_list_follows_the_subject() {
     assert_eq!(sessions("user:d"), []);
 }
 
+/// Seen in the backend's own records: the registry's list hides revoked
+/// ids, so a record left under the old subject would not show through it.
+#[cfg(feature = "shared-registry")]
 #[test]
 fn a_destroy_after_a_change_of_subject_leaves_no_list_holding_the_session() {
-    let registry = Registry::in_memory();
+    use sealed_session::revocation::{MemoryBackend, RevocationBackend as _};
+
+    let backend = MemoryBackend::new();
+    let registry = join(Registry::shared(backend.clone()).start()).unwrap();
     let manager = remember_me_manager(&registry);
     let cookie = sign_in(
         &manager,
@@ -163,13 +169,17 @@ fn a_destroy_after_a_change_of_subject_leaves_no_list_holding_the_session() {
         None,
         at(Duration::ZERO),
     );
+    join(registry.flush()).unwrap();
+    let raw = |subject| join(backend.sessions(subject, at(HOUR))).unwrap();
+    assert_eq!(raw("user:d").len(), 1, "recorded at login");
+
     let mut session: Session<u32> = load(&manager, &request(&cookie), at(HOUR));
     session.set_subject("user:e").unwrap();
     session.destroy();
     save(&manager, &mut session, at(HOUR));
+    join(registry.flush()).unwrap();
     for subject in ["user:d", "user:e"] {
-        let found = join(registry.sessions_at(subject, at(2 * HOUR))).unwrap();
-        assert!(found.is_empty(), "{subject}: {found:?}");
+        assert!(raw(subject).is_empty(), "{subject}: {:?}", raw(subject));
     }
 }
 
