@@ -131,10 +131,7 @@ impl SessionManager {
         now: SystemTime,
     ) -> Result<Option<Written>, Error> {
         let codec = &self.inner.codec;
-        let identity = Identity {
-            subject: None,
-            ..session.identity_for_write()
-        };
+        let identity = session.identity_for_write();
         // Sealed before the store is touched, like every write.
         let pointer = codec.seal_envelope(
             schema,
@@ -168,12 +165,13 @@ impl SessionManager {
         inline: &Envelope<&T, &str>,
     ) -> Result<(SealedCookie, Vec<u8>), Error> {
         let codec = &self.inner.codec;
-        // The pointer carries the session id (so a revoked session is
-        // refused before any store read) but not the subject: the stored
-        // value does.
+        // The pointer carries the session id and the subject (both fixed
+        // for the id's life), so a revoked session, or one whose subject
+        // was signed out everywhere, is refused before any store read: stale
+        // pointers cannot use up the request's store reads.
         let identity = Identity {
             id: SessionId::from_bytes(inline.session_id),
-            subject: None,
+            subject: inline.subject,
             expiry: inline.expiry.map(Expiry::from_sealed),
         };
         let pointer = codec.seal_envelope(

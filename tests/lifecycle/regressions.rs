@@ -289,3 +289,40 @@ fn stale_pointer_cookies_ahead_of_the_live_one_hide_it_and_never_clear_it() {
     let alone: Session<Vec<u8>> = load(&manager, &request(live), at(21 * S));
     assert_eq!(*alone, big());
 }
+
+/// Found by the model (1 000 000 cases): pointers of a subject signed out
+/// everywhere carried no subject, so each cost a store read before it was
+/// refused, and four of them hid the live session.
+#[test]
+fn pointers_of_a_subject_signed_out_everywhere_cost_no_store_read() {
+    let registry = Registry::in_memory();
+    let store = Arc::new(MemoryStore::new().with_clock(|| at(Duration::ZERO)));
+    let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+        .store(store)
+        .registry(registry.clone())
+        .clear_invalid_cookies(true)
+        .build()
+        .unwrap();
+    let big = |n: u8| vec![n; 6000];
+    let mut session: Session<Vec<u8>> = load(&manager, &HeaderMap::new(), at(Duration::ZERO));
+    session.set_subject("user:a").unwrap();
+    let mut cookie = cookie_of(&save(&manager, &mut session, at(Duration::ZERO))).unwrap();
+    let mut stale = Vec::new();
+    for n in 0..4u8 {
+        let mut session: Session<Vec<u8>> = load(&manager, &request(&cookie), at(S));
+        assert_eq!(session.subject(), Some("user:a"));
+        session.set(big(n));
+        cookie = cookie_of(&save(&manager, &mut session, at(S))).unwrap();
+        stale.push(cookie.clone());
+    }
+    registry.revoke_subject("user:a", at(2 * S), manager.codec().max_absolute_timeout());
+    let mut fresh: Session<Vec<u8>> = load(&manager, &HeaderMap::new(), at(3 * S));
+    fresh.set(big(9));
+    let live = cookie_of(&save(&manager, &mut fresh, at(3 * S))).unwrap();
+
+    stale.push(live);
+    let session: Session<Vec<u8>> = load(&manager, &request(&stale.join("; ")), at(4 * S));
+    assert_eq!(session.fresh_reason(), None, "the live session loads");
+    assert_eq!(session.subject(), None);
+    assert!(*session == big(9), "the live session's data");
+}
