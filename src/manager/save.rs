@@ -118,14 +118,12 @@ impl SessionManager {
         match self.write(session, headers, times, now).await {
             Ok((saved, origin, id, size, stored)) => {
                 session.set_stored_value(stored);
-                // The cookie from before a regeneration stops opening, and
-                // leaves the list it was on.
+                // The cookie from before a regeneration (a sign-in, a change
+                // of subject or expiry) stops opening, and leaves the list it
+                // was on.
                 if let Some((old, until)) = replaced {
                     self.revoke(old, until);
                     self.forget_listed(session, old);
-                } else if let (Some(old_subject), _) = session.listed_subjects() {
-                    // The subject changed: the record moves with it.
-                    self.forget(Some(old_subject), id);
                 }
                 self.record(session, before, id, times, renew_after);
                 session.mark_written(origin, times, id, size);
