@@ -3,6 +3,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use crate::crypto::wire::SchemaId;
+
 /// What went wrong.
 ///
 /// Failures on untrusted input are deliberately coarse: a value that is too
@@ -20,6 +22,16 @@ pub enum ErrorKind {
     /// The value authenticated, but its payload does not decode as the
     /// requested type (the session schema changed) or has trailing bytes.
     Undecodable,
+    /// The value authenticated, but was sealed for a schema this build does
+    /// not know: not the requested type's own (nor an older definition of
+    /// it that only lacked trailing defaulted fields or variants), and no
+    /// declared migration leads from it. The session type changed in a way
+    /// old values cannot be read as; declare a migration from the old type
+    /// (`CodecBuilder::migrate`) to keep them.
+    UnknownSchema {
+        /// The schema id the value was sealed for.
+        schema: SchemaId,
+    },
     /// The sealed cookie would be larger than the configured limit.
     TooLarge {
         /// Bytes of `name=value` the sealed cookie would take.
@@ -125,6 +137,11 @@ impl fmt::Display for ErrorKind {
             Self::Undecodable => {
                 f.write_str("session payload does not decode as the requested type")
             }
+            Self::UnknownSchema { schema } => write!(
+                f,
+                "session value was sealed for schema {schema}, which this build neither reads nor \
+                 migrates from; declare a migration from the old session type"
+            ),
             Self::TooLarge { size, limit } => write!(
                 f,
                 "sealed cookie is {size} bytes of name and value; the limit is {limit}"

@@ -1,5 +1,5 @@
 //! Frozen test vectors, sealed: with the nonce fixed, sealing each vector's
-//! payload gives exactly its version-2 cookie string (`tests/vectors.rs`
+//! payload gives exactly its version-3 cookie string as sealed since 0.9 (`tests/vectors.rs`
 //! opens them, and the version-1 strings, through the public API). Also the one decode failure only a key holder
 //! can produce: an authentic value with trailing bytes after the envelope.
 
@@ -23,6 +23,7 @@ use crate::{Algorithm, Codec, ErrorKind, Key, KeyRing, Times};
 include!("../tests/vectors/v1.rs");
 include!("../tests/vectors/v2.rs");
 include!("../tests/vectors/v3.rs");
+include!("../tests/vectors/v3_fields.rs");
 
 fn codec_for(v: &Vector) -> Codec {
     let algorithm: Algorithm = v.algorithm.parse().unwrap();
@@ -51,8 +52,9 @@ fn expiry_of(v3: &VectorV3) -> Option<crate::Expiry> {
 fn seals_every_frozen_vector_to_its_exact_string() {
     assert_eq!(VECTORS.len(), VECTORS_V2.len());
     assert_eq!(VECTORS.len(), VECTORS_V3.len());
-    for ((v, v2), v3) in VECTORS.iter().zip(VECTORS_V2).zip(VECTORS_V3) {
-        let cookie = &v3.cookie;
+    assert_eq!(VECTORS.len(), VECTORS_V3_FIELDS.len());
+    let all = VECTORS.iter().zip(VECTORS_V2).zip(VECTORS_V3);
+    for (((v, v2), v3), cookie) in all.zip(VECTORS_V3_FIELDS) {
         let codec = codec_for(v);
         let nonce = hex(v.nonce);
         assert_eq!(nonce.len(), codec.ring().primary_algorithm().nonce_len());
@@ -77,6 +79,14 @@ fn seals_every_frozen_vector_to_its_exact_string() {
         };
         assert_eq!(sealed.value(), *cookie, "vector for {}", v.algorithm);
         assert_eq!(sealed.size(), v.cookie_name.len() + 1 + cookie.len());
+        // Under the id with type names, the string sealed before 0.9.
+        let before = {
+            let _fixed = seal::fix_nonce(fixed);
+            codec
+                .seal_envelope(crate::SchemaId::named_shape_of::<Payload>(), &env)
+                .unwrap()
+        };
+        assert_eq!(before.value(), v3.cookie, "vector for {}", v.algorithm);
 
         // The guard is gone: the next seal has a random nonce again.
         let random = codec.seal_with_times(&v.payload, times).unwrap();
@@ -98,8 +108,15 @@ fn the_version_2_strings_open_and_are_due_to_be_sealed_again() {
 }
 
 #[test]
-fn the_payload_schema_id_is_frozen() {
-    assert_eq!(crate::SchemaId::of::<Payload>().to_string(), PAYLOAD_SCHEMA);
+fn the_payload_schema_ids_are_frozen() {
+    assert_eq!(
+        crate::SchemaId::of::<Payload>().to_string(),
+        PAYLOAD_SCHEMA_FIELDS
+    );
+    assert_eq!(
+        crate::SchemaId::named_shape_of::<Payload>().to_string(),
+        PAYLOAD_SCHEMA
+    );
 }
 
 #[test]

@@ -39,8 +39,8 @@ struct Lookalike {
     role: String,
 }
 
-/// V1 with a field added (the `#[serde(default)]` change postcard cannot
-/// read old values for).
+/// V1 with a defaulted field appended (old values open with its default,
+/// or through a migration when one is declared).
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 struct V2 {
     user_id: u64,
@@ -128,7 +128,7 @@ fn a_cookie_of_another_type_with_the_same_wire_shape_is_not_reinterpreted() {
     // Before schema ids, this opened with role == "admin".
     let session: Session<Lookalike> = manager.load_sync_at(&request, at(1)).unwrap();
     assert!(session.is_new());
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::UnknownSchema));
     assert_eq!(session.role, "");
     // The codec says the same.
     let value = request[COOKIE].to_str().unwrap().split_once('=').unwrap().1;
@@ -136,7 +136,7 @@ fn a_cookie_of_another_type_with_the_same_wire_shape_is_not_reinterpreted() {
         .codec()
         .open_at::<Lookalike>(value, at(1))
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Undecodable);
+    assert!(matches!(err.kind(), ErrorKind::UnknownSchema { .. }));
     assert_eq!(
         manager.codec().open_at::<V1>(value, at(1)).unwrap().value(),
         &alice()
@@ -167,7 +167,7 @@ async fn a_stored_value_of_another_type_with_the_same_wire_shape_is_not_reinterp
     let request = next_request(&response);
 
     let other: Session<Lookalike> = manager.load(&request).await.unwrap();
-    assert_eq!(other.fresh_reason(), Some(FreshReason::Undecodable));
+    assert_eq!(other.fresh_reason(), Some(FreshReason::UnknownSchema));
     let same: Session<V1> = manager.load(&request).await.unwrap();
     assert_eq!(*same, big);
 }
@@ -185,12 +185,12 @@ fn renaming_a_schema_is_one_line_and_refuses_the_old_values() {
     // longer open as it.
     let renamed = manager(Codec::builder(ring.clone()).schema::<V1>("user/2"));
     let session: Session<V1> = renamed.load_sync_at(&request, at(1)).unwrap();
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::UnknownSchema));
     assert_eq!(renamed.codec().schema_of::<V1>(), SchemaId::named("user/2"));
     // The shape id is not the name's.
     let unnamed = manager(Codec::builder(ring));
     let session: Session<V1> = unnamed.load_sync_at(&request, at(1)).unwrap();
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::UnknownSchema));
 }
 
 #[test]
@@ -201,11 +201,14 @@ fn sessions_upgrade_from_v1_to_v2_to_v3_across_three_requests() {
     let release1 = manager(Codec::builder(ring.clone()));
     let request1 = saved(&release1, alice(), at(0));
 
-    // Request 2, release 2: V2 added a field. Without a migration the old
-    // cookie is undecodable; with one it opens, converted.
+    // Request 2, release 2: V2 appended a defaulted field. Without a
+    // migration the old cookie opens with the default; with one, the
+    // declared conversion wins.
     let no_migration = manager(Codec::builder(ring.clone()));
-    let lost: Session<V2> = no_migration.load_sync_at(&request1, at(1)).unwrap();
-    assert_eq!(lost.fresh_reason(), Some(FreshReason::Undecodable));
+    let kept: Session<V2> = no_migration.load_sync_at(&request1, at(1)).unwrap();
+    assert_eq!(kept.fresh_reason(), None);
+    assert_eq!(kept.theme, "");
+    assert_eq!((kept.user_id, &*kept.display_name), (7, "admin"));
 
     let release2 = manager(Codec::builder(ring.clone()).migrate(v1_to_v2));
     let mut session: Session<V2> = release2.load_sync_at(&request1, at(1)).unwrap();
@@ -401,7 +404,7 @@ fn a_chain_that_does_not_reach_the_type_opened_converts_nothing() {
         .unwrap();
     let manager = SessionManager::with_codec(codec).build().unwrap();
     let session: Session<V3> = manager.load_sync_at(&request, at(1)).unwrap();
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::UnknownSchema));
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     // Opened as V2, the same cookie converts once.
     let session: Session<V2> = manager.load_sync_at(&request, at(1)).unwrap();

@@ -20,6 +20,9 @@ pub(crate) struct Migration {
     /// `Old`'s shape id; replaced by its explicit name's id at build time
     /// when it has one.
     from: SchemaId,
+    /// `Old`'s id before 0.9 (its shape with type names): what values
+    /// sealed then carry. The explicit name's id when it has one.
+    from_named: SchemaId,
     to_type: TypeId,
     to_shape: SchemaId,
     decode: Box<Decode>,
@@ -36,6 +39,7 @@ impl Migration {
             from_type: TypeId::of::<Old>(),
             from_name: std::any::type_name::<Old>(),
             from: SchemaId::of::<Old>(),
+            from_named: SchemaId::named_shape_of::<Old>(),
             to_type: TypeId::of::<New>(),
             to_shape: SchemaId::of::<New>(),
             decode: Box::new(|plaintext, version| {
@@ -74,6 +78,7 @@ impl Migrations {
         for m in &mut self.0 {
             if let Some(id) = named(m.from_type) {
                 m.from = id;
+                m.from_named = id;
             }
             let to = named(m.to_type).unwrap_or(m.to_shape);
             if m.from == to {
@@ -102,7 +107,10 @@ impl Migrations {
         plaintext: &[u8],
         version: u8,
     ) -> Option<Result<Envelope<T>, Error>> {
-        let first = self.0.iter().find(|m| m.from == schema)?;
+        let first = self
+            .0
+            .iter()
+            .find(|m| m.from == schema || m.from_named == schema)?;
         let target = TypeId::of::<T>();
         if !self.leads_to(first, target) {
             return None;

@@ -100,6 +100,21 @@ impl Codec {
             .map_or_else(SchemaId::of::<T>, |(_, id)| *id)
     }
 
+    /// How to read a value sealed for `schema` as a `T` that is not
+    /// `T`'s own schema: an older definition of `T` (see
+    /// [`schema::reading`]). `None` for a `T` with an explicit schema name:
+    /// the name is its whole identity.
+    pub(crate) fn reading_of<T: DeserializeOwned + 'static>(
+        &self,
+        schema: SchemaId,
+    ) -> Option<schema::Cut> {
+        let type_id = TypeId::of::<T>();
+        if self.inner.schemas.iter().any(|(t, _)| *t == type_id) {
+            return None;
+        }
+        schema::reading::<T>(schema)
+    }
+
     /// The key ring.
     pub fn ring(&self) -> &KeyRing {
         &self.inner.ring

@@ -21,9 +21,12 @@ impl Codec {
     /// # Errors
     ///
     /// [`ErrorKind::Rejected`] for anything that does not authenticate,
-    /// [`ErrorKind::Undecodable`] when it authenticates but was sealed for
-    /// another schema (with no migration to `T` declared) or is not a `T`,
-    /// [`ErrorKind::Expired`] when it authenticates but a timeout passed.
+    /// [`ErrorKind::UnknownSchema`] when it authenticates but was sealed for
+    /// a schema that is neither `T`'s (or an older definition of `T` with
+    /// fewer trailing defaulted fields or variants) nor one a declared
+    /// migration leads from, [`ErrorKind::Undecodable`] when it names such
+    /// a schema but is not a `T`, [`ErrorKind::Expired`] when it
+    /// authenticates but a timeout passed.
     pub fn open<T: DeserializeOwned + 'static>(&self, value: &str) -> Result<Opened<T>, Error> {
         self.open_at(value, SystemTime::now())
     }
@@ -148,15 +151,23 @@ impl Codec {
             Some(schema) if schema == self.schema_of::<T>() => {
                 (envelope::decode::<T>(plaintext, version)?, with)
             }
+            // Another schema: a declared migration from it, else an older
+            // definition of `T` (fewer trailing defaulted fields or
+            // variants, or the id `T` had before 0.9). Either way the value
+            // is sealed again under `T`'s own schema on the next save.
             Some(schema) => {
-                match self
+                let env = match self
                     .inner
                     .migrations
                     .decode_into::<T>(schema, plaintext, version)
                 {
-                    Some(env) => (env?, with.migrated()),
-                    None => return Err(Error::new(ErrorKind::Undecodable)),
-                }
+                    Some(env) => env?,
+                    None => match self.reading_of::<T>(schema) {
+                        Some(cut) => envelope::decode_cut::<T>(plaintext, version, &cut)?,
+                        None => return Err(Error::new(ErrorKind::UnknownSchema { schema })),
+                    },
+                };
+                (env, with.migrated())
             }
         };
         let (idle_deadline, absolute_deadline) = self.deadlines(

@@ -15,7 +15,7 @@ use crate::error::{Error, ErrorKind};
 use crate::limits::{MAX_SESSION_CANDIDATES, MAX_STORE_LOOKUPS};
 use crate::observe;
 use crate::revocation::Status;
-use crate::session::{FreshReason, Origin, Session};
+use crate::session::{FreshReason, Location, Origin, Session};
 
 impl SessionManager {
     /// Loads the session named by the request's cookies, at the current time.
@@ -112,7 +112,7 @@ impl SessionManager {
                 }
                 Err(Failure::Error(e)) => {
                     aead_budget -= 1;
-                    worse(reason_for(&e));
+                    worse(reason_for(&e, Location::Cookie));
                     continue;
                 }
             };
@@ -191,7 +191,7 @@ impl SessionManager {
                             }
                         },
                         Err(e) => {
-                            worse(reason_for(&e));
+                            worse(reason_for(&e, Location::Store));
                             continue;
                         }
                     }
@@ -252,10 +252,16 @@ impl SessionManager {
     }
 }
 
-fn reason_for(error: &Error) -> FreshReason {
+/// Why a value that did not open gives a fresh session; an unknown schema
+/// is also reported (`location`: where the value was).
+fn reason_for(error: &Error, location: Location) -> FreshReason {
     match error.kind() {
         ErrorKind::Expired => FreshReason::Expired,
         ErrorKind::Undecodable => FreshReason::Undecodable,
+        ErrorKind::UnknownSchema { schema } => {
+            observe::unknown_schema(schema, location);
+            FreshReason::UnknownSchema
+        }
         _ => FreshReason::Rejected,
     }
 }

@@ -12,9 +12,10 @@ use metrics::{
 
 use super::{
     LOADS, Move, OPENS, RETURNS, SAVES, SPILLS, STORE_ERRORS, STORE_SECONDS, SaveOutcome,
-    StoreOpName, reason_name,
+    StoreOpName, UNKNOWN_SCHEMAS, reason_name,
 };
 use crate::OpenedWith;
+use crate::crypto::wire::SchemaId;
 use crate::session::FreshReason;
 
 static METADATA: Metadata<'static> = Metadata::new(module_path!(), Level::INFO, None);
@@ -43,6 +44,11 @@ pub(super) fn describe() {
         OPENS,
         Unit::Count,
         "Sessions opened, by the key id, algorithm and primary flag of the opening key, and the location of the value"
+    );
+    describe_counter!(
+        UNKNOWN_SCHEMAS,
+        Unit::Count,
+        "Values sealed for a session schema this build does not know, by schema id and location"
     );
     describe_counter!(SAVES, Unit::Count, "Session saves, by outcome");
     describe_counter!(
@@ -108,12 +114,20 @@ pub(super) fn fresh(reason: FreshReason) {
         Rejected,
         Expired,
         Undecodable,
+        UnknownSchema,
         MissingFromStore,
         Revoked,
         RevocationUnverified,
         HeaderTooLarge
     );
     increment(LOADS, labels);
+}
+
+/// Counts a value sealed for an unknown schema (`None`: past the bound on
+/// reported ids).
+pub(super) fn unknown_schema(schema: Option<SchemaId>, location: &'static str) {
+    let schema_id = schema.map_or_else(|| "other".to_owned(), |s| s.to_string());
+    counter!(UNKNOWN_SCHEMAS, "schema_id" => schema_id, "location" => location).increment(1);
 }
 
 pub(super) fn load_failed() {

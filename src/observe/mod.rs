@@ -22,9 +22,10 @@
 //!
 //! | name | kind | labels |
 //! |---|---|---|
-//! | [`LOADS`] | counter | `outcome`: `opened`, the [`FreshReason`] of a fresh session (`no_cookie`, `rejected`, `expired`, `undecodable`, `missing_from_store`, `revoked`, `revocation_unverified`, `header_too_large`), or `failed` (the store could not be read); `location`: where the session was found (`cookie`, `store`), `none` for a fresh one, `store` for a failure |
+//! | [`LOADS`] | counter | `outcome`: `opened`, the [`FreshReason`] of a fresh session (`no_cookie`, `rejected`, `expired`, `undecodable`, `unknown_schema`, `missing_from_store`, `revoked`, `revocation_unverified`, `header_too_large`), or `failed` (the store could not be read); `location`: where the session was found (`cookie`, `store`), `none` for a fresh one, `store` for a failure |
 //! | [`OPENS`] | counter | `key_id` (8 hex digits), `algorithm`, `primary` (`true`/`false`), `location` (`cookie`: the cookie; `store`: the stored value of a spilled session) |
 //! | [`SAVES`] | counter | `outcome`: `unchanged`, `cookie`, `store`, `removed`, `cleared` (a removal cookie for an unusable one), `not_overwritten`, `kept_too_large`, `kept_store_error`, `failed_too_large`, `failed_store_error`, `failed_other` |
+//! | [`UNKNOWN_SCHEMAS`] | counter | `schema_id` (8 hex digits; `other` past [`MAX_SCHEMAS_REPORTED`] ids), `location` (`cookie`, `store`) |
 //! | [`SPILLS`] | counter | none: a session written to the store that was not there before |
 //! | [`RETURNS`] | counter | none: a session written back into the cookie from the store |
 //! | [`STORE_SECONDS`] | histogram | `store` ([`Store::kind`](crate::store::Store::kind)), `op` (`create`, `load`, `save`, `delete`) |
@@ -57,6 +58,7 @@ use self::store::StoreOpName;
 pub(crate) use self::store::wrap_store;
 
 use crate::OpenedWith;
+use crate::crypto::wire::SchemaId;
 use crate::error::Error;
 #[cfg(any(feature = "metrics", feature = "tracing"))]
 use crate::error::ErrorKind;
@@ -75,6 +77,15 @@ pub const SAVES: &str = "sealed_session_saves_total";
 pub const SPILLS: &str = "sealed_session_spills_total";
 /// Counter of sessions moved from the store back into the cookie.
 pub const RETURNS: &str = "sealed_session_returns_total";
+/// Counter of values (cookies or stored values) sealed for a session
+/// schema this build does not know, by `schema_id` (eight hex digits) and
+/// `location` (`cookie`, `store`). The label set is bounded: after
+/// [`MAX_SCHEMAS_REPORTED`] distinct ids, further ones count as `other`.
+pub const UNKNOWN_SCHEMAS: &str = "sealed_session_unknown_schemas_total";
+/// How many distinct unknown schema ids are reported by id (in the metric's
+/// label and the `warn` log); an authenticated value can only carry an id a
+/// server sealed, so this is a bound on label cardinality, not on attacks.
+pub const MAX_SCHEMAS_REPORTED: usize = 16;
 /// Histogram of store call durations in seconds, by `store` and `op`.
 pub const STORE_SECONDS: &str = "sealed_session_store_op_seconds";
 /// Counter of failed store calls, by `store` and `op`.
@@ -127,6 +138,43 @@ pub(crate) fn fresh(reason: FreshReason) {
     self::tracing::fresh(reason_name(reason));
     #[cfg(not(any(feature = "metrics", feature = "tracing")))]
     let _ = reason;
+}
+
+/// A value sealed for an unknown schema, found at `location`.
+#[inline(always)]
+pub(crate) fn unknown_schema(schema: SchemaId, location: Location) {
+    #[cfg(any(feature = "metrics", feature = "tracing"))]
+    {
+        let first = first_report(schema);
+        let location = location_name(location);
+        #[cfg(feature = "metrics")]
+        self::metrics::unknown_schema(first.map(|_| schema), location);
+        #[cfg(feature = "tracing")]
+        if first == Some(true) {
+            self::tracing::unknown_schema(schema, location);
+        }
+    }
+    #[cfg(not(any(feature = "metrics", feature = "tracing")))]
+    let _ = (schema, location);
+}
+
+/// Whether `schema` is reported by id (`Some`), and whether for the first
+/// time (`Some(true)`); `None` past [`MAX_SCHEMAS_REPORTED`] ids.
+#[cfg(any(feature = "metrics", feature = "tracing"))]
+fn first_report(schema: SchemaId) -> Option<bool> {
+    use std::sync::Mutex;
+    static SEEN: Mutex<Vec<SchemaId>> = Mutex::new(Vec::new());
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if seen.contains(&schema) {
+        Some(false)
+    } else if seen.len() < MAX_SCHEMAS_REPORTED {
+        seen.push(schema);
+        Some(true)
+    } else {
+        None
+    }
 }
 
 /// A load that failed (the store could not be read).
@@ -193,6 +241,7 @@ const fn reason_name(reason: FreshReason) -> &'static str {
         FreshReason::Rejected => "rejected",
         FreshReason::Expired => "expired",
         FreshReason::Undecodable => "undecodable",
+        FreshReason::UnknownSchema => "unknown_schema",
         FreshReason::MissingFromStore => "missing_from_store",
         FreshReason::Revoked => "revoked",
         FreshReason::RevocationUnverified => "revocation_unverified",
@@ -200,7 +249,7 @@ const fn reason_name(reason: FreshReason) -> &'static str {
     }
 }
 
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "metrics", feature = "tracing"))]
 fn location_name(location: Location) -> &'static str {
     match location {
         Location::None => "none",

@@ -6,6 +6,7 @@ use tracing::{debug, trace, warn};
 
 use super::StoreOpName;
 use crate::OpenedWith;
+use crate::crypto::wire::SchemaId;
 use crate::error::{Error, ErrorKind};
 use crate::manager::Saved;
 
@@ -39,6 +40,17 @@ pub(super) fn opened(with: OpenedWith, stored: Option<OpenedWith>) {
 
 pub(super) fn fresh(reason: &'static str) {
     debug!(target: "sealed_session::load", reason, "fresh session");
+}
+
+pub(super) fn unknown_schema(schema: SchemaId, location: &'static str) {
+    warn!(
+        target: "sealed_session::load",
+        schema_id = %schema,
+        location,
+        "a session value was sealed for a schema this build does not know, so its user got a \
+         fresh session; if the session type changed, declare a migration from the old type \
+         (CodecBuilder::migrate) (logged once per schema id)"
+    );
 }
 
 pub(super) fn load_failed(kind: ErrorKind) {

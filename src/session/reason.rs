@@ -13,9 +13,19 @@ pub enum FreshReason {
     Rejected,
     /// The cookie authenticated, but its idle or absolute timeout passed.
     Expired,
-    /// The cookie authenticated, but its payload is not the session type (the
-    /// type changed since it was sealed).
+    /// The cookie authenticated and names the session type's schema (or one
+    /// a migration leads from), but its payload does not decode as it.
     Undecodable,
+    /// The cookie (or the stored value it points to) authenticated, but was
+    /// sealed for a session schema this build does not know: the session
+    /// type changed in a way its old values cannot be read as (a field
+    /// removed, renamed, reordered or retyped), and no migration from the
+    /// old type is declared. Counted in
+    /// [`UNKNOWN_SCHEMAS`](crate::observe::UNKNOWN_SCHEMAS) and logged at
+    /// `warn` once per schema id. Such a cookie is never cleared
+    /// ([`clear_invalid_cookies`](crate::SessionManagerBuilder::clear_invalid_cookies)
+    /// leaves it alone): during a rolling deploy it may be a newer build's.
+    UnknownSchema,
     /// The cookie pointed to a store entry that is gone (expired, evicted or
     /// deleted), or the manager has no store.
     MissingFromStore,
@@ -52,10 +62,11 @@ impl FreshReason {
             Self::Rejected => 1,
             Self::MissingFromStore => 2,
             Self::Undecodable => 3,
-            Self::Expired => 4,
-            Self::RevocationUnverified => 5,
-            Self::Revoked => 6,
-            Self::HeaderTooLarge => 7,
+            Self::UnknownSchema => 4,
+            Self::Expired => 5,
+            Self::RevocationUnverified => 6,
+            Self::Revoked => 7,
+            Self::HeaderTooLarge => 8,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Per algorithm: values round-trip (structs, enums, maps, unit and empty
 //! values, with an injected or the real clock), sealing is randomised, the
 //! header and length are as documented, and opening as the wrong type is
-//! `Undecodable`.
+//! `UnknownSchema` (or `Undecodable` when its schema matches).
 
 use std::collections::BTreeMap;
 
@@ -103,8 +103,33 @@ algorithm_suites! {
     }
 
     #[test]
-    fn reports_undecodable_for_the_wrong_type() {
+    fn reports_an_unknown_schema_for_another_type() {
         let codec = codec(ring([key()]));
+        let at = t0() + secs(1);
+        let s = seal_t0(&codec, &"hello world".to_owned());
+        let unknown = ErrorKind::UnknownSchema {
+            schema: SchemaId::of::<String>(),
+        };
+        assert_eq!(kind(codec.open_at::<u8>(&s, at)), unknown);
+        assert_eq!(kind(codec.open_at::<User>(&s, at)), unknown);
+        assert_eq!(kind(codec.open_at::<Vec<u8>>(&s, at)), unknown);
+    }
+
+    #[test]
+    fn reports_undecodable_when_the_schema_matches_but_the_bytes_do_not() {
+        // Every type declared under one schema name, so each value reaches
+        // postcard as whatever type is asked for.
+        let codec = sealed_session::Codec::builder(ring([key()]))
+            .schema::<String>("one")
+            .schema::<u8>("one")
+            .schema::<()>("one")
+            .schema::<bool>("one")
+            .schema::<User>("one")
+            .schema::<Flash>("one")
+            .schema::<Option<u8>>("one")
+            .schema::<Vec<u8>>("one")
+            .build()
+            .unwrap();
         let at = t0() + secs(1);
         // Trailing bytes once the wrong type is read.
         let s = seal_t0(&codec, &"hello world".to_owned());

@@ -181,11 +181,11 @@ fn a_cookie_from_another_key_gives_a_fresh_rejected_session() {
 }
 
 #[test]
-fn a_cookie_of_another_session_type_gives_a_fresh_undecodable_session() {
+fn a_cookie_of_another_session_type_gives_a_fresh_session_with_an_unknown_schema() {
     let (manager, cookie) = manager_and_cookie();
     let session: Session<Counter> = load_sync_at(&manager, &cookie_header(&cookie), at(1));
     assert!(session.is_new());
-    assert_eq!(session.fresh_reason(), Some(FreshReason::Undecodable));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::UnknownSchema));
     assert_eq!(*session, Counter::default());
 }
 

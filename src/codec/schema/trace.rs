@@ -1,10 +1,16 @@
 //! The serde-shape trace behind a type's schema id: a deserializer that
 //! records what a type's `Deserialize` asks for and answers with defaults.
+//!
+//! A trace can also be taken of a type *as it was before* fields were
+//! appended to one of its structs or variants to one of its enums: a
+//! [`Cut`] says how many fields (variants) each of them had. The trace of
+//! `T` cut that way is the trace its older definition had, and it fails
+//! ([`Trace::short`]) when a cut-off field has no default.
 
 use std::fmt;
 
 use serde::de::value::U32Deserializer;
-use serde::de::{self, DeserializeOwned, DeserializeSeed, Visitor};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Expected, Visitor};
 
 /// Deepest nesting the trace follows.
 const MAX_DEPTH: usize = 16;
@@ -12,24 +18,119 @@ const MAX_DEPTH: usize = 16;
 /// Most bytes of trace kept; a wider type stops the trace there.
 pub(super) const MAX_TRACE_BYTES: usize = 16 * 1024;
 
-/// The shape events `T`'s `Deserialize` asks for, as bytes. Deterministic
-/// for a type definition: a trace that stops early (an unsupported or
-/// validating type, the depth or size bound) stops at the same place every
-/// time.
-pub(super) fn trace<T: DeserializeOwned>() -> Vec<u8> {
-    let mut out = Vec::new();
+/// Steps of a [`Point`]'s path that are not a struct's field index.
+const TUPLE_ELEMENT: u16 = 0x8000;
+const OPTION_VALUE: u16 = 0xfff0;
+const SEQ_ELEMENT: u16 = 0xfff1;
+const MAP_KEY: u16 = 0xfff2;
+const MAP_VALUE: u16 = 0xfff3;
+const VARIANT_CONTENT: u16 = 0xfff4;
+
+/// A place in a type where it may have grown at the end: a struct (by the
+/// path of field indices from the top, through newtypes) or an enum (by
+/// any path).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Point {
+    pub(crate) kind: Kind,
+    pub(crate) path: Vec<u16>,
+    /// Its fields or variants.
+    pub(crate) len: usize,
+}
+
+impl Point {
+    /// The cut of this point alone, to `len`.
+    pub(crate) fn cut(&self, len: usize) -> Cut {
+        Cut::new([(self.kind, self.path.clone(), len)])
+    }
+}
+
+/// What a [`Point`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A struct whose fields sit in the encoding one after the other: an
+    /// older value holds a prefix of them.
+    Struct,
+    /// An enum, encoded by variant index: an older value holds one of the
+    /// first variants.
+    Enum,
+}
+
+/// How many fields or variants some [`Point`]s had in an older definition
+/// of a type; every other point is as it is now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cut(Vec<(Kind, Vec<u16>, usize)>);
+
+impl Cut {
+    /// The cut of one point to `len`.
+    pub(crate) fn new(points: impl IntoIterator<Item = (Kind, Vec<u16>, usize)>) -> Self {
+        Self(points.into_iter().collect())
+    }
+
+    /// How many fields (variants) the point at `path` had, if it is cut.
+    pub(crate) fn at(&self, kind: Kind, path: &[u16]) -> Option<usize> {
+        self.0
+            .iter()
+            .find(|(k, p, _)| *k == kind && p == path)
+            .map(|(_, _, len)| *len)
+    }
+
+    /// Whether decoding needs to know about the cut: enum cuts change only
+    /// which schema ids are accepted, not how a value decodes.
+    pub(crate) fn cuts_structs(&self) -> bool {
+        self.0.iter().any(|(kind, _, _)| *kind == Kind::Struct)
+    }
+}
+
+/// Whether a struct at `path` sits in the encoding where the decoder can
+/// find it: reached from the top through struct fields (and newtypes) only.
+pub(crate) fn is_field_path(path: &[u16]) -> bool {
+    path.iter().all(|&step| step < TUPLE_ELEMENT)
+}
+
+/// A finished trace.
+pub(super) struct Trace {
+    /// The shape events, as bytes.
+    pub(super) bytes: Vec<u8>,
+    /// Every struct reached through fields and every enum, in trace order.
+    pub(super) points: Vec<Point>,
+    /// A cut-off field had no default: no older definition was cut that way.
+    pub(super) short: bool,
+}
+
+/// The shape events `T`'s `Deserialize` asks for, as bytes, with the type
+/// names (`names`: how schema ids were derived before 0.9) or without, for
+/// `T` as `cut` says it was. Deterministic for a type definition: a trace
+/// that stops early (an unsupported or validating type, the depth or size
+/// bound) stops at the same place every time.
+pub(super) fn trace<T: DeserializeOwned>(names: bool, cut: &Cut) -> Trace {
+    let mut ctx = Ctx {
+        out: Vec::new(),
+        names,
+        cut,
+        points: Vec::new(),
+    };
     // The value is a stand-in made of defaults; only the events matter, and
     // a trace cut short (`Err`) is as deterministic as a finished one.
-    let _ = T::deserialize(Tracer {
-        out: &mut out,
+    let result = T::deserialize(Tracer {
+        ctx: &mut ctx,
         depth: 0,
+        path: Vec::new(),
     });
-    out
+    Trace {
+        bytes: ctx.out,
+        points: ctx.points,
+        short: matches!(result, Err(Stop::Short)),
+    }
 }
 
 /// Stops a trace.
 #[derive(Debug)]
-struct Stop;
+enum Stop {
+    /// Anything else (an unsupported type, a bound).
+    Stop,
+    /// A struct ran out of fields (a cut-off field has no default).
+    Short,
+}
 
 impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,39 +142,87 @@ impl std::error::Error for Stop {}
 
 impl de::Error for Stop {
     fn custom<M: fmt::Display>(_: M) -> Self {
-        Stop
+        Self::Stop
     }
+
+    fn invalid_length(_: usize, _: &dyn Expected) -> Self {
+        Self::Short
+    }
+}
+
+/// What one trace accumulates.
+struct Ctx<'c> {
+    out: Vec<u8>,
+    names: bool,
+    cut: &'c Cut,
+    points: Vec<Point>,
 }
 
 /// A deserializer that records what it is asked for and answers with
 /// defaults.
-struct Tracer<'t> {
-    out: &'t mut Vec<u8>,
+struct Tracer<'t, 'c> {
+    ctx: &'t mut Ctx<'c>,
     depth: usize,
+    /// Where this value sits in the type (see [`Point`]).
+    path: Vec<u16>,
 }
 
-impl Tracer<'_> {
+impl<'c> Tracer<'_, 'c> {
     fn event(&mut self, parts: &[&[u8]]) -> Result<(), Stop> {
+        let out = &mut self.ctx.out;
         for part in parts {
-            self.out.extend_from_slice(part);
-            self.out.push(0);
+            out.extend_from_slice(part);
+            out.push(0);
         }
-        self.out.push(b'\n');
-        if self.out.len() > MAX_TRACE_BYTES {
-            return Err(Stop);
+        out.push(b'\n');
+        if out.len() > MAX_TRACE_BYTES {
+            return Err(Stop::Stop);
         }
         Ok(())
     }
 
-    fn deeper(&mut self) -> Result<Tracer<'_>, Stop> {
+    /// An event that names a type: with the name only in a named trace.
+    fn named_event(&mut self, tag: &[u8], name: &str, rest: &[&[u8]]) -> Result<(), Stop> {
+        let mut parts = Vec::with_capacity(2 + rest.len());
+        parts.push(tag);
+        if self.ctx.names {
+            parts.push(name.as_bytes());
+        }
+        parts.extend_from_slice(rest);
+        self.event(&parts)
+    }
+
+    /// The tracer one level down, at `step` (`None`: the same place, as
+    /// for a newtype).
+    fn deeper(&mut self, step: Option<u16>) -> Result<Tracer<'_, 'c>, Stop> {
         if self.depth >= MAX_DEPTH {
             self.event(&[b"deep"])?;
-            return Err(Stop);
+            return Err(Stop::Stop);
         }
+        let mut path = self.path.clone();
+        path.extend(step);
         Ok(Tracer {
-            out: self.out,
+            ctx: self.ctx,
             depth: self.depth + 1,
+            path,
         })
+    }
+
+    /// How many of `len` fields (variants) of the point here to trace, and
+    /// the point recorded.
+    fn point(&mut self, kind: Kind, len: usize) -> usize {
+        if kind == Kind::Struct && !is_field_path(&self.path) {
+            return len;
+        }
+        self.ctx.points.push(Point {
+            kind,
+            path: self.path.clone(),
+            len,
+        });
+        self.ctx
+            .cut
+            .at(kind, &self.path)
+            .map_or(len, |cut| cut.min(len))
     }
 }
 
@@ -86,7 +235,7 @@ macro_rules! primitive {
     )*};
 }
 
-impl<'de> de::Deserializer<'de> for Tracer<'_> {
+impl<'de> de::Deserializer<'de> for Tracer<'_, '_> {
     type Error = Stop;
 
     primitive! {
@@ -115,7 +264,7 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(mut self, _: V) -> Result<V::Value, Stop> {
         self.event(&[b"any"])?;
-        Err(Stop)
+        Err(Stop::Stop)
     }
 
     fn deserialize_option<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Stop> {
@@ -123,7 +272,7 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         if self.depth >= MAX_DEPTH {
             return visitor.visit_none();
         }
-        visitor.visit_some(self.deeper()?)
+        visitor.visit_some(self.deeper(Some(OPTION_VALUE))?)
     }
 
     fn deserialize_unit_struct<V: Visitor<'de>>(
@@ -131,7 +280,7 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.event(&[b"unit struct", name.as_bytes()])?;
+        self.named_event(b"unit struct", name, &[])?;
         visitor.visit_unit()
     }
 
@@ -140,8 +289,8 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.event(&[b"newtype struct", name.as_bytes()])?;
-        visitor.visit_newtype_struct(self.deeper()?)
+        self.named_event(b"newtype struct", name, &[])?;
+        visitor.visit_newtype_struct(self.deeper(None)?)
     }
 
     fn deserialize_seq<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Stop> {
@@ -150,6 +299,8 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         visitor.visit_seq(Elements {
             tracer: self,
             remaining,
+            next: 0,
+            step: |_| SEQ_ELEMENT,
         })
     }
 
@@ -159,10 +310,7 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         visitor: V,
     ) -> Result<V::Value, Stop> {
         self.event(&[b"tuple", len.to_string().as_bytes()])?;
-        visitor.visit_seq(Elements {
-            tracer: self,
-            remaining: len,
-        })
+        visitor.visit_seq(Elements::tuple(self, len))
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -171,11 +319,8 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.event(&[b"tuple struct", name.as_bytes(), len.to_string().as_bytes()])?;
-        visitor.visit_seq(Elements {
-            tracer: self,
-            remaining: len,
-        })
+        self.named_event(b"tuple struct", name, &[len.to_string().as_bytes()])?;
+        visitor.visit_seq(Elements::tuple(self, len))
     }
 
     fn deserialize_map<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, Stop> {
@@ -193,13 +338,17 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.event(&[b"struct", name.as_bytes()])?;
+        let len = self.point(Kind::Struct, fields.len());
+        let fields = fields.get(..len).unwrap_or(fields);
+        self.named_event(b"struct", name, &[])?;
         for field in fields {
             self.event(&[b"field", field.as_bytes()])?;
         }
         visitor.visit_seq(Elements {
             tracer: self,
             remaining: fields.len(),
+            next: 0,
+            step: field_step,
         })
     }
 
@@ -209,7 +358,9 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Stop> {
-        self.event(&[b"enum", name.as_bytes()])?;
+        let len = self.point(Kind::Enum, variants.len());
+        let variants = variants.get(..len).unwrap_or(variants);
+        self.named_event(b"enum", name, &[])?;
         for variant in variants {
             self.event(&[b"variant", variant.as_bytes()])?;
         }
@@ -221,13 +372,41 @@ impl<'de> de::Deserializer<'de> for Tracer<'_> {
     }
 }
 
-/// The elements of a sequence, tuple or struct.
-struct Elements<'t> {
-    tracer: Tracer<'t>,
-    remaining: usize,
+/// A struct field's path step: its index (saturating below the steps that
+/// are not fields, so a struct past 32 767 fields is not cut).
+pub(super) fn field_step(index: usize) -> u16 {
+    u16::try_from(index).map_or(TUPLE_ELEMENT, |i| i.min(TUPLE_ELEMENT))
 }
 
-impl<'de> de::SeqAccess<'de> for Elements<'_> {
+/// A tuple element's path step.
+fn tuple_step(index: usize) -> u16 {
+    u16::try_from(index).map_or(OPTION_VALUE - 1, |i| {
+        TUPLE_ELEMENT.saturating_add(i).min(OPTION_VALUE - 1)
+    })
+}
+
+/// The elements of a sequence, tuple or struct.
+struct Elements<'t, 'c> {
+    tracer: Tracer<'t, 'c>,
+    remaining: usize,
+    /// The next element's index.
+    next: usize,
+    /// The path step of the element at an index.
+    step: fn(usize) -> u16,
+}
+
+impl<'t, 'c> Elements<'t, 'c> {
+    fn tuple(tracer: Tracer<'t, 'c>, len: usize) -> Self {
+        Self {
+            tracer,
+            remaining: len,
+            next: 0,
+            step: tuple_step,
+        }
+    }
+}
+
+impl<'de> de::SeqAccess<'de> for Elements<'_, '_> {
     type Error = Stop;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(
@@ -238,7 +417,9 @@ impl<'de> de::SeqAccess<'de> for Elements<'_> {
             return Ok(None);
         }
         self.remaining -= 1;
-        seed.deserialize(self.tracer.deeper()?).map(Some)
+        let step = (self.step)(self.next);
+        self.next += 1;
+        seed.deserialize(self.tracer.deeper(Some(step))?).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -247,12 +428,12 @@ impl<'de> de::SeqAccess<'de> for Elements<'_> {
 }
 
 /// One entry of a map, to trace its key and value types.
-struct Entries<'t> {
-    tracer: Tracer<'t>,
+struct Entries<'t, 'c> {
+    tracer: Tracer<'t, 'c>,
     remaining: usize,
 }
 
-impl<'de> de::MapAccess<'de> for Entries<'_> {
+impl<'de> de::MapAccess<'de> for Entries<'_, '_> {
     type Error = Stop;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -263,11 +444,12 @@ impl<'de> de::MapAccess<'de> for Entries<'_> {
             return Ok(None);
         }
         self.remaining -= 1;
-        seed.deserialize(self.tracer.deeper()?).map(Some)
+        seed.deserialize(self.tracer.deeper(Some(MAP_KEY))?)
+            .map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Stop> {
-        seed.deserialize(self.tracer.deeper()?)
+        seed.deserialize(self.tracer.deeper(Some(MAP_VALUE))?)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -275,7 +457,7 @@ impl<'de> de::MapAccess<'de> for Entries<'_> {
     }
 }
 
-impl<'de> de::EnumAccess<'de> for Tracer<'_> {
+impl<'de> de::EnumAccess<'de> for Tracer<'_, '_> {
     type Error = Stop;
     type Variant = Self;
 
@@ -285,7 +467,7 @@ impl<'de> de::EnumAccess<'de> for Tracer<'_> {
     }
 }
 
-impl<'de> de::VariantAccess<'de> for Tracer<'_> {
+impl<'de> de::VariantAccess<'de> for Tracer<'_, '_> {
     type Error = Stop;
 
     fn unit_variant(mut self) -> Result<(), Stop> {
@@ -294,15 +476,13 @@ impl<'de> de::VariantAccess<'de> for Tracer<'_> {
 
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(mut self, seed: S) -> Result<S::Value, Stop> {
         self.event(&[b"newtype variant"])?;
-        seed.deserialize(self.deeper()?)
+        seed.deserialize(self.deeper(Some(VARIANT_CONTENT))?)
     }
 
     fn tuple_variant<V: Visitor<'de>>(mut self, len: usize, visitor: V) -> Result<V::Value, Stop> {
         self.event(&[b"tuple variant", len.to_string().as_bytes()])?;
-        visitor.visit_seq(Elements {
-            tracer: self,
-            remaining: len,
-        })
+        self.path.push(VARIANT_CONTENT);
+        visitor.visit_seq(Elements::tuple(self, len))
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -314,9 +494,7 @@ impl<'de> de::VariantAccess<'de> for Tracer<'_> {
         for field in fields {
             self.event(&[b"field", field.as_bytes()])?;
         }
-        visitor.visit_seq(Elements {
-            tracer: self,
-            remaining: fields.len(),
-        })
+        self.path.push(VARIANT_CONTENT);
+        visitor.visit_seq(Elements::tuple(self, fields.len()))
     }
 }
