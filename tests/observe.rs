@@ -179,6 +179,30 @@ fn run<R>(future: impl Future<Output = R>) -> R {
         .block_on(future)
 }
 
+/// A session sealed as `Old`, then loaded `loads` times as [`Notes`] (a
+/// later release whose session type changed without a migration); the
+/// schema id the cookie carries.
+fn unknown_schema_loads<Old>(old: Old, loads: usize) -> sealed_session::SchemaId
+where
+    Old: Serialize + serde::de::DeserializeOwned + Default + 'static,
+{
+    let ring = KeyRing::new([Key::generate()]).unwrap();
+    let manager = SessionManager::builder(ring).build().unwrap();
+    let mut session: Session<Old> = manager.load_sync(&HeaderMap::new()).unwrap();
+    session.set(old);
+    let mut response = HeaderMap::new();
+    manager.save_sync(&mut session, &mut response).unwrap();
+    let request = request(&pair(&response));
+    for _ in 0..loads {
+        let session: Session<Notes> = manager.load_sync(&request).unwrap();
+        assert_eq!(
+            session.fresh_reason(),
+            Some(sealed_session::FreshReason::UnknownSchema)
+        );
+    }
+    sealed_session::SchemaId::of::<Old>()
+}
+
 #[cfg(feature = "tracing")]
 mod events {
     use std::fmt::{self, Write as _};
@@ -246,6 +270,37 @@ mod events {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_unknown_schema_is_a_warning_once_per_schema_id() {
+        /// Release 1's session type (in no other test: the once-per-id
+        /// memory is the process's).
+        #[derive(serde::Serialize, serde::Deserialize, Default)]
+        struct CartSession {
+            items: Vec<u32>,
+        }
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::registry().with(capture.clone());
+        let schema = tracing::subscriber::with_default(subscriber, || {
+            super::unknown_schema_loads(CartSession { items: vec![1, 2] }, 3)
+        });
+        let lines = capture.0.lock().unwrap().clone();
+        let warnings: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("WARN sealed_session::load"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{lines:#?}");
+        let warning = warnings[0];
+        assert!(warning.contains(&format!("schema_id={schema}")), "{warning}");
+        assert!(warning.contains("location=\"cookie\""), "{warning}");
+        assert!(warning.contains("declare a migration"), "{warning}");
+        // Each load still says why its session is fresh.
+        let fresh = lines
+            .iter()
+            .filter(|l| l.contains("fresh session reason=\"unknown_schema\""))
+            .count();
+        assert_eq!(fresh, 3, "{lines:#?}");
     }
 
     #[test]
@@ -317,7 +372,7 @@ mod events {
 mod counters {
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     use sealed_session::observe::{
-        LOADS, OPENS, RETURNS, SAVES, SPILLS, STORE_ERRORS, STORE_SECONDS,
+        LOADS, OPENS, RETURNS, SAVES, SPILLS, STORE_ERRORS, STORE_SECONDS, UNKNOWN_SCHEMAS,
     };
 
     use super::{Trail, cycle, run};
@@ -355,6 +410,53 @@ mod counters {
             .filter(|(n, l, _)| n == name && labels.iter().all(|x| l.iter().any(|y| y == x)))
             .map(|(_, _, v)| v)
             .sum()
+    }
+
+    #[test]
+    fn an_unknown_schema_is_counted_by_schema_id() {
+        /// Release 1's session type (in no other test).
+        #[derive(serde::Serialize, serde::Deserialize, Default)]
+        struct ThemeSession {
+            theme: String,
+        }
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let schema = metrics::with_local_recorder(&recorder, || {
+            super::unknown_schema_loads(
+                ThemeSession {
+                    theme: "dark".into(),
+                },
+                3,
+            )
+        });
+        let rows: Vec<(String, Vec<String>, u64)> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                let (_, key) = key.into_parts();
+                let mut labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                labels.sort();
+                let DebugValue::Counter(n) = value else {
+                    panic!("{key:?} is not a counter")
+                };
+                (key.name().to_owned(), labels, n)
+            })
+            .collect();
+        let id = format!("schema_id={schema}");
+        assert_eq!(
+            value(&rows, UNKNOWN_SCHEMAS, &[&id, "location=cookie"]),
+            3,
+            "{rows:?}"
+        );
+        assert_eq!(value(&rows, UNKNOWN_SCHEMAS, &[]), 3);
+        assert_eq!(
+            value(&rows, LOADS, &["outcome=unknown_schema", "location=none"]),
+            3
+        );
     }
 
     #[test]

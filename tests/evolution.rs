@@ -1,0 +1,540 @@
+//! The session type changes between releases: which changes old cookies and
+//! stored values survive with nothing declared, which need a migration (and
+//! work with one), and which are refused with their reason. Each case runs
+//! for a session in the cookie and one spilled to the store.
+//!
+//! | change | with nothing declared | with a migration |
+//! |---|---|---|
+//! | defaulted field appended (top level) | opens with the default | - |
+//! | defaulted field appended to a nested struct | opens with the default | - |
+//! | variant appended to an enum | opens | - |
+//! | type renamed | opens | - |
+//! | type moved to another module | opens | - |
+//! | field appended without a default | `UnknownSchema` | opens, converted |
+//! | defaulted field inserted before the end | `UnknownSchema` | opens, converted |
+//! | field renamed | `UnknownSchema` | opens, converted |
+//! | fields reordered | `UnknownSchema` | opens, converted |
+//! | field retyped | `UnknownSchema` | opens, converted |
+//! | same-shape swap (two `String`s exchanged) | `UnknownSchema` | opens, converted |
+//! | variant inserted before the last | `UnknownSchema` | opens, converted |
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use http::HeaderMap;
+use http::header::{COOKIE, SET_COOKIE};
+use sealed_session::store::MemoryStore;
+use sealed_session::{
+    Codec, CodecBuilder, FreshReason, Key, KeyRing, Location, SchemaId, Session, SessionManager,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// What release 1 stored.
+mod release1 {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct Prefs {
+        pub theme: String,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+    pub enum Role {
+        #[default]
+        Member,
+        Admin,
+    }
+}
+
+/// The session release 1 stored: `big` enough to spill to the store.
+fn alice(big: bool) -> release1::AppSession {
+    release1::AppSession {
+        user_id: 7,
+        display_name: if big { "a".repeat(5000) } else { "Alice".into() },
+        email: "alice@example.com".into(),
+        prefs: release1::Prefs {
+            theme: "dark".into(),
+        },
+        role: release1::Role::Admin,
+    }
+}
+
+/// Release 2's session types, one module per change.
+mod appended {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::{Prefs, Role};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+        #[serde(default)]
+        pub cart_items: u32,
+        #[serde(default)]
+        pub last_page: Option<String>,
+    }
+}
+
+mod nested {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::Role;
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+
+    /// Not the last field of its parent: its older values end mid-value.
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct Prefs {
+        pub theme: String,
+        #[serde(default)]
+        pub language: String,
+    }
+}
+
+mod variant_appended {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::Prefs;
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+    pub enum Role {
+        #[default]
+        Member,
+        Admin,
+        Owner,
+    }
+}
+
+mod renamed {
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct UserSession {
+        pub user_id: u64,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Preferences,
+        pub role: Access,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct Preferences {
+        pub theme: String,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+    pub enum Access {
+        #[default]
+        Member,
+        Admin,
+    }
+}
+
+mod moved {
+    pub mod auth {
+        pub mod session {
+            use serde::{Deserialize, Serialize};
+
+            pub use crate::release1::{Prefs, Role};
+
+            #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+            pub struct AppSession {
+                pub user_id: u64,
+                pub display_name: String,
+                pub email: String,
+                pub prefs: Prefs,
+                pub role: Role,
+            }
+        }
+    }
+}
+
+mod without_default {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::{Prefs, Role};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+        pub cart_items: u32,
+    }
+}
+
+mod inserted {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::{Prefs, Role};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        #[serde(default)]
+        pub cart_items: u32,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+}
+
+mod field_renamed {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::{Prefs, Role};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+}
+
+mod reordered {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::{Prefs, Role};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub display_name: String,
+        pub user_id: u64,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+}
+
+mod retyped {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::{Prefs, Role};
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: String,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+}
+
+mod swapped {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::{Prefs, Role};
+
+    /// The same wire shape: read blindly, the name would be the email.
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub email: String,
+        pub display_name: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+}
+
+mod variant_inserted {
+    use serde::{Deserialize, Serialize};
+
+    pub use super::release1::Prefs;
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AppSession {
+        pub user_id: u64,
+        pub display_name: String,
+        pub email: String,
+        pub prefs: Prefs,
+        pub role: Role,
+    }
+
+    /// Read blindly, an old `Admin` would be a `Guest`.
+    #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+    pub enum Role {
+        #[default]
+        Member,
+        Guest,
+        Admin,
+    }
+}
+
+/// One deployment's keys and store, shared by its releases.
+struct World {
+    ring: KeyRing,
+    store: Arc<MemoryStore>,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            ring: KeyRing::new([Key::generate()]).unwrap(),
+            store: Arc::new(MemoryStore::new()),
+        }
+    }
+
+    fn release(&self, codec: impl FnOnce(CodecBuilder) -> CodecBuilder) -> SessionManager {
+        SessionManager::with_codec(codec(Codec::builder(self.ring.clone())).build().unwrap())
+            .store(self.store.clone())
+            .build()
+            .unwrap()
+    }
+}
+
+/// Saves `data` as a new session; the next request's headers.
+async fn saved<T>(manager: &SessionManager, data: T) -> HeaderMap
+where
+    T: Serialize + DeserializeOwned + Default + 'static,
+{
+    let mut session: Session<T> = manager.load(&HeaderMap::new()).await.unwrap();
+    session.set(data);
+    let mut response = HeaderMap::new();
+    manager.save(&mut session, &mut response).await.unwrap();
+    let line = response[SET_COOKIE].to_str().unwrap();
+    let mut request = HeaderMap::new();
+    request.insert(COOKIE, line.split(';').next().unwrap().parse().unwrap());
+    request
+}
+
+fn location(big: bool) -> Location {
+    if big { Location::Store } else { Location::Cookie }
+}
+
+/// A change old sessions survive with nothing declared: release 2 opens
+/// release 1's session as `expected`, and its next save seals it under
+/// `New`'s schema.
+async fn opens<New>(big: bool, expected: New)
+where
+    New: Serialize + DeserializeOwned + Default + PartialEq + Debug + Clone + 'static,
+{
+    let world = World::new();
+    let request = saved(&world.release(|c| c), alice(big)).await;
+    let release2 = world.release(|c| c);
+    let mut session: Session<New> = release2.load(&request).await.unwrap();
+    assert_eq!(session.fresh_reason(), None);
+    assert_eq!(session.location(), location(big));
+    assert_eq!(*session, expected);
+    let with = session.opened_with().unwrap();
+    let same_schema = with.schema() == Some(SchemaId::of::<New>());
+    assert_eq!(same_schema, SchemaId::of::<New>() == SchemaId::of::<release1::AppSession>());
+    assert_eq!(with.needs_reseal(), !same_schema);
+    // Touched, so the session is written back (a read-only request would
+    // re-seal it all the same when its schema changed).
+    session.set(expected.clone());
+    let mut response = HeaderMap::new();
+    release2.save(&mut session, &mut response).await.unwrap();
+    let line = response[SET_COOKIE].to_str().unwrap();
+    let mut next = HeaderMap::new();
+    next.insert(COOKIE, line.split(';').next().unwrap().parse().unwrap());
+    let again: Session<New> = release2.load(&next).await.unwrap();
+    assert_eq!(*again, expected);
+    let with = again.opened_with().unwrap();
+    assert_eq!(with.schema(), Some(SchemaId::of::<New>()));
+    assert!(!with.needs_reseal());
+}
+
+/// A change old sessions do not survive alone: without a migration they
+/// load fresh as `UnknownSchema`; with `migrate` declared they open
+/// converted.
+async fn needs_migration<New>(big: bool, migrate: fn(release1::AppSession) -> New)
+where
+    New: Serialize + DeserializeOwned + Default + PartialEq + Debug + 'static,
+{
+    let world = World::new();
+    let request = saved(&world.release(|c| c), alice(big)).await;
+    let lost: Session<New> = world.release(|c| c).load(&request).await.unwrap();
+    assert_eq!(lost.fresh_reason(), Some(FreshReason::UnknownSchema));
+    assert_eq!(*lost, New::default());
+    let release2 = world.release(|c| c.migrate(migrate));
+    let session: Session<New> = release2.load(&request).await.unwrap();
+    assert_eq!(session.fresh_reason(), None);
+    assert_eq!(session.location(), location(big));
+    assert_eq!(*session, migrate(alice(big)));
+    assert!(session.opened_with().unwrap().is_migrated());
+}
+
+macro_rules! both_locations {
+    ($($name:ident => |$big:ident| $body:expr;)*) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn in_the_cookie() {
+                let $big = false;
+                $body.await;
+            }
+
+            #[tokio::test]
+            async fn in_the_store() {
+                let $big = true;
+                $body.await;
+            }
+        }
+    )*};
+}
+
+both_locations! {
+    a_defaulted_field_appended_opens_with_its_default => |big| {
+        let a = super::alice(big);
+        super::opens(big, super::appended::AppSession {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: a.role,
+            cart_items: 0,
+            last_page: None,
+        })
+    };
+    a_defaulted_field_appended_to_a_nested_struct_opens_with_its_default => |big| {
+        let a = super::alice(big);
+        super::opens(big, super::nested::AppSession {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: super::nested::Prefs { theme: a.prefs.theme, language: String::new() },
+            role: a.role,
+        })
+    };
+    a_variant_appended_opens => |big| {
+        let a = super::alice(big);
+        super::opens(big, super::variant_appended::AppSession {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: super::variant_appended::Role::Admin,
+        })
+    };
+    a_renamed_type_opens => |big| {
+        let a = super::alice(big);
+        super::opens(big, super::renamed::UserSession {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: super::renamed::Preferences { theme: a.prefs.theme },
+            role: super::renamed::Access::Admin,
+        })
+    };
+    a_moved_type_opens => |big| {
+        let a = super::alice(big);
+        super::opens(big, super::moved::auth::session::AppSession {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: a.role,
+        })
+    };
+    a_field_appended_without_a_default_needs_a_migration => |big| {
+        super::needs_migration(big, |a| super::without_default::AppSession {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: a.role,
+            cart_items: 3,
+        })
+    };
+    a_defaulted_field_inserted_before_the_end_needs_a_migration => |big| {
+        super::needs_migration(big, |a| super::inserted::AppSession {
+            user_id: a.user_id,
+            cart_items: 3,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: a.role,
+        })
+    };
+    a_renamed_field_needs_a_migration => |big| {
+        super::needs_migration(big, |a| super::field_renamed::AppSession {
+            user_id: a.user_id,
+            name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: a.role,
+        })
+    };
+    reordered_fields_need_a_migration => |big| {
+        super::needs_migration(big, |a| super::reordered::AppSession {
+            display_name: a.display_name,
+            user_id: a.user_id,
+            email: a.email,
+            prefs: a.prefs,
+            role: a.role,
+        })
+    };
+    a_retyped_field_needs_a_migration => |big| {
+        super::needs_migration(big, |a| super::retyped::AppSession {
+            user_id: a.user_id.to_string(),
+            display_name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: a.role,
+        })
+    };
+    a_same_shape_swap_is_not_read_blindly_and_needs_a_migration => |big| {
+        super::needs_migration(big, |a| super::swapped::AppSession {
+            user_id: a.user_id,
+            email: a.email,
+            display_name: a.display_name,
+            prefs: a.prefs,
+            role: a.role,
+        })
+    };
+    a_variant_inserted_before_the_last_is_not_read_blindly_and_needs_a_migration => |big| {
+        super::needs_migration(big, |a| super::variant_inserted::AppSession {
+            user_id: a.user_id,
+            display_name: a.display_name,
+            email: a.email,
+            prefs: a.prefs,
+            role: match a.role {
+                super::release1::Role::Member => super::variant_inserted::Role::Member,
+                super::release1::Role::Admin => super::variant_inserted::Role::Admin,
+            },
+        })
+    };
+}
