@@ -19,7 +19,7 @@ FUZZ_TIMEOUT_SECONDS="${FUZZ_TIMEOUT_SECONDS:-10}"
 if [ "$#" -gt 0 ]; then
     targets=("$@")
 else
-    targets=(open_value load_headers roundtrip mutate_sealed store_pointer xaes_differential)
+    targets=(open_value load_headers roundtrip mutate_sealed store_pointer xaes_differential schema_readings)
 fi
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -538,3 +538,262 @@ both_locations! {
         })
     };
 }
+
+/// Random trailing additions: a session type grows one defaulted field at
+/// a time (`Grown0` has none of them, `Grown5` all five, the third a nested
+/// struct that itself grew, the fourth an enum that gained a variant).
+/// Every value sealed for an older definition opens as every newer one,
+/// with the defaults for what it lacked; a newer value never opens as an
+/// older definition.
+mod grown {
+    use proptest::prelude::*;
+    use sealed_session::{Codec, ErrorKind, Key, KeyRing};
+    use serde::{Deserialize, Serialize};
+
+    /// A nested struct before and after it grew.
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct Address {
+        pub city: String,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+    pub struct AddressGrown {
+        pub city: String,
+        #[serde(default)]
+        pub zip: Option<u32>,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+    pub enum Plan {
+        #[default]
+        Free,
+        Pro,
+    }
+
+    #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
+    pub enum PlanGrown {
+        #[default]
+        Free,
+        Pro,
+        Team,
+    }
+
+    /// Every field any definition has, as the newest holds them.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct Full {
+        pub user_id: u64,
+        pub name: String,
+        pub tags: Vec<u16>,
+        pub address: AddressGrown,
+        pub plan: PlanGrown,
+        pub visits: u32,
+    }
+
+    /// A definition: the first `FIELDS` defaulted fields, the nested struct
+    /// and the enum as they were then.
+    pub trait Grown: Serialize + serde::de::DeserializeOwned + 'static {
+        const FIELDS: usize;
+        /// The fields this definition has, taken from `full` (a grown
+        /// nested struct or enum taken as its older self fits).
+        fn from_full(full: &Full) -> Self;
+        /// As the newest holds it: what this definition lacks at its
+        /// default.
+        fn to_full(&self) -> Full;
+    }
+
+    macro_rules! grown {
+        ($name:ident, $fields:literal, { $($field:ident: $ty:ty),* }) => {
+            #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+            pub struct $name {
+                pub user_id: u64,
+                $(#[serde(default)] pub $field: $ty,)*
+            }
+
+            impl Grown for $name {
+                const FIELDS: usize = $fields;
+                #[allow(unused_variables)]
+                fn from_full(full: &Full) -> Self {
+                    Self { user_id: full.user_id, $($field: Conv::take(&full.$field),)* }
+                }
+                fn to_full(&self) -> Full {
+                    #[allow(unused_mut)]
+                    let mut full = Full { user_id: self.user_id, ..Full::default() };
+                    $(full.$field = Conv::give(&self.$field);)*
+                    full
+                }
+            }
+        };
+    }
+
+    /// A field's value between a definition and the newest.
+    pub trait Conv<F> {
+        fn take(full: &F) -> Self;
+        fn give(&self) -> F;
+    }
+
+    impl<T: Clone> Conv<T> for T {
+        fn take(full: &T) -> Self {
+            full.clone()
+        }
+        fn give(&self) -> T {
+            self.clone()
+        }
+    }
+
+    impl Conv<AddressGrown> for Address {
+        fn take(full: &AddressGrown) -> Self {
+            Self {
+                city: full.city.clone(),
+            }
+        }
+        fn give(&self) -> AddressGrown {
+            AddressGrown {
+                city: self.city.clone(),
+                zip: None,
+            }
+        }
+    }
+
+    impl Conv<PlanGrown> for Plan {
+        fn take(full: &PlanGrown) -> Self {
+            match full {
+                PlanGrown::Free => Self::Free,
+                PlanGrown::Pro | PlanGrown::Team => Self::Pro,
+            }
+        }
+        fn give(&self) -> PlanGrown {
+            match self {
+                Self::Free => PlanGrown::Free,
+                Self::Pro => PlanGrown::Pro,
+            }
+        }
+    }
+
+    grown!(Grown0, 0, {});
+    grown!(Grown1, 1, { name: String });
+    grown!(Grown2, 2, { name: String, tags: Vec<u16> });
+    grown!(Grown3, 3,
+        { name: String, tags: Vec<u16>, address: Address });
+    grown!(Grown3b, 3,
+        { name: String, tags: Vec<u16>, address: AddressGrown });
+    grown!(Grown4, 4,
+        { name: String, tags: Vec<u16>, address: AddressGrown, plan: Plan });
+    grown!(Grown4b, 4,
+        { name: String, tags: Vec<u16>, address: AddressGrown, plan: PlanGrown });
+    grown!(Grown5, 5,
+        { name: String, tags: Vec<u16>, address: AddressGrown, plan: PlanGrown, visits: u32 });
+
+    /// The definitions, oldest first.
+    const DEFINITIONS: usize = 8;
+
+    /// Seals definition `old`'s part of `full` and opens it as definition
+    /// `new`: what it opened as, in the newest's terms.
+    fn reseal(codec: &Codec, old: usize, new: usize, full: &Full) -> Result<Full, ErrorKind> {
+        fn seal<T: Grown>(codec: &Codec, full: &Full) -> String {
+            codec.seal(&T::from_full(full)).unwrap().into_value()
+        }
+        fn open<T: Grown>(codec: &Codec, value: &str) -> Result<Full, ErrorKind> {
+            codec.open::<T>(value).map(|o| o.value().to_full()).map_err(|e| e.kind())
+        }
+        let value = match old {
+            0 => seal::<Grown0>(codec, full),
+            1 => seal::<Grown1>(codec, full),
+            2 => seal::<Grown2>(codec, full),
+            3 => seal::<Grown3>(codec, full),
+            4 => seal::<Grown3b>(codec, full),
+            5 => seal::<Grown4>(codec, full),
+            6 => seal::<Grown4b>(codec, full),
+            _ => seal::<Grown5>(codec, full),
+        };
+        match new {
+            0 => open::<Grown0>(codec, &value),
+            1 => open::<Grown1>(codec, &value),
+            2 => open::<Grown2>(codec, &value),
+            3 => open::<Grown3>(codec, &value),
+            4 => open::<Grown3b>(codec, &value),
+            5 => open::<Grown4>(codec, &value),
+            6 => open::<Grown4b>(codec, &value),
+            _ => open::<Grown5>(codec, &value),
+        }
+    }
+
+    /// Definition `k`'s view of `full`, in the newest's terms.
+    fn as_definition(k: usize, full: &Full) -> Full {
+        match k {
+            0 => Grown0::from_full(full).to_full(),
+            1 => Grown1::from_full(full).to_full(),
+            2 => Grown2::from_full(full).to_full(),
+            3 => Grown3::from_full(full).to_full(),
+            4 => Grown3b::from_full(full).to_full(),
+            5 => Grown4::from_full(full).to_full(),
+            6 => Grown4b::from_full(full).to_full(),
+            _ => Grown5::from_full(full).to_full(),
+        }
+    }
+
+    fn full() -> impl Strategy<Value = Full> {
+        (
+            any::<u64>(),
+            ".{0,12}",
+            proptest::collection::vec(any::<u16>(), 0..4),
+            ("[a-z]{0,8}", proptest::option::of(any::<u32>())),
+            0..3u8,
+            any::<u32>(),
+        )
+            .prop_map(|(user_id, name, tags, (city, zip), plan, visits)| Full {
+                user_id,
+                name,
+                tags,
+                address: AddressGrown { city, zip },
+                plan: match plan {
+                    0 => PlanGrown::Free,
+                    1 => PlanGrown::Pro,
+                    _ => PlanGrown::Team,
+                },
+                visits,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn every_older_value_opens_as_every_newer_definition_with_defaults(
+            full in full(),
+            old in 0..DEFINITIONS,
+            new in 0..DEFINITIONS,
+        ) {
+            let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap()).build().unwrap();
+            let opened = reseal(&codec, old, new, &full);
+            if new >= old {
+                // What the old definition held, and defaults for the rest.
+                prop_assert_eq!(opened, Ok(as_definition(old, &full)));
+            } else {
+                prop_assert!(
+                    matches!(opened, Err(ErrorKind::UnknownSchema { .. })),
+                    "{:?}", opened
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_definitions_are_distinct_schemas() {
+        use sealed_session::SchemaId;
+        let ids = [
+            SchemaId::of::<Grown0>(),
+            SchemaId::of::<Grown1>(),
+            SchemaId::of::<Grown2>(),
+            SchemaId::of::<Grown3>(),
+            SchemaId::of::<Grown3b>(),
+            SchemaId::of::<Grown4>(),
+            SchemaId::of::<Grown4b>(),
+            SchemaId::of::<Grown5>(),
+        ];
+        for (i, a) in ids.iter().enumerate() {
+            assert!(ids[i + 1..].iter().all(|b| a != b), "{i}");
+        }
+        assert_eq!(Grown5::FIELDS, 5);
+        assert_eq!(Grown0::FIELDS, 0);
+    }
+}
