@@ -45,6 +45,14 @@
 //!   only short messages notice, and that the peer's older crate does not
 //!   pay.
 //!
+//! - `schema`: opening the small session sealed for the type it is opened
+//!   as (`current`), sealed for an older definition of it with one
+//!   defaulted field fewer (`older_definition`: the schema id is found
+//!   among the type's older definitions, traced once per thread, and the
+//!   value decoded with the missing field at its default), and sealed for
+//!   an older type converted by a declared migration (`migrated`), the
+//!   only way before issue 23.
+//!
 //! The load → modify → save cycle is in `benches/session.rs`.
 //!
 //! Run with `cargo bench --bench core`. The payload and sealed sizes of
@@ -852,9 +860,94 @@ fn bench_crates(c: &mut Criterion) {
     group.finish();
 }
 
+/// The small session before a defaulted field was appended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct SmallBefore {
+    user_id: u64,
+    name: String,
+    roles: Vec<String>,
+    csrf: [u8; 32],
+}
+
+/// [`SmallBefore`] with a defaulted field appended.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct SmallNow {
+    user_id: u64,
+    name: String,
+    roles: Vec<String>,
+    csrf: [u8; 32],
+    #[serde(default)]
+    theme: String,
+}
+
+/// A session type a migration converts from.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+struct SmallRenamedFields {
+    id: u64,
+    display_name: String,
+    roles: Vec<String>,
+    csrf: [u8; 32],
+}
+
+fn bench_schema(c: &mut Criterion) {
+    let ring = KeyRing::new([Key::generate()]).expect("ring");
+    let codec = Codec::builder(ring)
+        .migrate(|old: SmallRenamedFields| SmallNow {
+            user_id: old.id,
+            name: old.display_name,
+            roles: old.roles,
+            csrf: old.csrf,
+            theme: String::new(),
+        })
+        .build()
+        .expect("codec");
+    let now_secs = SystemTime::now();
+    let before = SmallBefore {
+        user_id: 1_234_567,
+        name: "alice@example.com".to_owned(),
+        roles: vec!["member".to_owned(), "editor".to_owned()],
+        csrf: [7; 32],
+    };
+    let current = SmallNow {
+        user_id: before.user_id,
+        name: before.name.clone(),
+        roles: before.roles.clone(),
+        csrf: before.csrf,
+        theme: String::new(),
+    };
+    let renamed = SmallRenamedFields {
+        id: before.user_id,
+        display_name: before.name.clone(),
+        roles: before.roles.clone(),
+        csrf: before.csrf,
+    };
+    let rows = [
+        ("current", codec.seal(&current).expect("seal").into_value()),
+        (
+            "older_definition",
+            codec.seal(&before).expect("seal").into_value(),
+        ),
+        ("migrated", codec.seal(&renamed).expect("seal").into_value()),
+    ];
+    let mut group = c.benchmark_group("schema");
+    configure(&mut group);
+    for (label, sealed) in &rows {
+        let opened = codec
+            .open_at::<SmallNow>(sealed, now_secs)
+            .expect("opens")
+            .into_value();
+        assert_eq!(opened, current);
+        group.bench_function(*label, |b| {
+            b.iter(|| codec.open_at::<SmallNow>(black_box(sealed), black_box(now_secs)));
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     bench_sizes,
+    bench_schema,
     bench_rotation,
     bench_header,
     bench_nonce,

@@ -19,6 +19,7 @@ pub mod limits;
 mod manager;
 pub mod observe;
 pub mod revocation;
+pub mod schema_lock;
 mod session;
 pub mod store;
 #[cfg(feature = "tower")]

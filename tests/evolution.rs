@@ -42,21 +42,21 @@ mod release1 {
     use serde::{Deserialize, Serialize};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct Prefs {
-        pub theme: String,
+    pub(crate) struct Prefs {
+        pub(crate) theme: String,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
-    pub enum Role {
+    pub(crate) enum Role {
         #[default]
         Member,
         Admin,
@@ -67,7 +67,11 @@ mod release1 {
 fn alice(big: bool) -> release1::AppSession {
     release1::AppSession {
         user_id: 7,
-        display_name: if big { "a".repeat(5000) } else { "Alice".into() },
+        display_name: if big {
+            "a".repeat(5000)
+        } else {
+            "Alice".into()
+        },
         email: "alice@example.com".into(),
         prefs: release1::Prefs {
             theme: "dark".into(),
@@ -80,61 +84,61 @@ fn alice(big: bool) -> release1::AppSession {
 mod appended {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::{Prefs, Role};
+    pub(crate) use super::release1::{Prefs, Role};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
         #[serde(default)]
-        pub cart_items: u32,
+        pub(crate) cart_items: u32,
         #[serde(default)]
-        pub last_page: Option<String>,
+        pub(crate) last_page: Option<String>,
     }
 }
 
 mod nested {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::Role;
+    pub(crate) use super::release1::Role;
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 
     /// Not the last field of its parent: its older values end mid-value.
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct Prefs {
-        pub theme: String,
+    pub(crate) struct Prefs {
+        pub(crate) theme: String,
         #[serde(default)]
-        pub language: String,
+        pub(crate) language: String,
     }
 }
 
 mod variant_appended {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::Prefs;
+    pub(crate) use super::release1::Prefs;
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
-    pub enum Role {
+    pub(crate) enum Role {
         #[default]
         Member,
         Admin,
@@ -146,21 +150,21 @@ mod renamed {
     use serde::{Deserialize, Serialize};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct UserSession {
-        pub user_id: u64,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Preferences,
-        pub role: Access,
+    pub(crate) struct UserSession {
+        pub(crate) user_id: u64,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Preferences,
+        pub(crate) role: Access,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct Preferences {
-        pub theme: String,
+    pub(crate) struct Preferences {
+        pub(crate) theme: String,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
-    pub enum Access {
+    pub(crate) enum Access {
         #[default]
         Member,
         Admin,
@@ -168,19 +172,19 @@ mod renamed {
 }
 
 mod moved {
-    pub mod auth {
-        pub mod session {
+    pub(crate) mod auth {
+        pub(crate) mod session {
             use serde::{Deserialize, Serialize};
 
-            pub use crate::release1::{Prefs, Role};
+            pub(crate) use crate::release1::{Prefs, Role};
 
             #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-            pub struct AppSession {
-                pub user_id: u64,
-                pub display_name: String,
-                pub email: String,
-                pub prefs: Prefs,
-                pub role: Role,
+            pub(crate) struct AppSession {
+                pub(crate) user_id: u64,
+                pub(crate) display_name: String,
+                pub(crate) email: String,
+                pub(crate) prefs: Prefs,
+                pub(crate) role: Role,
             }
         }
     }
@@ -189,114 +193,114 @@ mod moved {
 mod without_default {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::{Prefs, Role};
+    pub(crate) use super::release1::{Prefs, Role};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
-        pub cart_items: u32,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
+        pub(crate) cart_items: u32,
     }
 }
 
 mod inserted {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::{Prefs, Role};
+    pub(crate) use super::release1::{Prefs, Role};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
         #[serde(default)]
-        pub cart_items: u32,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+        pub(crate) cart_items: u32,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 }
 
 mod field_renamed {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::{Prefs, Role};
+    pub(crate) use super::release1::{Prefs, Role};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 }
 
 mod reordered {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::{Prefs, Role};
+    pub(crate) use super::release1::{Prefs, Role};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub display_name: String,
-        pub user_id: u64,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) display_name: String,
+        pub(crate) user_id: u64,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 }
 
 mod retyped {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::{Prefs, Role};
+    pub(crate) use super::release1::{Prefs, Role};
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: String,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: String,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 }
 
 mod swapped {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::{Prefs, Role};
+    pub(crate) use super::release1::{Prefs, Role};
 
     /// The same wire shape: read blindly, the name would be the email.
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub email: String,
-        pub display_name: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) email: String,
+        pub(crate) display_name: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 }
 
 mod variant_inserted {
     use serde::{Deserialize, Serialize};
 
-    pub use super::release1::Prefs;
+    pub(crate) use super::release1::Prefs;
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AppSession {
-        pub user_id: u64,
-        pub display_name: String,
-        pub email: String,
-        pub prefs: Prefs,
-        pub role: Role,
+    pub(crate) struct AppSession {
+        pub(crate) user_id: u64,
+        pub(crate) display_name: String,
+        pub(crate) email: String,
+        pub(crate) prefs: Prefs,
+        pub(crate) role: Role,
     }
 
     /// Read blindly, an old `Admin` would be a `Guest`.
     #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
-    pub enum Role {
+    pub(crate) enum Role {
         #[default]
         Member,
         Guest,
@@ -342,7 +346,11 @@ where
 }
 
 fn location(big: bool) -> Location {
-    if big { Location::Store } else { Location::Cookie }
+    if big {
+        Location::Store
+    } else {
+        Location::Cookie
+    }
 }
 
 /// A change old sessions survive with nothing declared: release 2 opens
@@ -361,7 +369,10 @@ where
     assert_eq!(*session, expected);
     let with = session.opened_with().unwrap();
     let same_schema = with.schema() == Some(SchemaId::of::<New>());
-    assert_eq!(same_schema, SchemaId::of::<New>() == SchemaId::of::<release1::AppSession>());
+    assert_eq!(
+        same_schema,
+        SchemaId::of::<New>() == SchemaId::of::<release1::AppSession>()
+    );
     assert_eq!(with.needs_reseal(), !same_schema);
     // Touched, so the session is written back (a read-only request would
     // re-seal it all the same when its schema changed).
@@ -552,26 +563,26 @@ mod grown {
 
     /// A nested struct before and after it grew.
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct Address {
-        pub city: String,
+    pub(crate) struct Address {
+        pub(crate) city: String,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-    pub struct AddressGrown {
-        pub city: String,
+    pub(crate) struct AddressGrown {
+        pub(crate) city: String,
         #[serde(default)]
-        pub zip: Option<u32>,
+        pub(crate) zip: Option<u32>,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
-    pub enum Plan {
+    pub(crate) enum Plan {
         #[default]
         Free,
         Pro,
     }
 
     #[derive(Serialize, Deserialize, Debug, Clone, Copy, Default, PartialEq)]
-    pub enum PlanGrown {
+    pub(crate) enum PlanGrown {
         #[default]
         Free,
         Pro,
@@ -580,18 +591,18 @@ mod grown {
 
     /// Every field any definition has, as the newest holds them.
     #[derive(Debug, Clone, Default, PartialEq)]
-    pub struct Full {
-        pub user_id: u64,
-        pub name: String,
-        pub tags: Vec<u16>,
-        pub address: AddressGrown,
-        pub plan: PlanGrown,
-        pub visits: u32,
+    pub(crate) struct Full {
+        pub(crate) user_id: u64,
+        pub(crate) name: String,
+        pub(crate) tags: Vec<u16>,
+        pub(crate) address: AddressGrown,
+        pub(crate) plan: PlanGrown,
+        pub(crate) visits: u32,
     }
 
     /// A definition: the first `FIELDS` defaulted fields, the nested struct
     /// and the enum as they were then.
-    pub trait Grown: Serialize + serde::de::DeserializeOwned + 'static {
+    pub(crate) trait Grown: Serialize + serde::de::DeserializeOwned + 'static {
         const FIELDS: usize;
         /// The fields this definition has, taken from `full` (a grown
         /// nested struct or enum taken as its older self fits).
@@ -604,8 +615,8 @@ mod grown {
     macro_rules! grown {
         ($name:ident, $fields:literal, { $($field:ident: $ty:ty),* }) => {
             #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
-            pub struct $name {
-                pub user_id: u64,
+            pub(crate) struct $name {
+                pub(crate) user_id: u64,
                 $(#[serde(default)] pub $field: $ty,)*
             }
 
@@ -626,7 +637,7 @@ mod grown {
     }
 
     /// A field's value between a definition and the newest.
-    pub trait Conv<F> {
+    pub(crate) trait Conv<F> {
         fn take(full: &F) -> Self;
         fn give(&self) -> F;
     }
@@ -693,7 +704,10 @@ mod grown {
             codec.seal(&T::from_full(full)).unwrap().into_value()
         }
         fn open<T: Grown>(codec: &Codec, value: &str) -> Result<Full, ErrorKind> {
-            codec.open::<T>(value).map(|o| o.value().to_full()).map_err(|e| e.kind())
+            codec
+                .open::<T>(value)
+                .map(|o| o.value().to_full())
+                .map_err(|e| e.kind())
         }
         let value = match old {
             0 => seal::<Grown0>(codec, full),
@@ -795,5 +809,140 @@ mod grown {
         }
         assert_eq!(Grown5::FIELDS, 5);
         assert_eq!(Grown0::FIELDS, 0);
+    }
+}
+
+/// The schema lock a test suite keeps: it passes through the changes old
+/// sessions survive and fails, saying what to declare, on one they do not.
+mod lock {
+    use std::path::PathBuf;
+
+    use sealed_session::schema_lock::{LockStatus, SchemaLock, SchemaLockError};
+    use sealed_session::{Codec, Key, KeyRing, SchemaId};
+
+    use super::{appended, field_renamed, release1, renamed};
+
+    /// A fresh directory for one test's lock file.
+    fn lock_path(test: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("sealed-session-lock-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join("session.schema")
+    }
+
+    fn codec() -> Codec {
+        Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn records_the_schema_and_passes_through_additions_and_renames() {
+        let path = lock_path("additions");
+        let lock = SchemaLock::new(&path).update(true);
+        assert_eq!(
+            lock.check::<release1::AppSession>(&codec()).unwrap(),
+            LockStatus::Updated
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        let id = SchemaId::of::<release1::AppSession>().to_string();
+        let line = text.lines().find(|l| l.starts_with(&id)).unwrap();
+        assert!(
+            line.contains("struct(user_id display_name email prefs role)"),
+            "{line}"
+        );
+        assert_eq!(
+            lock.check::<release1::AppSession>(&codec()).unwrap(),
+            LockStatus::Unchanged
+        );
+        // Renamed: the same schema.
+        assert_eq!(
+            lock.check::<renamed::UserSession>(&codec()).unwrap(),
+            LockStatus::Unchanged
+        );
+        // Defaulted fields appended: a new schema that opens the old one.
+        // Without leave to write, the check says which line to add.
+        let frozen = SchemaLock::new(&path).update(false);
+        let err = frozen.check::<appended::AppSession>(&codec()).unwrap_err();
+        let new_id = SchemaId::of::<appended::AppSession>().to_string();
+        assert!(matches!(err, SchemaLockError::Outdated { .. }), "{err}");
+        assert!(err.to_string().contains(&new_id), "{err}");
+        assert_eq!(
+            lock.check::<appended::AppSession>(&codec()).unwrap(),
+            LockStatus::Updated
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&id) && text.contains(&new_id), "{text}");
+        assert_eq!(
+            frozen.check::<appended::AppSession>(&codec()).unwrap(),
+            LockStatus::Unchanged
+        );
+        // Going back is a change old (newer) values do not survive.
+        let err = frozen.check::<release1::AppSession>(&codec()).unwrap_err();
+        assert!(matches!(err, SchemaLockError::Unreadable { .. }), "{err}");
+    }
+
+    #[test]
+    fn fails_on_a_change_old_sessions_do_not_survive_and_says_what_to_declare() {
+        let path = lock_path("rename");
+        let lock = SchemaLock::new(&path).update(true);
+        lock.check::<release1::AppSession>(&codec()).unwrap();
+        let err = lock
+            .check::<field_renamed::AppSession>(&codec())
+            .unwrap_err();
+        let SchemaLockError::Unreadable { schemas, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(schemas.len(), 1);
+        assert_eq!(schemas[0].schema, SchemaId::of::<release1::AppSession>());
+        let message = err.to_string();
+        for part in [
+            "can no longer open",
+            "struct(user_id display_name email prefs role)",
+            "its shape now: struct(user_id name email prefs role)",
+            ".migrate(|old: OldSession|",
+            "evolution::field_renamed::AppSession",
+        ] {
+            assert!(message.contains(part), "{part:?} missing from: {message}");
+        }
+        // Nothing written on a failure.
+        assert_eq!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .count(),
+            1
+        );
+        // With the migration declared, it passes (and records the new one).
+        let migrating = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+            .migrate(|old: release1::AppSession| field_renamed::AppSession {
+                user_id: old.user_id,
+                name: old.display_name,
+                email: old.email,
+                prefs: old.prefs,
+                role: old.role,
+            })
+            .build()
+            .unwrap();
+        assert_eq!(
+            lock.check::<field_renamed::AppSession>(&migrating).unwrap(),
+            LockStatus::Updated
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_schema_is_an_error_with_its_number() {
+        let path = lock_path("malformed");
+        std::fs::write(&path, "# comment\n\nfe8ef173 struct()\nnot-a-schema\n").unwrap();
+        let err = SchemaLock::new(&path)
+            .update(true)
+            .check::<release1::AppSession>(&codec())
+            .unwrap_err();
+        assert!(
+            matches!(err, SchemaLockError::Malformed { line: 4, .. }),
+            "{err}"
+        );
     }
 }

@@ -136,6 +136,14 @@ impl Migrations {
         Some(converted.ok_or_else(|| Error::new(ErrorKind::Undecodable)))
     }
 
+    /// Whether a chain of declared migrations leads from `schema` to `T`.
+    pub(crate) fn leads_from<T: 'static>(&self, schema: SchemaId) -> bool {
+        self.0
+            .iter()
+            .find(|m| m.from == schema || m.from_named == schema)
+            .is_some_and(|first| self.leads_to(first, TypeId::of::<T>()))
+    }
+
     /// Whether following migrations from `first` reaches `target`.
     fn leads_to(&self, first: &Migration, target: TypeId) -> bool {
         let mut ty = first.from_type;

@@ -100,6 +100,36 @@ impl Codec {
             .map_or_else(SchemaId::of::<T>, |(_, id)| *id)
     }
 
+    /// Whether a value sealed for `schema` opens as a `T`: `schema` is
+    /// `T`'s own ([`Codec::schema_of`]), a declared migration leads from it
+    /// to `T`, or it is the schema of an older definition of `T` that
+    /// lacked trailing `#[serde(default)]` fields or trailing enum variants
+    /// (or `T`'s own before 0.9, whose ids included type names).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sealed_session::{Codec, Key, KeyRing, SchemaId};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct CartV1 { items: Vec<u32> }
+    ///
+    /// // A defaulted field appended: old values still open.
+    /// #[derive(Deserialize)]
+    /// struct Cart { items: Vec<u32>, #[serde(default)] coupon: Option<String> }
+    ///
+    /// let codec = Codec::builder(KeyRing::new([Key::generate()])?).build()?;
+    /// assert!(codec.opens_schema::<Cart>(SchemaId::of::<CartV1>()));
+    /// assert!(!codec.opens_schema::<CartV1>(SchemaId::of::<Cart>()));
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    pub fn opens_schema<T: DeserializeOwned + 'static>(&self, schema: SchemaId) -> bool {
+        schema == self.schema_of::<T>()
+            || self.inner.migrations.leads_from::<T>(schema)
+            || self.reading_of::<T>(schema).is_some()
+    }
+
     /// How to read a value sealed for `schema` as a `T` that is not
     /// `T`'s own schema: an older definition of `T` (see
     /// [`schema::reading`]). `None` for a `T` with an explicit schema name:

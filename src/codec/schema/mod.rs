@@ -105,6 +105,46 @@ pub(crate) fn reading<T: DeserializeOwned + 'static>(schema: SchemaId) -> Option
         .map(|(_, cut)| cut.clone())
 }
 
+/// Most characters of a [`describe`]d shape.
+const MAX_DESCRIPTION_CHARS: usize = 400;
+
+/// `T`'s shape (without type names) in one line, for people: each struct
+/// with its field names, each enum with its variant names, then the
+/// primitive types, in the order the trace met them. Cut at
+/// [`MAX_DESCRIPTION_CHARS`].
+pub(crate) fn describe<T: DeserializeOwned>() -> String {
+    let bytes = trace::<T>(false, &Cut::default()).bytes;
+    let mut out: Vec<String> = Vec::new();
+    for event in bytes.split(|&b| b == b'\n').filter(|e| !e.is_empty()) {
+        let parts: Vec<String> = event
+            .split(|&b| b == 0)
+            .filter(|p| !p.is_empty())
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .collect();
+        match parts.as_slice() {
+            [tag, name] if tag == "field" || tag == "variant" => match out.last_mut() {
+                Some(last) if last.ends_with(')') => {
+                    last.pop();
+                    if !last.ends_with('(') {
+                        last.push(' ');
+                    }
+                    last.push_str(name);
+                    last.push(')');
+                }
+                _ => out.push(name.clone()),
+            },
+            [tag] if tag == "struct" || tag == "enum" => out.push(format!("{tag}()")),
+            _ => out.push(parts.join(":").replace(' ', "-")),
+        }
+    }
+    let mut line = out.join(" ");
+    if let Some((cut, _)) = line.char_indices().nth(MAX_DESCRIPTION_CHARS) {
+        line.truncate(cut);
+        line.push('…');
+    }
+    line
+}
+
 /// Every id [`reading`] accepts for `T`, nearest first.
 pub(crate) fn readings<T: DeserializeOwned + 'static>() -> Vec<(SchemaId, Cut)> {
     let current = SchemaId::of::<T>();

@@ -284,7 +284,10 @@ mod renamed {
 
 #[test]
 fn the_id_comes_from_the_shape_not_the_type_names() {
-    assert_eq!(shape::<V1>(), "struct\nfield|user_id\nfield|display_name\nu64\nstr\n");
+    assert_eq!(
+        shape::<V1>(),
+        "struct\nfield|user_id\nfield|display_name\nu64\nstr\n"
+    );
     assert_eq!(
         SchemaId::of::<V1>(),
         SchemaId::of::<renamed::AccountSession>()
