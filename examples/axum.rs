@@ -99,3 +99,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     axum::serve(listener, app).await?;
     Ok(())
 }
+
+/// In the app's own tests: fails before a deploy when `Visits` changes in a
+/// way the sessions already out there cannot be opened as, and says which
+/// migration to declare. The lock file is committed beside the code.
+#[cfg(test)]
+#[test]
+fn old_sessions_open_as_the_current_session_type() {
+    use sealed_session::Codec;
+    use sealed_session::schema_lock::SchemaLock;
+
+    // The codec the app's managers build (no migrations declared yet).
+    let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+        .build()
+        .unwrap();
+    SchemaLock::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/axum.schema"))
+        .check::<Visits>(&codec)
+        .unwrap();
+}

@@ -800,3 +800,36 @@ fn escape(text: &str) -> String {
     }
     out
 }
+
+/// The session type's schema lock: `cargo test` fails here, before a
+/// deploy, when `DemoSession` changes in a way the sessions already out
+/// there cannot be opened as (and says which migration to declare).
+#[cfg(test)]
+mod schema_lock {
+    use std::sync::Arc;
+
+    use sealed_session::Key;
+    use sealed_session::revocation::Registry;
+    use sealed_session::schema_lock::SchemaLock;
+    use sealed_session::store::MemoryStore;
+
+    use super::{Config, DemoSession, manager};
+
+    #[test]
+    fn old_sessions_open_as_the_current_session_type() {
+        let config = Config {
+            keys: vec![Key::generate()],
+            store: Arc::new(MemoryStore::new()),
+            store_name: "memory",
+            secure: true,
+            registry: Registry::in_memory(),
+        };
+        let manager = manager(config.keys.clone(), &config).unwrap();
+        SchemaLock::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/demo/session.schema"
+        ))
+        .check::<DemoSession>(manager.codec())
+        .unwrap();
+    }
+}

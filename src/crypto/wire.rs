@@ -47,13 +47,16 @@ pub(crate) const SCHEMA_ID_BYTES: usize = 4;
 /// value's (authenticated) header.
 ///
 /// A type's schema id is, by default, a digest of its *serde shape*: the
-/// container, field and variant names and the primitive types that its
-/// `Deserialize` implementation asks for, traced once per type and thread.
-/// It depends only on the type's definition (what `#[derive(Deserialize)]`
-/// generates from the source), so it survives compiler upgrades, restarts
-/// and moving the type to another module, and it changes when the type is
-/// renamed or a field is added, removed, renamed, reordered or changes
-/// primitive type. Where a
+/// field and variant names and the primitive types that its `Deserialize`
+/// implementation asks for (not the names of the types themselves), traced
+/// once per type and thread. It depends only on the type's definition (what
+/// `#[derive(Deserialize)]` generates from the source), so it survives
+/// compiler upgrades, restarts, renaming the type and moving it to another
+/// module, and it changes when a field is added, removed, renamed,
+/// reordered or changes primitive type. A value sealed for an older
+/// definition that lacked trailing `#[serde(default)]` fields (or trailing
+/// enum variants) still opens, with the defaults; see
+/// [`Codec::opens_schema`](crate::Codec::opens_schema). Where a
 /// change keeps the shape but changes the meaning (a `role` that now grants
 /// more), or where the trace cannot see the change (below), name the schema
 /// explicitly with [`CodecBuilder::schema`](crate::CodecBuilder::schema):
