@@ -190,6 +190,21 @@ fn a_cookie_of_another_session_type_gives_a_fresh_session_with_an_unknown_schema
 }
 
 #[test]
+fn a_cookie_of_an_unknown_schema_is_never_cleared() {
+    // During a rolling deploy it may be a newer build's session: an older
+    // build must leave it for the newer one.
+    let (manager, cookie) = manager_and_cookie();
+    let mut session: Session<Counter> = load_sync_at(&manager, &cookie_header(&cookie), at(1));
+    assert_eq!(session.fresh_reason(), Some(FreshReason::UnknownSchema));
+    let (saved, response) = save_sync_at(&manager, &mut session, at(1));
+    assert_eq!(saved, Saved::Unchanged);
+    assert!(response.is_empty());
+    // The build that knows its schema still opens it.
+    let cart: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(2));
+    assert_eq!(cart.fresh_reason(), None);
+}
+
+#[test]
 fn no_cookie_gives_a_fresh_session_with_no_cookie_as_the_reason() {
     let manager = manager();
     for headers in [
