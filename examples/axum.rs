@@ -105,6 +105,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// migration to declare. The lock file is committed beside the code.
 #[cfg(test)]
 #[test]
+#[allow(clippy::unwrap_used, reason = "a test: a failure must print and stop")]
 fn old_sessions_open_as_the_current_session_type() {
     use sealed_session::Codec;
     use sealed_session::schema_lock::SchemaLock;
