@@ -52,7 +52,8 @@ use http::StatusCode;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::handle::{SessionLayers, Wrapper, describe_missing};
+use crate::handle::{CurrentSubject, SessionLayers, Wrapper, describe_missing};
+use crate::tower::SubjectLoader;
 pub use crate::tower::{LazySession, MapSessionHandle, SessionError, SessionHandle, SessionLayer};
 
 /// Loads the session (on the first extraction in the request; later ones
@@ -92,6 +93,114 @@ where
                     .map(SessionLayers::to_vec)
                     .unwrap_or_default(),
             })
+    }
+}
+
+/// The signed-in subject, for handlers that need someone signed in: the
+/// subject of the session ([`SessionHandle::login`]) of the innermost
+/// [`SessionLayer`] in front of the route, whatever its session type.
+/// Extraction loads the session if no one has, and answers `401
+/// Unauthorized` when no one is signed in ([`SignedInRejection`]).
+///
+/// # Examples
+///
+/// ```
+/// use sealed_session::axum::SignedIn;
+///
+/// async fn account(SignedIn(user): SignedIn) -> String {
+///     format!("signed in as {user}")
+/// }
+/// # let _ = account;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn(pub String);
+
+impl<S> FromRequestParts<S> for SignedIn
+where
+    S: Send + Sync,
+{
+    type Rejection = SignedInRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let current = parts
+            .extensions
+            .get::<CurrentSubject<std::sync::Arc<SubjectLoader>>>()
+            .cloned()
+            .ok_or(SignedInRejection::MissingLayer)?;
+        match (current.0)().await {
+            Ok(Some(subject)) => Ok(Self(subject)),
+            Ok(None) => Err(SignedInRejection::NotSignedIn),
+            Err(error) => Err(SignedInRejection::Unavailable(error)),
+        }
+    }
+}
+
+/// Why a [`SignedIn`] could not be extracted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SignedInRejection {
+    /// The session has no subject: `401 Unauthorized`, the plain-text body
+    /// `sign in first`. Wrap the handler's route differently (or take an
+    /// `Option<SignedIn>`) to redirect to a sign-in page instead.
+    NotSignedIn,
+    /// The session could not be loaded: as
+    /// [`SessionRejection::Unavailable`].
+    Unavailable(SessionError),
+    /// No [`SessionLayer`] wraps the route: `500`.
+    MissingLayer,
+}
+
+impl fmt::Display for SignedInRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotSignedIn => f.write_str("sign in first"),
+            Self::Unavailable(error) => fmt::Display::fmt(error, f),
+            Self::MissingLayer => f.write_str(
+                "this handler takes SignedIn, but no SessionLayer runs in front of this route: \
+                 add .layer(SessionLayer::<YourSession>::new(manager)) to the router",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SignedInRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Unavailable(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for SignedInRejection {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotSignedIn => (StatusCode::UNAUTHORIZED, self.to_string()).into_response(),
+            Self::Unavailable(error) => SessionRejection::Unavailable(error).into_response(),
+            Self::MissingLayer => {
+                (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+            }
+        }
+    }
+}
+
+/// An optional [`SignedIn`]: `None` when no one is signed in, for handlers
+/// that serve both.
+impl<S> axum_core::extract::OptionalFromRequestParts<S> for SignedIn
+where
+    S: Send + Sync,
+{
+    type Rejection = SignedInRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match <Self as FromRequestParts<S>>::from_request_parts(parts, state).await {
+            Ok(signed_in) => Ok(Some(signed_in)),
+            Err(SignedInRejection::NotSignedIn) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

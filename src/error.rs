@@ -127,6 +127,9 @@ pub enum ErrorKind {
     /// The store cannot do what the manager's configuration asks of it (a
     /// compare-and-save for optimistic concurrency).
     StoreUnsupported,
+    /// "Sign out everywhere" was asked of a manager without a revocation
+    /// registry (`SessionManagerBuilder::registry`).
+    RegistryNeeded,
 }
 
 impl fmt::Display for ErrorKind {
@@ -217,6 +220,9 @@ impl fmt::Display for ErrorKind {
             ),
             Self::StoreUnsupported => f.write_str(
                 "the session store does not support compare-and-save, which optimistic concurrency needs",
+            ),
+            Self::RegistryNeeded => f.write_str(
+                "signing out everywhere needs a revocation registry; give one to the manager builder",
             ),
         }
     }

@@ -99,6 +99,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ::tower::{Layer, Service};
@@ -107,6 +108,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::handle::{
+    CurrentSubject, subject_of,
     CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
     SessionLayers, delete_if_destroyed, save_into,
 };
@@ -236,6 +238,20 @@ impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
     }
 }
 
+/// The loader of [`CurrentSubject`] in a tower stack: its future is `Send`.
+pub(crate) type SubjectLoader = dyn Fn() -> Pin<Box<dyn Future<Output = Result<Option<String>, SessionError>> + Send>>
+    + Send
+    + Sync;
+
+/// The request's signed-in subject, loaded from `lazy`.
+fn current_subject<T>(lazy: LazySession<T>) -> CurrentSubject<Arc<SubjectLoader>>
+where
+    T: DeserializeOwned + Default + Send + Sync + 'static,
+{
+    let loader: Arc<SubjectLoader> = Arc::new(move || Box::pin(subject_of(lazy.clone())));
+    CurrentSubject(loader)
+}
+
 /// The future a [`SessionService`] returns.
 pub type ResponseFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
 
@@ -273,6 +289,7 @@ where
         let save_on_server_error = self.save_on_server_error;
         let extensions = request.extensions_mut();
         extensions.insert(lazy.clone());
+        extensions.insert(current_subject(lazy.clone()));
         // Which session types the layers in front of the handler provide,
         // for the extractor's message when a handler asks for another one.
         let name = std::any::type_name::<T>();

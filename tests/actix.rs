@@ -623,3 +623,84 @@ async fn a_login_that_fails_half_way_does_not_log_in() {
     assert_eq!(body(me).await, "None 1", "still the anonymous session");
     assert!(registry.sessions("user:1").await.unwrap().is_empty());
 }
+
+/// Sign-in, sign-out and sign out everywhere as single calls, and the
+/// `SignedIn` extractor, under actix-web.
+mod identity {
+    use actix_web::http::StatusCode;
+    use actix_web::test;
+    use actix_web::{App, HttpResponse, web};
+    use sealed_session::actix_web::{SessionHandle, SessionMiddleware, SignedIn};
+    use sealed_session::revocation::Registry;
+    use sealed_session::{Key, KeyRing, SessionManager};
+
+    use super::{AppSession, body, cookie_pair, get};
+
+    async fn login(session: SessionHandle<AppSession>) -> HttpResponse {
+        match session.login("user:42") {
+            Ok(()) => HttpResponse::Ok().finish(),
+            Err(_) => HttpResponse::BadRequest().finish(),
+        }
+    }
+
+    async fn me(SignedIn(user): SignedIn) -> String {
+        user
+    }
+
+    async fn logout(session: SessionHandle<AppSession>) -> HttpResponse {
+        session.logout();
+        HttpResponse::Ok().finish()
+    }
+
+    async fn everywhere(session: SessionHandle<AppSession>) -> HttpResponse {
+        match session.logout_everywhere() {
+            Ok(()) => HttpResponse::Ok().finish(),
+            Err(_) => HttpResponse::InternalServerError().finish(),
+        }
+    }
+
+    #[actix_web::test]
+    async fn sign_in_sign_out_and_sign_out_everywhere() {
+        let manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+            .registry(Registry::in_memory())
+            .build()
+            .unwrap();
+        let app = test::init_service(
+            App::new()
+                .wrap(SessionMiddleware::<AppSession>::new(manager))
+                .route("/login", web::get().to(login))
+                .route("/me", web::get().to(me))
+                .route("/logout", web::get().to(logout))
+                .route("/everywhere", web::get().to(everywhere)),
+        )
+        .await;
+        let call = |path: &str, cookie: Option<&str>| get(path, cookie).to_request();
+
+        let anonymous = test::call_service(&app, call("/me", None)).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(body(anonymous).await, "sign in first");
+
+        let laptop = cookie_pair(&test::call_service(&app, call("/login", None)).await).unwrap();
+        let phone = cookie_pair(&test::call_service(&app, call("/login", None)).await).unwrap();
+        let me = test::call_service(&app, call("/me", Some(&laptop))).await;
+        assert_eq!(me.status(), StatusCode::OK);
+        assert_eq!(body(me).await, "user:42");
+
+        // Sign-out ends this device only.
+        let out = test::call_service(&app, call("/logout", Some(&laptop))).await;
+        assert!(cookie_pair(&out).unwrap().ends_with('='));
+        let replay = test::call_service(&app, call("/me", Some(&laptop))).await;
+        assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+        let phone_me = test::call_service(&app, call("/me", Some(&phone))).await;
+        assert_eq!(phone_me.status(), StatusCode::OK);
+
+        // Sign out everywhere ends the others too.
+        let tablet = cookie_pair(&test::call_service(&app, call("/login", None)).await).unwrap();
+        let out = test::call_service(&app, call("/everywhere", Some(&tablet))).await;
+        assert_eq!(out.status(), StatusCode::OK);
+        for device in [&phone, &tablet] {
+            let response = test::call_service(&app, call("/me", Some(device))).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+}

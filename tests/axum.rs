@@ -652,3 +652,127 @@ proptest::proptest! {
         });
     }
 }
+
+/// Sign-in, sign-out and sign out everywhere as single calls, and the
+/// `SignedIn` extractor: the whole identity API an app needs.
+mod identity {
+    use axum::Router;
+    use axum::routing::get;
+    use http::StatusCode;
+    use sealed_session::axum::{SessionHandle, SessionLayer, SignedIn};
+    use sealed_session::revocation::Registry;
+    use sealed_session::{Key, KeyRing, SessionManager};
+
+    use super::{AppSession, body_text, call, pair};
+
+    async fn login(session: SessionHandle<AppSession>) -> StatusCode {
+        match session.login("user:42") {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    async fn login_invalid(session: SessionHandle<AppSession>) -> String {
+        let refused = session.login("").is_err();
+        format!("refused={refused} subject={:?}", session.subject())
+    }
+
+    async fn me(SignedIn(user): SignedIn) -> String {
+        user
+    }
+
+    async fn maybe(user: Option<SignedIn>) -> String {
+        user.map_or_else(|| "nobody".to_owned(), |SignedIn(user)| user)
+    }
+
+    async fn logout(session: SessionHandle<AppSession>) {
+        session.logout();
+    }
+
+    async fn everywhere(session: SessionHandle<AppSession>) -> StatusCode {
+        match session.logout_everywhere() {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn app(registry: Option<Registry>) -> Router {
+        let mut manager = SessionManager::builder(KeyRing::new([Key::generate()]).unwrap());
+        if let Some(registry) = registry {
+            manager = manager.registry(registry);
+        }
+        Router::new()
+            .route("/login", get(login))
+            .route("/login-invalid", get(login_invalid))
+            .route("/me", get(me))
+            .route("/maybe", get(maybe))
+            .route("/logout", get(logout))
+            .route("/everywhere", get(everywhere))
+            .layer(SessionLayer::<AppSession>::new(manager.build().unwrap()))
+    }
+
+    #[tokio::test]
+    async fn sign_in_and_out_are_one_call_and_signed_in_answers_401_without_one() {
+        let mut app = app(Some(Registry::in_memory()));
+        let anonymous = call(&mut app, "/me", None).await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(body_text(anonymous).await, "sign in first");
+        assert_eq!(body_text(call(&mut app, "/maybe", None).await).await, "nobody");
+
+        let signed_in = call(&mut app, "/login", None).await;
+        assert_eq!(signed_in.status(), StatusCode::OK);
+        let cookie = pair(&signed_in).unwrap();
+        let me = call(&mut app, "/me", Some(&cookie)).await;
+        assert_eq!(me.status(), StatusCode::OK);
+        assert_eq!(body_text(me).await, "user:42");
+        assert_eq!(
+            body_text(call(&mut app, "/maybe", Some(&cookie)).await).await,
+            "user:42"
+        );
+
+        // Signing in again gives a new id: the cookie from before the
+        // sign-in no longer names this session.
+        let again = call(&mut app, "/login", Some(&cookie)).await;
+        let renewed = pair(&again).unwrap();
+        assert_ne!(renewed, cookie);
+
+        let out = call(&mut app, "/logout", Some(&renewed)).await;
+        assert!(pair(&out).unwrap().ends_with('='), "{:?}", pair(&out));
+        // A copy of the signed-in cookie does not open after sign-out.
+        let replay = call(&mut app, "/me", Some(&renewed)).await;
+        assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+        let replay = call(&mut app, "/me", Some(&cookie)).await;
+        assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn an_invalid_subject_changes_nothing() {
+        let mut app = app(None);
+        let response = call(&mut app, "/login-invalid", None).await;
+        assert_eq!(body_text(response).await, "refused=true subject=None");
+    }
+
+    #[tokio::test]
+    async fn sign_out_everywhere_ends_the_other_devices_too() {
+        let mut app = app(Some(Registry::in_memory()));
+        let laptop = pair(&call(&mut app, "/login", None).await).unwrap();
+        let phone = pair(&call(&mut app, "/login", None).await).unwrap();
+        assert_eq!(call(&mut app, "/me", Some(&phone)).await.status(), StatusCode::OK);
+        let out = call(&mut app, "/everywhere", Some(&laptop)).await;
+        assert_eq!(out.status(), StatusCode::OK);
+        for device in [&laptop, &phone] {
+            let response = call(&mut app, "/me", Some(device)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+
+    #[tokio::test]
+    async fn sign_out_everywhere_without_a_registry_is_an_error_not_a_silent_no_op() {
+        let mut app = app(None);
+        let laptop = pair(&call(&mut app, "/login", None).await).unwrap();
+        let out = call(&mut app, "/everywhere", Some(&laptop)).await;
+        assert_eq!(out.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        // Nothing was ended: the session is as it was.
+        assert_eq!(call(&mut app, "/me", Some(&laptop)).await.status(), StatusCode::OK);
+    }
+}

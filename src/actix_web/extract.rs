@@ -12,8 +12,9 @@ use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use super::SessionMiddleware;
-use super::{LazySession, SessionError, SessionHandle, failure};
-use crate::handle::{SessionLayers, Wrapper, describe_missing};
+use super::{LazySession, LocalSubjectLoader, SessionError, SessionHandle, failure};
+use std::rc::Rc;
+use crate::handle::{CurrentSubject, SessionLayers, Wrapper, describe_missing};
 
 /// Loads the session (on the first extraction in the request; later ones
 /// share it).
@@ -61,6 +62,101 @@ fn lazy_session<T: 'static>(
                 .map(SessionLayers::to_vec)
                 .unwrap_or_default(),
         })
+}
+
+/// The signed-in subject, for handlers that need someone signed in: the
+/// subject of the session ([`SessionHandle::login`]) of the innermost
+/// [`SessionMiddleware`] in front of the route, whatever its session type.
+/// Extraction loads the session if no one has, and answers `401
+/// Unauthorized` when no one is signed in ([`SignedInRejection`]); take an
+/// `Option<SignedIn>` for handlers that serve both.
+///
+/// # Examples
+///
+/// ```
+/// use sealed_session::actix_web::SignedIn;
+///
+/// async fn account(SignedIn(user): SignedIn) -> String {
+///     format!("signed in as {user}")
+/// }
+/// # let _ = account;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn(pub String);
+
+impl FromRequest for SignedIn {
+    type Error = SignedInRejection;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let current = request
+            .extensions()
+            .get::<CurrentSubject<Rc<LocalSubjectLoader>>>()
+            .cloned();
+        Box::pin(async move {
+            let current = current.ok_or(SignedInRejection::MissingMiddleware)?;
+            match (current.0)().await {
+                Ok(Some(subject)) => Ok(Self(subject)),
+                Ok(None) => Err(SignedInRejection::NotSignedIn),
+                Err(error) => Err(SignedInRejection::Unavailable(error)),
+            }
+        })
+    }
+}
+
+/// Why a [`SignedIn`] could not be extracted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SignedInRejection {
+    /// The session has no subject: `401 Unauthorized`, the plain-text body
+    /// `sign in first`.
+    NotSignedIn,
+    /// The session could not be loaded: as
+    /// [`SessionRejection::Unavailable`].
+    Unavailable(SessionError),
+    /// No [`SessionMiddleware`] wraps the route: `500`.
+    MissingMiddleware,
+}
+
+impl fmt::Display for SignedInRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotSignedIn => f.write_str("sign in first"),
+            Self::Unavailable(error) => fmt::Display::fmt(error, f),
+            Self::MissingMiddleware => f.write_str(
+                "this handler takes SignedIn, but no SessionMiddleware runs in front of this \
+                 route: add .wrap(SessionMiddleware::<YourSession>::new(manager)) to the App",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SignedInRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Unavailable(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseError for SignedInRejection {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotSignedIn => StatusCode::UNAUTHORIZED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MissingMiddleware => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unavailable(error) => failure(StatusCode::SERVICE_UNAVAILABLE, error.clone()),
+            _ => HttpResponse::build(self.status_code())
+                .content_type("text/plain; charset=utf-8")
+                .body(self.to_string()),
+        }
+    }
 }
 
 /// Why a [`SessionHandle<T>`] could not be extracted.

@@ -136,6 +136,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::handle::{
+    CurrentSubject, subject_of,
     CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
     SessionLayers, delete_if_destroyed, save_into,
 };
@@ -146,9 +147,13 @@ use crate::manager::SessionManager;
 
 mod extract;
 
+/// The loader of [`CurrentSubject`] under actix-web: a local future.
+type LocalSubjectLoader =
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Option<String>, SessionError>>>>;
+
 #[cfg(doc)]
 use crate::session::{Session, map::Map};
-pub use extract::{MissingSessionMiddleware, SessionRejection};
+pub use extract::{MissingSessionMiddleware, SessionRejection, SignedIn, SignedInRejection};
 
 /// Middleware (an actix-web [`Transform`]) that gives every request a
 /// [`Session<T>`], loaded on first use ([`LazySession<T>`]), and saves it
@@ -294,6 +299,10 @@ where
         {
             let mut extensions = request.extensions_mut();
             extensions.insert(lazy.clone());
+            let subject = lazy.clone();
+            let loader: Rc<LocalSubjectLoader> =
+                Rc::new(move || Box::pin(subject_of(subject.clone())));
+            extensions.insert(CurrentSubject(loader));
             // Which session types the middleware in front of the handler
             // provides, for the extractor's message.
             let name = std::any::type_name::<T>();

@@ -224,3 +224,19 @@ impl<T> fmt::Debug for LazySession<T> {
             .finish_non_exhaustive()
     }
 }
+
+/// The request's signed-in subject, whatever the session type: what the
+/// session layers put in the request's extensions beside the
+/// [`LazySession<T>`] (the innermost layer's wins, as for the session), for
+/// the adapters' `SignedIn` extractors.
+/// `P` is the pointer to it: an `Arc` for tower, an `Rc` for actix-web.
+#[derive(Clone)]
+pub(crate) struct CurrentSubject<P>(pub(crate) P);
+
+/// The subject of the session `lazy` loads (loading it if no one has).
+pub(crate) async fn subject_of<T>(lazy: LazySession<T>) -> Result<Option<String>, SessionError>
+where
+    T: DeserializeOwned + Default + 'static,
+{
+    lazy.handle().await.map(|handle| handle.subject())
+}

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 pub(crate) use self::finish::{delete_if_destroyed, save_into};
 use self::gate::Gate;
 pub use self::lazy::LazySession;
-pub(crate) use self::lazy::{CookieValue, RequestCookies};
+pub(crate) use self::lazy::{CookieValue, CurrentSubject, RequestCookies, subject_of};
 pub(crate) use self::messages::SessionLayers;
 #[cfg(any(feature = "axum", feature = "actix-web"))]
 pub(crate) use self::messages::{Wrapper, describe_missing};
@@ -207,6 +207,47 @@ impl<T> SessionHandle<T> {
             .session
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Who is signed in: the session's subject
+    /// ([`Session::subject`]), if any.
+    pub fn subject(&self) -> Option<String> {
+        self.read(|s| s.subject().map(str::to_owned))
+    }
+
+    /// Signs `subject` in ([`Session::login`]): the subject sealed in the
+    /// session, a new id, and (with a registry) the session on the
+    /// subject's device list, in one call.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidSubject`](crate::ErrorKind::InvalidSubject) for
+    /// an empty or over-long subject; the session is then unchanged.
+    pub fn login(&self, subject: impl Into<String>) -> Result<(), Error> {
+        self.update(|s| s.login(subject))
+    }
+
+    /// Signs out ([`Session::logout`]): the session ends, and with a
+    /// registry its id is revoked, so a copied cookie stops opening.
+    pub fn logout(&self) {
+        self.update(Session::logout);
+    }
+
+    /// Signs the session's subject out everywhere
+    /// ([`SessionManager::sign_out_everywhere`]), this session included.
+    /// Does nothing to the registry when no one is signed in.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::RegistryNeeded`](crate::ErrorKind::RegistryNeeded)
+    /// when the manager has no revocation registry; the session is then
+    /// unchanged.
+    pub fn logout_everywhere(&self) -> Result<(), Error> {
+        if let Some(subject) = self.subject() {
+            self.manager().sign_out_everywhere(&subject)?;
+        }
+        self.logout();
+        Ok(())
     }
 
     /// The manager that loaded the session and saves it.

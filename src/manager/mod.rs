@@ -16,7 +16,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub use self::builder::{Overflow, SessionManagerBuilder};
 use self::headers::Attributes;
@@ -150,6 +150,32 @@ impl SessionManager {
     /// The revocation registry, if any.
     pub fn registry(&self) -> Option<&Registry> {
         self.inner.registry.as_ref()
+    }
+
+    /// Signs `subject` out everywhere: every session of it issued until now
+    /// stops opening, on this server at once and (with a shared registry)
+    /// on the others within the registry's refresh interval, for as long
+    /// as any of them could still open (the codec's longest absolute
+    /// timeout, so "remember me" sessions are covered). A sign-in from the
+    /// next millisecond on is not affected (one in the same millisecond is
+    /// revoked too, on the safe side). The session of the request that asks
+    /// should also [`logout`](crate::Session::logout), or sign in again.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::RegistryNeeded`](crate::ErrorKind::RegistryNeeded)
+    /// when the manager has no revocation registry
+    /// ([`SessionManagerBuilder::registry`]).
+    pub fn sign_out_everywhere(&self, subject: &str) -> Result<(), Error> {
+        let registry = self
+            .registry()
+            .ok_or_else(|| Error::new(ErrorKind::RegistryNeeded))?;
+        registry.revoke_subject(
+            subject,
+            SystemTime::now(),
+            self.codec().max_absolute_timeout(),
+        );
+        Ok(())
     }
 
     /// The store, if any.

@@ -359,6 +359,51 @@ impl<T> Session<T> {
         self.cookie_size
     }
 
+    /// Signs `subject` in, in one call that cannot be half done: the
+    /// subject is sealed in the session (what [`subject`](Self::subject)
+    /// returns and what "sign out everywhere" and the device list go by),
+    /// and the session gets a new id on the next save, against session
+    /// fixation (as [`regenerate`](Self::regenerate)). With a revocation
+    /// registry the save also lists the session among the subject's
+    /// devices. The data is kept (a cart survives signing in); clear what
+    /// must not.
+    ///
+    /// Keep the user's identity here rather than in the session data: a
+    /// sign-in that sets only the data would escape "sign out everywhere".
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidSubject`] for a subject that is empty or longer
+    /// than [`MAX_SUBJECT_BYTES`](crate::limits::MAX_SUBJECT_BYTES); the
+    /// session is then unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sealed_session::{Key, KeyRing, Session, SessionManager};
+    /// # let manager = SessionManager::builder(KeyRing::new([Key::generate()])?).build()?;
+    /// let mut session: Session<Vec<u32>> = manager.load_sync(&http::HeaderMap::new())?;
+    /// session.login("user:42")?;
+    /// assert_eq!(session.subject(), Some("user:42"));
+    /// assert!(session.is_regenerating());
+    /// session.logout();
+    /// assert!(session.is_destroyed());
+    /// # Ok::<(), sealed_session::Error>(())
+    /// ```
+    pub fn login(&mut self, subject: impl Into<String>) -> Result<(), Error> {
+        self.set_subject(subject)?;
+        self.regenerate();
+        Ok(())
+    }
+
+    /// Signs out: ends the session, as [`destroy`](Self::destroy). The save
+    /// emits a removal cookie and deletes any store entry; with a
+    /// revocation registry it also revokes the id (a copied cookie stops
+    /// opening) and takes the session off its subject's list.
+    pub fn logout(&mut self) {
+        self.destroy();
+    }
+
     /// Asks for a new identity on the next save, keeping the data: a new
     /// issued-at time (restarting the absolute timeout), a new store id when
     /// stored (the old entry is deleted), and a new cookie either way. Call it
