@@ -717,7 +717,10 @@ mod identity {
         let anonymous = call(&mut app, "/me", None).await;
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(body_text(anonymous).await, "sign in first");
-        assert_eq!(body_text(call(&mut app, "/maybe", None).await).await, "nobody");
+        assert_eq!(
+            body_text(call(&mut app, "/maybe", None).await).await,
+            "nobody"
+        );
 
         let signed_in = call(&mut app, "/login", None).await;
         assert_eq!(signed_in.status(), StatusCode::OK);
@@ -757,7 +760,10 @@ mod identity {
         let mut app = app(Some(Registry::in_memory()));
         let laptop = pair(&call(&mut app, "/login", None).await).unwrap();
         let phone = pair(&call(&mut app, "/login", None).await).unwrap();
-        assert_eq!(call(&mut app, "/me", Some(&phone)).await.status(), StatusCode::OK);
+        assert_eq!(
+            call(&mut app, "/me", Some(&phone)).await.status(),
+            StatusCode::OK
+        );
         let out = call(&mut app, "/everywhere", Some(&laptop)).await;
         assert_eq!(out.status(), StatusCode::OK);
         for device in [&laptop, &phone] {
@@ -773,6 +779,9 @@ mod identity {
         let out = call(&mut app, "/everywhere", Some(&laptop)).await;
         assert_eq!(out.status(), StatusCode::INTERNAL_SERVER_ERROR);
         // Nothing was ended: the session is as it was.
-        assert_eq!(call(&mut app, "/me", Some(&laptop)).await.status(), StatusCode::OK);
+        assert_eq!(
+            call(&mut app, "/me", Some(&laptop)).await.status(),
+            StatusCode::OK
+        );
     }
 }

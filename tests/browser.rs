@@ -553,6 +553,11 @@ async fn sign_out_everywhere_reaches_another_browser() {
         "both browsers are listed"
     );
     a.screenshot("10-your-sessions").await;
+    // B's session re-sealed under the older key (as midway through a key
+    // rotation) keeps its user: "sign out everywhere" must reach it too.
+    b.visit("/keys").await;
+    b.submit("/keys/retired").await;
+    assert_eq!(b.text("key-role").await, "an older key");
     let copied = b.cookie().await.expect("b holds a session cookie");
 
     // Sign out everywhere from browser A.

@@ -400,11 +400,9 @@ async fn login(
         .collect();
     if !name.is_empty() {
         let mut session = session.lock();
-        // Against session fixation: whatever identity the session had before
-        // signing in is not the one it has after.
-        session.regenerate();
-        // The subject lets the registry list and revoke this user's sessions.
-        if session.set_subject(format!("user:{name}")).is_ok() {
+        // One call: the subject (what "sign out everywhere" and the device
+        // list go by) and a new id against session fixation.
+        if session.login(format!("user:{name}")).is_ok() {
             let agent: String = headers
                 .get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
@@ -430,24 +428,15 @@ async fn login(
 }
 
 async fn logout(session: SessionHandle<DemoSession>) -> Redirect {
-    session.lock().destroy();
+    session.logout();
     Redirect::to("/account")
 }
 
-async fn logout_everywhere(
-    State(app): State<App>,
-    session: SessionHandle<DemoSession>,
-) -> Redirect {
-    let mut session = session.lock();
-    if let Some(subject) = session.subject() {
-        app.registry.revoke_subject(
-            subject,
-            SystemTime::now(),
-            app.manager.codec().max_absolute_timeout(),
-        );
+async fn logout_everywhere(session: SessionHandle<DemoSession>) -> Response {
+    match session.logout_everywhere() {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
-    session.destroy();
-    Redirect::to("/account")
 }
 
 #[derive(Deserialize)]
@@ -614,11 +603,20 @@ async fn seal_with_retired(
     let Some(retired) = &app.retired else {
         return Redirect::to("/keys").into_response();
     };
-    let data = session.lock().data().clone();
+    let (data, subject, expiry) =
+        session.read(|s| (s.data().clone(), s.subject().map(str::to_owned), s.expiry()));
     let mut headers = HeaderMap::new();
     let sealed = async {
         let mut old = retired.load::<DemoSession>(&HeaderMap::new()).await?;
         old.set(data);
+        // The identity goes with the data: a re-sealed session is still
+        // its user's, so "sign out everywhere" ends it too.
+        if let Some(subject) = subject {
+            old.login(subject)?;
+        }
+        if let Some(expiry) = expiry {
+            old.set_expiry(expiry);
+        }
         retired.save(&mut old, &mut headers).await
     };
     match sealed.await {
@@ -657,7 +655,11 @@ fn fresh_reason_text(reason: FreshReason) -> &'static str {
         }
         FreshReason::Expired => "the cookie authenticated, but the session had expired",
         FreshReason::Undecodable => {
-            "the cookie authenticated, but holds another kind of session (the app changed)"
+            "the cookie authenticated, but its contents do not decode as this app's session"
+        }
+        FreshReason::UnknownSchema => {
+            "the cookie authenticated, but holds a kind of session this version of the app \
+             cannot read (its session type changed without a migration)"
         }
         FreshReason::MissingFromStore => "the cookie pointed at a stored session that is gone",
         FreshReason::Revoked => "the session was signed out elsewhere",

@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 #[cfg(doc)]
 use super::SessionMiddleware;
 use super::{LazySession, LocalSubjectLoader, SessionError, SessionHandle, failure};
-use std::rc::Rc;
 use crate::handle::{CurrentSubject, SessionLayers, Wrapper, describe_missing};
+use std::rc::Rc;
 
 /// Loads the session (on the first extraction in the request; later ones
 /// share it).

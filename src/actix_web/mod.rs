@@ -136,9 +136,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::handle::{
-    CurrentSubject, subject_of,
-    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
-    SessionLayers, delete_if_destroyed, save_into,
+    CookieValue, CurrentSubject, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies,
+    SAVE_FAILED_BODY, SessionLayers, delete_if_destroyed, save_into, subject_of,
 };
 pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
 #[cfg(doc)]
