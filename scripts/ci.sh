@@ -46,5 +46,16 @@ MODEL_CASES=10000 cargo test --all-features --test lifecycle model
 step "cargo doc"
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --all-features
 
+step "cargo doc as docs.rs builds it (nightly, --cfg docsrs)"
+# docs.rs builds with nightly, every feature and `--cfg docsrs` (feature
+# badges); without a nightly toolchain, stable accepts the unstable flags.
+if cargo +nightly --version >/dev/null 2>&1; then
+    RUSTDOCFLAGS="--cfg docsrs -Dwarnings" cargo +nightly doc --no-deps --all-features \
+        --target-dir target/docsrs
+else
+    RUSTC_BOOTSTRAP=1 RUSTDOCFLAGS="--cfg docsrs -Dwarnings" cargo doc --no-deps --all-features \
+        --target-dir target/docsrs
+fi
+
 step "cargo bench --no-run"
 cargo bench --all-features --no-run
