@@ -9,7 +9,7 @@
 //! ```
 //!
 //! For the full tour (sign-in, a cart that spills to the store, key
-//! rotation), run `cargo run --example demo --features axum,metrics`.
+//! rotation), run `cargo run -p sealed-session-demo`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

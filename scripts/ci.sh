@@ -16,8 +16,8 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "cargo clippy (all targets, all features)"
-cargo clippy --all-targets --all-features -- -D warnings
+step "cargo clippy (the library and the demo, all targets, all features)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo check (each feature alone)"
 cargo check --no-default-features

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The tests: every test binary, doctest and example build, with every
-# feature on. Tests that need a server (Redis, PostgreSQL) or a browser are
+# The tests: every test binary, doctest and example build of the library
+# and the demo (the workspace), with every feature on. Tests that need a server (Redis, PostgreSQL) or a browser are
 # #[ignore]d with the reason; pass `-- --include-ignored` after starting
 # them (`.ci/run` starts them: see scripts/services.sh).
 #
@@ -12,4 +12,4 @@
 # servers, the browser, a fuzz smoke run and cargo-deny.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo test --all-features "$@"
+exec cargo test --workspace --all-features "$@"

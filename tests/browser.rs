@@ -1,4 +1,4 @@
-//! The demo app (`examples/demo/`) in headless Chromium, through the
+//! The demo app (`demo/`) in headless Chromium, through the
 //! browser's real cookie jar, driven over WebDriver (chromedriver).
 //!
 //! Checks, in one browser session:
@@ -38,7 +38,7 @@
 )]
 
 #[allow(dead_code)]
-#[path = "../examples/demo/app.rs"]
+#[path = "../demo/src/app.rs"]
 mod app;
 
 use std::net::{Ipv4Addr, SocketAddr};

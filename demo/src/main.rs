@@ -3,12 +3,12 @@
 //! key-rotation view.
 //!
 //! ```sh
-//! cargo run --example demo --features axum,metrics   # then open http://127.0.0.1:3000/
+//! cargo run -p sealed-session-demo   # then open http://127.0.0.1:3000/
 //! ```
 //!
-//! With `metrics`, `/metrics` serves the session counters in the Prometheus
-//! text format and the key page shows the rotation's progress from them;
-//! `--features axum` alone runs the demo without them.
+//! `/metrics` serves the session counters in the Prometheus text format and
+//! the key page shows the rotation's progress from them (the default
+//! `metrics` feature; `--no-default-features` runs the demo without them).
 //!
 //! Environment:
 //!
@@ -17,7 +17,7 @@
 //!   as `cargo run --example seal -- --keygen` prints). Unset, two keys are
 //!   generated for this run, so sessions end when the demo stops.
 //! - `REDIS_URL`: keep spilled sessions in Redis instead of memory (needs
-//!   `--features axum,redis`).
+//!   `--features redis`).
 //! - `SESSION_INSECURE_COOKIE=1`: drop the cookie's `Secure` attribute, for a
 //!   browser that refuses Secure cookies over plain-HTTP localhost.
 
@@ -145,7 +145,7 @@ async fn redis_store(url: &str) -> Result<(Arc<dyn Store>, &'static str), Box<dy
 #[cfg(not(feature = "redis"))]
 async fn redis_store(_url: &str) -> Result<(Arc<dyn Store>, &'static str), Box<dyn Error>> {
     Err("REDIS_URL is set, but this build has no Redis store: run \
-         `cargo run --example demo --features axum,redis`, or unset REDIS_URL for the \
+         `cargo run -p sealed-session-demo --features redis`, or unset REDIS_URL for the \
          in-memory store"
         .into())
 }
@@ -172,5 +172,38 @@ async fn registry() -> Result<Registry, Box<dyn Error>> {
             println!("revocations: in this process");
             Ok(Registry::in_memory())
         }
+    }
+}
+
+/// The session type's schema lock: `cargo test -p sealed-session-demo`
+/// fails here, before a deploy, when `DemoSession` changes in a way the
+/// sessions already out there cannot be opened as (and says which
+/// migration to declare).
+#[cfg(test)]
+mod schema_lock {
+    #![allow(clippy::unwrap_used, reason = "a test: a failure must print and stop")]
+
+    use std::sync::Arc;
+
+    use sealed_session::Key;
+    use sealed_session::revocation::Registry;
+    use sealed_session::schema_lock::SchemaLock;
+    use sealed_session::store::MemoryStore;
+
+    use crate::app::{Config, DemoSession, manager};
+
+    #[test]
+    fn old_sessions_open_as_the_current_session_type() {
+        let config = Config {
+            keys: vec![Key::generate()],
+            store: Arc::new(MemoryStore::new()),
+            store_name: "memory",
+            secure: true,
+            registry: Registry::in_memory(),
+        };
+        let manager = manager(config.keys.clone(), &config).unwrap();
+        SchemaLock::new(concat!(env!("CARGO_MANIFEST_DIR"), "/session.schema"))
+            .check::<DemoSession>(manager.codec())
+            .unwrap();
     }
 }

@@ -101,7 +101,7 @@ pub(crate) fn cookie_name(secure: bool) -> &'static str {
     if secure { "__Host-session" } else { "session" }
 }
 
-fn manager(keys: Vec<Key>, config: &Config) -> Result<SessionManager, Error> {
+pub(crate) fn manager(keys: Vec<Key>, config: &Config) -> Result<SessionManager, Error> {
     SessionManager::builder(KeyRing::new(keys)?)
         .cookie_name(cookie_name(config.secure))
         .idle_timeout(Duration::from_secs(30 * 60))
@@ -171,7 +171,7 @@ async fn metrics_page() -> Response {
             .into_response(),
         None => (
             StatusCode::NOT_FOUND,
-            "no metrics in this build: run `cargo run --example demo --features axum,metrics`\n",
+            "no metrics in this build: run `cargo run -p sealed-session-demo`\n",
         )
             .into_response(),
     }
@@ -184,7 +184,7 @@ fn rotation_progress(body: &mut String, ring: &KeyRing) {
     let Some(opens) = rotation::opens_by_key() else {
         body.push_str(
             "<p id=progress-none>Build the demo with the <code>metrics</code> feature \
-             (<code>cargo run --example demo --features axum,metrics</code>) to see how many \
+             (<code>cargo run -p sealed-session-demo</code>) to see how many \
              sessions each key still opens, counted by <code>sealed_session_opens_total</code> \
              and served at <a href=/metrics>/metrics</a>.</p>",
         );
@@ -801,37 +801,4 @@ fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-/// The session type's schema lock: `cargo test` fails here, before a
-/// deploy, when `DemoSession` changes in a way the sessions already out
-/// there cannot be opened as (and says which migration to declare).
-#[cfg(test)]
-mod schema_lock {
-    use std::sync::Arc;
-
-    use sealed_session::Key;
-    use sealed_session::revocation::Registry;
-    use sealed_session::schema_lock::SchemaLock;
-    use sealed_session::store::MemoryStore;
-
-    use super::{Config, DemoSession, manager};
-
-    #[test]
-    fn old_sessions_open_as_the_current_session_type() {
-        let config = Config {
-            keys: vec![Key::generate()],
-            store: Arc::new(MemoryStore::new()),
-            store_name: "memory",
-            secure: true,
-            registry: Registry::in_memory(),
-        };
-        let manager = manager(config.keys.clone(), &config).unwrap();
-        SchemaLock::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/demo/session.schema"
-        ))
-        .check::<DemoSession>(manager.codec())
-        .unwrap();
-    }
 }
