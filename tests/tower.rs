@@ -467,7 +467,9 @@ fn a_load_failure_is_kept_for_the_request() {
     let response = send_raw(
         &manager,
         |lazy: &LazySession<Vec<u8>>| {
+            assert!(!lazy.is_loaded());
             let first = ready_now(lazy.handle()).unwrap_err();
+            assert!(lazy.is_loaded(), "a failed load is a load");
             let second = ready_now(lazy.handle()).unwrap_err();
             assert!(lazy.loaded().unwrap().is_err());
             assert_eq!(first.error().kind(), ErrorKind::Store);

@@ -298,3 +298,53 @@ fn session_times_are_what_the_sealed_value_holds() {
     let opened: Session<Cart> = load_sync_at(&manager, &next_request(&response), now);
     assert_eq!(opened.times(), Some(times));
 }
+
+#[test]
+fn labels_and_subjects_out_of_bounds_are_refused_and_change_nothing() {
+    use sealed_session::ErrorKind;
+    use sealed_session::limits::{MAX_LABEL_BYTES, MAX_SUBJECT_BYTES};
+
+    let manager = manager();
+    let mut session: Session<Cart> = load_sync_at(&manager, &HeaderMap::new(), at(0));
+    for label in [String::new(), "l".repeat(MAX_LABEL_BYTES + 1)] {
+        let err = session.set_label(label).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidLabel);
+    }
+    session.set_label("l".repeat(MAX_LABEL_BYTES)).unwrap();
+    for subject in [String::new(), "s".repeat(MAX_SUBJECT_BYTES + 1)] {
+        let err = session.login(subject).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidSubject);
+        assert_eq!(session.subject(), None);
+        assert!(!session.is_regenerating(), "a refused login changes nothing");
+    }
+    session.login("s".repeat(MAX_SUBJECT_BYTES)).unwrap();
+    assert!(session.is_regenerating());
+}
+
+#[test]
+fn a_session_s_debug_shows_its_state_but_not_its_data_or_subject() {
+    let manager = manager();
+    let mut session: Session<Cart> = load_sync_at(&manager, &HeaderMap::new(), at(0));
+    *session = Cart::sample();
+    session.login("user:secret-subject").unwrap();
+    let shown = format!("{session:?}");
+    assert!(shown.starts_with("Session {"), "{shown}");
+    assert!(shown.contains("has_subject: true"), "{shown}");
+    assert!(shown.contains("regenerate: true"), "{shown}");
+    assert!(!shown.contains("secret-subject"), "{shown}");
+    assert!(!shown.contains(&format!("{:?}", Cart::sample())), "{shown}");
+}
+
+#[test]
+fn the_manager_says_which_store_it_has() {
+    use std::sync::Arc;
+
+    use sealed_session::store::MemoryStore;
+
+    assert!(manager().store().is_none());
+    let with_store = SessionManager::with_codec(codec())
+        .store(Arc::new(MemoryStore::new()))
+        .build()
+        .unwrap();
+    assert_eq!(with_store.store().map(|s| s.kind()), Some("memory"));
+}
