@@ -1,6 +1,6 @@
 //! Documentation-only pages: the wire format, the key rotation procedure,
-//! the threat model and the architecture (the layers and the module graph).
-//! Nothing here is code.
+//! the threat model, the architecture (the layers and the module graph)
+//! and the performance measurements. Nothing here is code.
 
 #[doc = include_str!("../docs/wire-format.md")]
 pub mod wire_format {}
@@ -13,3 +13,6 @@ pub mod threat_model {}
 
 #[doc = include_str!("../docs/architecture.md")]
 pub mod architecture {}
+
+#[doc = include_str!("../docs/performance.md")]
+pub mod performance {}
