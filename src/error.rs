@@ -116,7 +116,9 @@ pub enum ErrorKind {
     /// use `SessionManager::with_codec(ring)`.
     CodecAlreadyBuilt,
     /// A declared migration's old and new types have the same schema id, so
-    /// it could never run; name one of them with `CodecBuilder::schema`.
+    /// it could never run: they have the same shape (a type renamed or
+    /// moved needs no migration). Remove it, or, if the meaning changed,
+    /// name one of them with `CodecBuilder::schema`.
     MigrationToSameSchema,
     /// With optimistic concurrency on
     /// (`SessionManagerBuilder::optimistic_concurrency`): another request
@@ -213,7 +215,9 @@ impl fmt::Display for ErrorKind {
                 "two migrations start from the same old type or schema; declare one step per old schema",
             ),
             Self::MigrationToSameSchema => f.write_str(
-                "a migration's old and new types have the same schema id; give one of them a schema name",
+                "a migration's old and new types have the same schema id (the same shape: a renamed \
+                 or moved type needs no migration); remove it, or give one of them a schema name \
+                 if the meaning changed",
             ),
             Self::Conflict => f.write_str(
                 "the stored session changed since this request loaded it; its changes were not saved",
