@@ -946,3 +946,81 @@ mod lock {
         );
     }
 }
+
+/// An axum app as the README builds it, deployed again with its session
+/// type renamed and a defaulted field appended: the signed-in user stays
+/// signed in, with their data.
+#[cfg(feature = "axum")]
+mod deploy {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http::header::{COOKIE, SET_COOKIE};
+    use http::{Request, StatusCode};
+    use sealed_session::axum::{SessionHandle, SessionLayer, SignedIn};
+    use sealed_session::{Key, KeyRing, SessionManager};
+    use serde::{Deserialize, Serialize};
+    use tower::ServiceExt as _;
+
+    /// Release 1's session.
+    #[derive(Default, Serialize, Deserialize)]
+    struct AppSession {
+        visits: u32,
+    }
+
+    /// Release 2: renamed, a field appended.
+    #[derive(Default, Serialize, Deserialize)]
+    struct VisitorSession {
+        visits: u32,
+        #[serde(default)]
+        theme: Option<String>,
+    }
+
+    async fn login(session: SessionHandle<AppSession>) -> StatusCode {
+        session.update(|s| s.visits = 41);
+        match session.login("user:alice") {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    async fn visit(SignedIn(user): SignedIn, session: SessionHandle<VisitorSession>) -> String {
+        let visits = session.update(|s| {
+            s.visits += 1;
+            s.visits
+        });
+        format!("{user} {visits} {:?}", session.read(|s| s.theme.clone()))
+    }
+
+    async fn call(app: Router, path: &str, cookie: Option<&str>) -> http::Response<Body> {
+        let mut request = Request::get(path);
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        app.oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_user_survives_renaming_the_session_type_and_adding_a_field() {
+        let ring = KeyRing::new([Key::generate()]).unwrap();
+        let manager = || SessionManager::builder(ring.clone()).build().unwrap();
+        let release1 = Router::new()
+            .route("/login", get(login))
+            .layer(SessionLayer::<AppSession>::new(manager()));
+        let response = call(release1, "/login", None).await;
+        let line = response.headers()[SET_COOKIE].to_str().unwrap();
+        let cookie = line.split(';').next().unwrap().to_owned();
+
+        let release2 = Router::new()
+            .route("/", get(visit))
+            .layer(SessionLayer::<VisitorSession>::new(manager()));
+        let response = call(release2, "/", Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let bytes = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&bytes[..], b"user:alice 42 None");
+    }
+}

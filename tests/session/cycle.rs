@@ -315,7 +315,10 @@ fn labels_and_subjects_out_of_bounds_are_refused_and_change_nothing() {
         let err = session.login(subject).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidSubject);
         assert_eq!(session.subject(), None);
-        assert!(!session.is_regenerating(), "a refused login changes nothing");
+        assert!(
+            !session.is_regenerating(),
+            "a refused login changes nothing"
+        );
     }
     session.login("s".repeat(MAX_SUBJECT_BYTES)).unwrap();
     assert!(session.is_regenerating());
