@@ -253,11 +253,19 @@ impl Page<'_> {
 /// Sends one request over raw HTTP/1.1 with `cookie`; the status code and
 /// the whole response.
 async fn raw_get(addr: SocketAddr, path: &str, cookie: &str) -> (u16, String) {
+    raw(
+        addr,
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {COOKIE}={cookie}\r\n\
+             Connection: close\r\n\r\n"
+        ),
+    )
+    .await
+}
+
+/// Sends `request` as it is; the status and the whole response.
+async fn raw(addr: SocketAddr, request: String) -> (u16, String) {
     use std::io::{Read as _, Write as _};
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {COOKIE}={cookie}\r\n\
-         Connection: close\r\n\r\n"
-    );
     let response = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         stream.write_all(request.as_bytes()).unwrap();
@@ -273,6 +281,21 @@ async fn raw_get(addr: SocketAddr, path: &str, cookie: &str) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, response)
+}
+
+/// A form post to the demo from outside a browser page: `form` as the
+/// body, with the session cookie.
+async fn raw_post(addr: SocketAddr, path: &str, cookie: &str, form: &str) -> (u16, String) {
+    raw(
+        addr,
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nCookie: {COOKIE}={cookie}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,20 +439,36 @@ async fn demo_works_in_a_real_browser() {
         "data survived the rotation"
     );
 
-    // 6. Signing out destroys the session and clears the jar.
+    // 6. A form posted without the session's CSRF token (as from another
+    //    site) is refused, and changes nothing.
+    let signed_in = page.cookie().await.expect("signed in");
+    let (status, body) = raw_post(addr, "/cart/clear", signed_in.value(), "").await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = raw_post(addr, "/cart/clear", signed_in.value(), "csrf=forged").await;
+    assert_eq!(status, 403);
+    page.visit("/cart").await;
+    assert!(
+        page.number("items").await > 0,
+        "the forged post cleared the cart"
+    );
+
+    // 7. Signing out destroys the session: its cookie is gone from the jar,
+    //    and the sign-in page that follows holds a new, empty session (its
+    //    form's CSRF token needs one).
     page.visit("/account").await;
+    assert!(page.cookie().await.is_some());
     page.submit("/logout").await;
-    assert!(page.cookie().await.is_none(), "sign-out left a cookie");
+    assert!(page.text("user-none").await.contains("Not signed in"));
     assert_eq!(page.text("location").await, "nowhere yet");
+    let after = page.cookie().await.expect("the sign-in form's session");
+    assert_ne!(after.value(), signed_in.value(), "sign-out left the cookie");
+    assert_eq!(page.text("s-user").await, "-");
+    assert_eq!(page.number("s-items").await, 0);
     page.visit("/").await;
     assert_eq!(page.number("visits").await, 1);
-    assert_eq!(
-        page.text("fresh-reason").await,
-        "no session cookie came with this request"
-    );
     assert_eq!(page.number("s-items").await, 0);
 
-    // 7. A cookie edited in the jar gives a fresh session, not an error.
+    // 8. A cookie edited in the jar gives a fresh session, not an error.
     let mut cookie = page.cookie().await.unwrap();
     let value = cookie.value().to_owned();
     let middle = value.len() / 2;
@@ -493,6 +532,8 @@ async fn sign_in_with(page: &Page<'_>, name: &str, remember: bool) {
     }
     page.submit("/login").await;
     assert_eq!(page.text("user").await, name);
+    // A flash message, shown once.
+    assert_eq!(page.text("notice").await, format!("Signed in as {name}."));
 }
 
 /// Seconds from now until the jar's session cookie expires (`None` for a

@@ -14,7 +14,9 @@ use axum::{Router, middleware};
 use sealed_session::revocation::Registry;
 use sealed_session::store::Store;
 use sealed_session::tower::{SessionError, SessionHandle, SessionLayer};
-use sealed_session::{Error, Expiry, FreshReason, Key, KeyRing, Location, Session, SessionManager};
+use sealed_session::{
+    Error, Expiry, Flash, FreshReason, Key, KeyRing, Location, Session, SessionManager,
+};
 use serde::{Deserialize, Serialize};
 
 // Beside this file both when main.rs declares `app` and when
@@ -42,6 +44,10 @@ pub(crate) struct DemoSession {
     visits: u64,
     user: Option<String>,
     cart: Vec<Item>,
+    /// A message for the next page only ("Signed in as ada."). Added after
+    /// the first release: sessions sealed before open with it empty.
+    #[serde(default)]
+    notice: Flash<String>,
 }
 
 /// A cart line: about 100 bytes, so a few clicks outgrow a 4 KB cookie.
@@ -150,6 +156,8 @@ pub(crate) fn router(config: Config) -> Result<Router, Error> {
         .route("/cart/clear", post(cart_clear))
         .route("/keys", get(keys))
         .route("/keys/retired", post(seal_with_retired))
+        // Inside the session layer, so it can read the session's token.
+        .layer(middleware::from_fn(require_csrf))
         .layer(SessionLayer::<DemoSession>::new(main))
         // Outside the session layer: turns its empty 500/503 into a page.
         .layer(middleware::map_response(session_failure_page));
@@ -157,6 +165,43 @@ pub(crate) fn router(config: Config) -> Result<Router, Error> {
     let metrics = Router::new().route("/metrics", get(metrics_page));
     Ok(pages.merge(metrics).with_state(app))
 }
+
+/// Refuses a form post without the session's CSRF token (every form on the
+/// demo's pages carries it: see [`page`]), with `403 Forbidden`.
+async fn require_csrf(
+    session: SessionHandle<DemoSession>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "form too large").into_response();
+    };
+    // The token is base64url: it needs no decoding in a form body.
+    let token = bytes
+        .split(|&b| b == b'&')
+        .find_map(|pair| pair.strip_prefix(b"csrf="))
+        .and_then(|t| std::str::from_utf8(t).ok());
+    if !token.is_some_and(|t| session.read(|s| s.verify_csrf(t))) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(
+                "<!doctype html><title>Form expired</title><h1>403</h1>\
+                 <p>This form was not sent from this session's page (no valid CSRF token). \
+                 Go back, reload the page and try again.</p>",
+            ),
+        )
+            .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+        .await
+}
+
+/// The most bytes of a form body the demo reads.
+const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The metrics in the Prometheus text format (with the `metrics` feature).
 async fn metrics_page() -> Response {
@@ -258,11 +303,14 @@ async fn counter(
          <form method=post action=/counter/reset><button>Reset counter</button></form>",
         session.visits
     );
-    page(&app, "/", "Counter", &session, &body)
+    page(&app, "/", "Counter", &mut session, &body)
 }
 
 async fn reset_counter(session: SessionHandle<DemoSession>) -> Redirect {
-    session.lock().data_mut().visits = 0;
+    session.update(|s| {
+        s.data_mut().visits = 0;
+        s.data_mut().notice.set("Counter reset.".to_owned());
+    });
     Redirect::to("/")
 }
 
@@ -314,8 +362,8 @@ async fn account(State(app): State<App>, session: SessionHandle<DemoSession>) ->
                  <p>Any name works; there is no password in this demo.</p>"
             .to_owned(),
     };
-    let session = session.lock();
-    page(&app, "/account", "Account", &session, &body)
+    let mut session = session.lock();
+    page(&app, "/account", "Account", &mut session, &body)
 }
 
 /// The "your sessions" section: every session of `subject` the registry
@@ -333,10 +381,6 @@ async fn sessions_table(
                 escape(&e.to_string())
             );
         }
-    };
-    let unix = |t: SystemTime| {
-        t.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
     };
     let mut out = format!(
         "<h2>Your sessions</h2><p>Every browser signed in as this user \
@@ -359,8 +403,8 @@ async fn sessions_table(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
             escape(record.label.as_deref().unwrap_or("unknown browser")),
-            unix(record.issued_at),
-            unix(record.renewed_at),
+            ago(record.issued_at),
+            ago(record.renewed_at),
         );
     }
     out.push_str(
@@ -383,8 +427,52 @@ struct Login {
 const REMEMBER_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
 const REMEMBER_ABSOLUTE: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Longest device label kept from the `User-Agent`, in characters.
-const MAX_LABEL_CHARS: usize = 80;
+/// A short name for the device a `User-Agent` describes ("Firefox on
+/// Linux"), for the list of the user's sessions.
+fn device_name(agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Headless Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(token, _)| agent.contains(token))
+    .map_or("A browser", |(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(token, _)| agent.contains(token))
+    .map(|(_, name)| name);
+    match system {
+        Some(system) => format!("{browser} on {system}"),
+        None => browser.to_owned(),
+    }
+}
+
+/// How long ago `t` was, in words ("3 min ago").
+fn ago(t: SystemTime) -> String {
+    let secs = SystemTime::now()
+        .duration_since(t)
+        .map_or(0, |d| d.as_secs());
+    match secs {
+        0..=9 => "just now".to_owned(),
+        10..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
 
 async fn login(
     headers: HeaderMap,
@@ -403,31 +491,29 @@ async fn login(
         // One call: the subject (what "sign out everywhere" and the device
         // list go by) and a new id against session fixation.
         if session.login(format!("user:{name}")).is_ok() {
-            let agent: String = headers
+            let agent = headers
                 .get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("unknown browser")
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(MAX_LABEL_CHARS)
-                .collect();
-            let _ = session.set_label(if agent.is_empty() {
-                "unknown browser".to_owned()
-            } else {
-                agent
-            });
+                .unwrap_or_default();
+            let _ = session.set_label(device_name(agent));
         }
         if form.remember.is_some() {
             session.set_expiry(Expiry::persistent(REMEMBER_IDLE, REMEMBER_ABSOLUTE));
         } else {
             session.clear_expiry();
         }
+        session
+            .data_mut()
+            .notice
+            .set(format!("Signed in as {name}."));
         session.data_mut().user = Some(name);
     }
     Redirect::to("/account")
 }
 
 async fn logout(session: SessionHandle<DemoSession>) -> Redirect {
+    // The session ends, so the notice goes in the fresh one that replaces
+    // it on the next page: there is none, so the page says "Not signed in".
     session.logout();
     Redirect::to("/account")
 }
@@ -456,12 +542,17 @@ async fn end_session(
         && let Some(record) = listed.iter().find(|r| r.id.to_string() == form.id)
     {
         app.registry.revoke(record.id, record.until);
+        session.update(|s| {
+            s.data_mut()
+                .notice
+                .set("That session was signed out.".to_owned());
+        });
     }
     Redirect::to("/account")
 }
 
 async fn cart(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
-    let session = session.lock();
+    let mut session = session.lock();
     let limit = app.manager.codec().size_limit();
     let inline = app.manager.codec().sealed_size(session.data()).unwrap_or(0);
     let mut body = format!(
@@ -500,7 +591,7 @@ async fn cart(State(app): State<App>, session: SessionHandle<DemoSession>) -> Ht
         }
         body.push_str("</table>");
     }
-    page(&app, "/cart", "Cart", &session, &body)
+    page(&app, "/cart", "Cart", &mut session, &body)
 }
 
 async fn cart_add(session: SessionHandle<DemoSession>) -> Redirect {
@@ -532,7 +623,7 @@ async fn cart_clear(session: SessionHandle<DemoSession>) -> Redirect {
 }
 
 async fn keys(State(app): State<App>, session: SessionHandle<DemoSession>) -> Html<String> {
-    let session = session.lock();
+    let mut session = session.lock();
     let ring = app.manager.codec().ring();
     let mut body = String::from("<h1>Key rotation</h1>");
     match session.opened_with() {
@@ -589,7 +680,7 @@ async fn keys(State(app): State<App>, session: SessionHandle<DemoSession>) -> Ht
     } else {
         body.push_str("<p>Give two keys in <code>SESSION_KEYS</code> to try a rotation.</p>");
     }
-    page(&app, "/keys", "Keys", &session, &body)
+    page(&app, "/keys", "Keys", &mut session, &body)
 }
 
 /// Seals the session's data with the ring's second key first, as a server
@@ -679,9 +770,19 @@ fn page(
     app: &App,
     path: &str,
     title: &str,
-    session: &Session<DemoSession>,
+    session: &mut Session<DemoSession>,
     body: &str,
 ) -> Html<String> {
+    // Shown once: taking it marks the session changed only if there was one.
+    let notice = Flash::take(session, |d| &mut d.notice).map_or_else(String::new, |n| {
+        format!("<p id=notice role=status>{}</p>", escape(&n))
+    });
+    // Every form posts the session's CSRF token (`require_csrf` checks it).
+    let field = format!(
+        "<input type=hidden name=csrf value={}>",
+        session.csrf_token()
+    );
+    let body = with_csrf(body, &field);
     let mut nav = String::new();
     for (href, label) in [
         ("/", "Counter"),
@@ -723,13 +824,7 @@ fn page(
     );
     let issued = session.times().map_or_else(
         || "-".to_owned(),
-        |t| {
-            let secs = t
-                .issued_at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            format!("{secs} (Unix seconds; reset when signing in)")
-        },
+        |t| format!("{} (reset when signing in)", ago(t.issued_at)),
     );
     let store_id = session.store_id().map_or_else(
         || "-".to_owned(),
@@ -770,7 +865,7 @@ fn page(
          <dt>New because</dt><dd id=fresh-reason data-reason=\"{reason_code}\">{fresh}</dd>\
          <dt>Data now</dt><dd><span id=s-visits>{}</span> visit(s), \
          <span id=s-items>{}</span> cart item(s), user <span id=s-user>{user}</span></dd>\
-         </dl></aside><main>{body}</main></body></html>",
+         </dl></aside><main>{notice}{body}</main></body></html>",
         session.visits,
         session.cart.len(),
     ))
@@ -786,6 +881,23 @@ dl{display:grid;grid-template-columns:9em 1fr;gap:0 1em;margin:.3em 0}dt{color:#
 .big{font-size:1.25em}.row{display:flex;gap:.6em}form{margin:.6em 0}\
 button{font:inherit;padding:.3em .9em}table{border-collapse:collapse;margin-top:1em}\
 td,th{border-bottom:1px solid #dde;padding:.2em .6em;text-align:left;font-size:.9em}";
+
+/// `html` with `field` inserted at the start of each `<form method=post>`.
+fn with_csrf(html: &str, field: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<form method=post") {
+        let Some(end) = rest.get(start..).and_then(|r| r.find('>')) else {
+            break;
+        };
+        let (head, tail) = rest.split_at(start + end + 1);
+        out.push_str(head);
+        out.push_str(field);
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
 
 /// Escapes text for HTML element content and quoted attributes.
 fn escape(text: &str) -> String {
