@@ -380,12 +380,15 @@ mod counters {
 
     use super::{Trail, cycle, run};
 
-    /// Every metric the cycle recorded: name, sorted `label=value` pairs,
-    /// and the counter's value or the histogram's sample count.
-    fn recorded() -> (Vec<(String, Vec<String>, u64)>, Trail) {
+    /// A metric row: name, sorted `label=value` pairs, and the counter's
+    /// value or the histogram's sample count.
+    type Row = (String, Vec<String>, u64);
+
+    /// Every metric `f` recorded, and what it returned.
+    fn recording<R>(f: impl FnOnce() -> R) -> (Vec<Row>, R) {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
-        let trail = metrics::with_local_recorder(&recorder, || run(cycle()));
+        let result = metrics::with_local_recorder(&recorder, f);
         let rows = snapshotter
             .snapshot()
             .into_vec()
@@ -405,10 +408,15 @@ mod counters {
                 (key.name().to_owned(), labels, n)
             })
             .collect();
-        (rows, trail)
+        (rows, result)
     }
 
-    fn value(rows: &[(String, Vec<String>, u64)], name: &str, labels: &[&str]) -> u64 {
+    /// Every metric the cycle recorded.
+    fn recorded() -> (Vec<Row>, Trail) {
+        recording(|| run(cycle()))
+    }
+
+    fn value(rows: &[Row], name: &str, labels: &[&str]) -> u64 {
         rows.iter()
             .filter(|(n, l, _)| n == name && labels.iter().all(|x| l.iter().any(|y| y == x)))
             .map(|(_, _, v)| v)
@@ -422,9 +430,7 @@ mod counters {
         struct ThemeSession {
             theme: String,
         }
-        let recorder = DebuggingRecorder::new();
-        let snapshotter = recorder.snapshotter();
-        let schema = metrics::with_local_recorder(&recorder, || {
+        let (rows, schema) = recording(|| {
             super::unknown_schema_loads(
                 ThemeSession {
                     theme: "dark".into(),
@@ -432,24 +438,6 @@ mod counters {
                 3,
             )
         });
-        let rows: Vec<(String, Vec<String>, u64)> = snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
-            .map(|(key, _, _, value)| {
-                let (_, key) = key.into_parts();
-                let mut labels: Vec<String> = key
-                    .labels()
-                    .map(|l| format!("{}={}", l.key(), l.value()))
-                    .collect();
-                labels.sort();
-                let n = match value {
-                    DebugValue::Counter(n) => n,
-                    _ => u64::MAX,
-                };
-                (key.name().to_owned(), labels, n)
-            })
-            .collect();
         let id = format!("schema_id={schema}");
         assert_eq!(
             value(&rows, UNKNOWN_SCHEMAS, &[&id, "location=cookie"]),
