@@ -24,11 +24,11 @@
 //! |---|---|---|
 //! | [`LOADS`] | counter | `outcome`: `opened`, the [`FreshReason`] of a fresh session (`no_cookie`, `rejected`, `expired`, `undecodable`, `unknown_schema`, `missing_from_store`, `revoked`, `revocation_unverified`, `header_too_large`), or `failed` (the store could not be read); `location`: where the session was found (`cookie`, `store`), `none` for a fresh one, `store` for a failure |
 //! | [`OPENS`] | counter | `key_id` (8 hex digits), `algorithm`, `primary` (`true`/`false`), `location` (`cookie`: the cookie; `store`: the stored value of a spilled session) |
-//! | [`SAVES`] | counter | `outcome`: `unchanged`, `cookie`, `store`, `removed`, `cleared` (a removal cookie for an unusable one), `not_overwritten`, `kept_too_large`, `kept_store_error`, `failed_too_large`, `failed_store_error`, `failed_other` |
+//! | [`SAVES`] | counter | `outcome`: `unchanged`, `cookie`, `store`, `touched` (a stored session's deadline moved, its value kept), `removed`, `cleared` (a removal cookie for an unusable one), `not_overwritten`, `kept_too_large`, `kept_store_error`, `kept_conflict`, `failed_too_large`, `failed_store_error`, `failed_conflict`, `failed_other` |
 //! | [`UNKNOWN_SCHEMAS`] | counter | `schema_id` (8 hex digits; `other` past [`MAX_SCHEMAS_REPORTED`] ids), `location` (`cookie`, `store`) |
 //! | [`SPILLS`] | counter | none: a session written to the store that was not there before |
 //! | [`RETURNS`] | counter | none: a session written back into the cookie from the store |
-//! | [`STORE_SECONDS`] | histogram | `store` ([`Store::kind`](crate::store::Store::kind)), `op` (`create`, `load`, `save`, `delete`) |
+//! | [`STORE_SECONDS`] | histogram | `store` ([`Store::kind`](crate::store::Store::kind)), `op` (`create`, `load`, `save`, `delete`, `touch`, `compare_and_save`) |
 //! | [`STORE_ERRORS`] | counter | `store`, `op` |
 //!
 //! Rotation progress is `OPENS` by `key_id` and `primary`: once the
