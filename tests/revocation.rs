@@ -352,3 +352,37 @@ async fn the_list_follows_regenerate_and_renewal_and_expires() {
     );
     let _ = request;
 }
+
+#[test]
+fn revoked_copies_spend_the_aead_budget_like_any_authentic_cookie() {
+    use sealed_session::limits::MAX_SESSION_CANDIDATES;
+
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    // A signed-out session's cookie, copied many times ahead of a live one.
+    let revoked = sign_in(&manager, "user:1", 0);
+    let mut session = load(&manager, &revoked, 1);
+    session.destroy();
+    manager
+        .save_sync_at(&mut session, &mut HeaderMap::new(), at(1))
+        .unwrap();
+    let revoked = revoked[COOKIE].to_str().unwrap().to_owned();
+    let live = sign_in(&manager, "user:2", 2);
+    let live = live[COOKIE].to_str().unwrap().to_owned();
+
+    let with_copies = |copies: usize| {
+        let mut pairs = vec![revoked.as_str(); copies];
+        pairs.push(&live);
+        let mut request = HeaderMap::new();
+        request.insert(COOKIE, pairs.join("; ").parse().unwrap());
+        load(&manager, &request, 3)
+    };
+    // Within the budget the live session is found behind the copies.
+    let found = with_copies(MAX_SESSION_CANDIDATES - 1);
+    assert_eq!(found.fresh_reason(), None);
+    assert_eq!(found.subject(), Some("user:2"));
+    // Each revoked copy was opened, so it spent the budget: the live one
+    // past it is not looked at, and the request says so.
+    let hidden = with_copies(MAX_SESSION_CANDIDATES);
+    assert_eq!(hidden.fresh_reason(), Some(FreshReason::HeaderTooLarge));
+}
