@@ -37,7 +37,10 @@ core | all)
     ;;&
 lifecycle | all)
     files+=('src/manager/**' 'src/session/**' 'src/revocation/**' 'src/handle/**')
-    tests+=(lifecycle revocation session identity tower axum actix)
+    # revocation_shared and hostile: the shared registry's refresh and
+    # staleness (src/revocation/shared.rs) and the header caps
+    # (src/manager/headers.rs) are tested there.
+    tests+=(lifecycle revocation revocation_shared hostile session identity tower axum actix evolution)
     ;;
 core) ;;
 *)
