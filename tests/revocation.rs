@@ -386,3 +386,49 @@ fn revoked_copies_spend_the_aead_budget_like_any_authentic_cookie() {
     let hidden = with_copies(MAX_SESSION_CANDIDATES);
     assert_eq!(hidden.fresh_reason(), Some(FreshReason::HeaderTooLarge));
 }
+
+#[tokio::test]
+async fn records_and_the_memory_backend_show_no_ids_or_labels() {
+    use sealed_session::revocation::MemoryBackend;
+
+    let registry = Registry::in_memory();
+    let manager = manager(Some(&registry));
+    let mut session: Session<u32> = manager.load_sync_at(&HeaderMap::new(), at(0)).unwrap();
+    session.login("user:9").unwrap();
+    session.set_label("Firefox on Linux").unwrap();
+    manager
+        .save_sync_at(&mut session, &mut HeaderMap::new(), at(0))
+        .unwrap();
+    let records = registry.sessions_at("user:9", at(1)).await.unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let record = &records[0];
+    let shown = format!("{record:?}");
+    assert!(shown.starts_with("SessionRecord {"), "{shown}");
+    assert!(
+        shown.contains(&format!("issued_at: {}", 1_700_000_000)),
+        "{shown}"
+    );
+    assert!(!shown.contains(&record.id.to_string()), "{shown}");
+    assert!(!shown.contains("Firefox"), "{shown}");
+
+    let backend = MemoryBackend::new();
+    assert_eq!(format!("{backend:?}"), "MemoryBackend { len: 0, .. }");
+}
+
+#[tokio::test]
+async fn the_memory_backend_drops_an_entry_once_it_no_longer_matters() {
+    use sealed_session::SessionId;
+    use sealed_session::revocation::{MemoryBackend, Revocation, RevocationBackend};
+
+    let backend = MemoryBackend::new();
+    let revoked = Revocation::Session {
+        id: SessionId::generate(),
+        until: at(100),
+    };
+    backend.publish(&[revoked]).await.unwrap();
+    backend.purge(at(99)).await.unwrap();
+    assert_eq!(backend.len(), 1, "still matters in its last second");
+    // At `until` no check honours it any more (`now < until`).
+    backend.purge(at(100)).await.unwrap();
+    assert_eq!(backend.len(), 0);
+}

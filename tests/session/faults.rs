@@ -189,3 +189,30 @@ async fn a_renewal_while_the_store_is_down_keeps_the_old_cookie() {
     let err = manager.save(&mut session, &mut response).await.unwrap_err();
     assert_store_error(&err);
 }
+
+#[tokio::test]
+async fn a_regenerate_or_login_whose_write_fails_is_an_error_never_a_kept_old_identity() {
+    let (store, manager) = flaky();
+    let mut session: Session<Blob> = manager.load(&HeaderMap::new()).await.unwrap();
+    session.set(blob(6000));
+    let mut response = HeaderMap::new();
+    manager.save(&mut session, &mut response).await.unwrap();
+    let request = next_request(&response);
+
+    // Unchanged data, a new identity asked for: the write is required (a
+    // kept old cookie would keep the identity the handler meant to drop).
+    for login in [false, true] {
+        let mut session: Session<Blob> = manager.load(&request).await.unwrap();
+        if login {
+            session.login("user:1").unwrap();
+        } else {
+            session.regenerate();
+        }
+        store.set_down(true);
+        let mut response = HeaderMap::new();
+        let err = manager.save(&mut session, &mut response).await.unwrap_err();
+        assert_store_error(&err);
+        assert!(response.is_empty());
+        store.set_down(false);
+    }
+}
