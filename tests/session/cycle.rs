@@ -338,6 +338,7 @@ fn a_session_s_debug_shows_its_state_but_not_its_data_or_subject() {
     assert!(!shown.contains(&format!("{:?}", Cart::sample())), "{shown}");
 }
 
+#[cfg(feature = "memory")]
 #[test]
 fn the_manager_says_which_store_it_has() {
     use std::sync::Arc;
