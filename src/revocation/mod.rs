@@ -123,7 +123,8 @@ mod local;
 mod shared;
 
 pub use backend::{
-    BackendFuture, Changes, MemoryBackend, Revocation, RevocationBackend, SessionRecord,
+    BackendFuture, Changes, MAX_RECORDS_PER_SUBJECT, MemoryBackend, Revocation, RevocationBackend,
+    SessionRecord,
 };
 #[cfg(feature = "shared-registry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "shared-registry")))]

@@ -77,6 +77,15 @@ pub trait RevocationBackend: Send + Sync + fmt::Debug {
 /// Most revocations a backend returns per [`RevocationBackend::changes_since`].
 pub(crate) const PAGE: usize = 10_000;
 
+/// Most session records kept per subject. A [`RevocationBackend::record`]
+/// past it drops the subject's records with the oldest login (`issued_at`,
+/// ties by id) until this many are left: the "your devices" list shows the
+/// newest sessions, and a session dropped from it still opens (it can still
+/// be signed out everywhere). Bounds what one subject that signs in
+/// without end (a script, an attacker with the password) can make a backend
+/// hold.
+pub const MAX_RECORDS_PER_SUBJECT: usize = 64;
+
 /// A random epoch for a new log.
 pub(crate) fn random_epoch() -> u64 {
     let mut epoch = [0u8; 8];
