@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Notify;
 
-use super::backend::{Changes, Revocation, RevocationBackend, SessionRecord};
+use super::backend::{Changes, PAGE, Revocation, RevocationBackend, SessionRecord};
 use super::{Health, Inner, Registry};
 use crate::codec::SessionId;
 use crate::error::{Error, ErrorKind};
@@ -26,8 +26,9 @@ pub const DEFAULT_STALENESS_BOUND: Duration = Duration::from_secs(5);
 /// How often the backend's expired revocations are deleted.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Pages read per refresh before giving up (a backend that keeps resetting).
-const MAX_PAGES: usize = 64;
+/// Log resets one refresh rides out before giving up (a backend that keeps
+/// losing its log).
+const MAX_RESETS: usize = 3;
 
 /// What a shared registry does with a session while it has not heard from
 /// its backend for longer than the staleness bound (a revocation made on
@@ -268,6 +269,7 @@ impl Shared {
                                 Op::Revoke(r) => Some(r.clone()),
                                 _ => None,
                             })
+                            .take(PAGE)
                             .collect();
                         self.bounded(self.backend.publish(&run)).await?;
                         done += run.len();
@@ -344,16 +346,24 @@ impl Shared {
     async fn refresh_locked(&self, registry: &Registry, cursor: &mut Cursor) -> Result<(), Error> {
         // Ours first, so the read below includes them.
         self.write_pending().await?;
-        for _ in 0..MAX_PAGES {
+        // Page after page until the log's end, however long it is: each
+        // call is bounded, the whole catch-up is not (a new server with
+        // millions of live revocations reads them all).
+        let mut resets = 0;
+        loop {
             let changes: Changes = self.bounded(self.backend.changes_since(cursor.at)).await?;
             let reset =
                 cursor.epoch.is_some_and(|e| e != changes.epoch) || changes.cursor < cursor.at;
             if reset {
+                resets += 1;
+                if resets > MAX_RESETS {
+                    return Err(Error::store(Unsettled));
+                }
                 // The backend lost its log (restarted without persistence):
-                // give back what this server knows, and read it all again.
-                let known = registry.live(SystemTime::now());
-                if !known.is_empty() {
-                    self.bounded(self.backend.publish(&known)).await?;
+                // give back what this server knows, a page per call, and
+                // read it all again.
+                for page in registry.live(SystemTime::now()).chunks(PAGE) {
+                    self.bounded(self.backend.publish(page)).await?;
                 }
                 cursor.epoch = None;
                 cursor.at = 0;
@@ -367,7 +377,6 @@ impl Shared {
                 return Ok(());
             }
         }
-        Err(Error::store(Unsettled))
     }
 
     /// Deletes expired revocations from the backend and this copy, about
@@ -405,7 +414,7 @@ impl fmt::Display for Unsettled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the revocation backend's log did not settle within {MAX_PAGES} reads"
+            "the revocation backend lost its log more than {MAX_RESETS} times in one refresh"
         )
     }
 }
