@@ -205,8 +205,9 @@ where
 
 #[cfg(feature = "tracing")]
 mod events {
+    use std::cell::RefCell;
     use std::fmt::{self, Write as _};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Once;
 
     use tracing::field::{Field, Visit};
     use tracing::span::{Attributes, Id, Record};
@@ -215,10 +216,40 @@ mod events {
 
     use super::{cycle, run};
 
-    /// Every span and event, as one line each: level or `span`, target,
-    /// name, and every field as `name=value`.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<String>>>);
+    thread_local! {
+        /// What the running test's thread captures, while it does.
+        static LINES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
+    }
+
+    /// Every span and event on a thread that captures, as one line each:
+    /// level or `span`, target, name, and every field as `name=value`.
+    ///
+    /// One global subscriber for the whole binary, not one per test
+    /// through `with_default`: tracing caches whether a callsite is
+    /// enabled across threads, and a test on another thread without a
+    /// subscriber could leave a callsite disabled for a capturing test.
+    struct Capture;
+
+    fn push(line: String) {
+        LINES.with(|lines| {
+            if let Some(lines) = lines.borrow_mut().as_mut() {
+                lines.push(line);
+            }
+        });
+    }
+
+    /// Runs `f` with this thread's spans and events captured.
+    fn capturing<R>(f: impl FnOnce() -> R) -> (Vec<String>, R) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
+                .unwrap();
+        });
+        LINES.with(|lines| *lines.borrow_mut() = Some(Vec::new()));
+        let result = f();
+        let lines = LINES.with(|lines| lines.borrow_mut().take().unwrap_or_default());
+        (lines, result)
+    }
 
     struct Line<'a>(&'a mut String);
 
@@ -233,29 +264,25 @@ mod events {
             let meta = attrs.metadata();
             let mut line = format!("span {} {}", meta.target(), meta.name());
             attrs.record(&mut Line(&mut line));
-            self.0.lock().unwrap().push(line);
+            push(line);
         }
 
         fn on_record(&self, _: &Id, values: &Record<'_>, _: Context<'_, S>) {
             let mut line = "record".to_owned();
             values.record(&mut Line(&mut line));
-            self.0.lock().unwrap().push(line);
+            push(line);
         }
 
         fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
             let meta = event.metadata();
             let mut line = format!("{} {}", meta.level(), meta.target());
             event.record(&mut Line(&mut line));
-            self.0.lock().unwrap().push(line);
+            push(line);
         }
     }
 
     fn captured() -> (Vec<String>, super::Trail) {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::registry().with(capture.clone());
-        let trail = tracing::subscriber::with_default(subscriber, || run(cycle()));
-        let lines = capture.0.lock().unwrap().clone();
-        (lines, trail)
+        capturing(|| run(cycle()))
     }
 
     #[test]
@@ -280,12 +307,8 @@ mod events {
         struct CartSession {
             items: Vec<u32>,
         }
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::registry().with(capture.clone());
-        let schema = tracing::subscriber::with_default(subscriber, || {
-            super::unknown_schema_loads(CartSession { items: vec![1, 2] }, 3)
-        });
-        let lines = capture.0.lock().unwrap().clone();
+        let (lines, schema) =
+            capturing(|| super::unknown_schema_loads(CartSession { items: vec![1, 2] }, 3));
         let warnings: Vec<&String> = lines
             .iter()
             .filter(|l| l.starts_with("WARN sealed_session::load"))

@@ -9,13 +9,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
-use sealed_session::revocation::Registry;
+use sealed_session::revocation::{CLOCK_ALLOWANCE, Registry};
 use sealed_session::{FreshReason, Key, KeyRing, Session, SessionManager};
 
 const ABSOLUTE: Duration = Duration::from_secs(8 * 3600);
 
 fn at(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
+}
+
+/// A registry in this process on the tests' clock (its own writes are
+/// at `at(0)`; the manager passes the time of each request).
+fn registry() -> Registry {
+    Registry::in_memory().with_clock(|| at(0))
 }
 
 fn manager(registry: Option<&Registry>) -> SessionManager {
@@ -56,7 +62,7 @@ fn load(manager: &SessionManager, request: &HeaderMap, secs: u64) -> Session<u32
 
 #[test]
 fn a_copied_cookie_is_rejected_after_destroy() {
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let copy = sign_in(&manager, "user:1", 0);
 
@@ -88,7 +94,7 @@ fn without_a_registry_a_copied_cookie_still_opens_after_destroy() {
 
 #[test]
 fn the_cookie_from_before_regenerate_is_rejected() {
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let before = sign_in(&manager, "user:1", 0);
 
@@ -111,7 +117,7 @@ fn the_cookie_from_before_regenerate_is_rejected() {
 
 #[test]
 fn sign_out_everywhere_ends_older_sessions_of_that_subject_only() {
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let laptop = sign_in(&manager, "user:1", 0);
     let phone = sign_in(&manager, "user:1", 100);
@@ -151,7 +157,7 @@ fn sign_in_at(manager: &SessionManager, subject: &str, when: SystemTime) -> Head
 /// the millisecond.
 #[test]
 fn sign_out_everywhere_ends_a_session_issued_earlier_in_the_same_second() {
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let ms = Duration::from_millis;
     let stolen = sign_in_at(&manager, "user:1", at(100) + ms(200));
@@ -173,7 +179,7 @@ fn sign_out_everywhere_ends_a_session_issued_earlier_in_the_same_second() {
     );
     // An instant between two milliseconds rounds up: a session issued in
     // that millisecond is revoked too (the safe side).
-    let registry = Registry::in_memory();
+    let registry = self::registry();
     let manager = self::manager(Some(&registry));
     let same_ms = sign_in_at(&manager, "user:1", at(100) + Duration::from_micros(500_700));
     registry.revoke_subject("user:1", at(100) + Duration::from_micros(500_300), ABSOLUTE);
@@ -188,7 +194,7 @@ fn sign_out_everywhere_ends_a_session_issued_earlier_in_the_same_second() {
 
 #[test]
 fn revocations_expire_when_no_session_they_cover_can_live() {
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let copy = sign_in(&manager, "user:1", 0);
     let mut session = load(&manager, &copy, 1);
@@ -199,13 +205,26 @@ fn revocations_expire_when_no_session_they_cover_can_live() {
     registry.revoke_subject("user:9", at(1), ABSOLUTE);
     assert_eq!(registry.len(), 2);
 
-    // Past the absolute deadline the copy is expired anyway; the entries go.
-    registry.purge_at(at(ABSOLUTE.as_secs() + 1));
-    assert!(registry.is_empty());
+    // The destroyed session's copy can open for its idle timeout (an
+    // hour) after its last renewal, at most at the destroy; it cannot be
+    // renewed again. Its entry goes after that and the clock allowance,
+    // long before the absolute deadline.
+    let slack = CLOCK_ALLOWANCE.as_secs();
+    registry.purge_at(at(1 + 3600 + slack - 1));
+    assert_eq!(registry.len(), 2);
     assert_eq!(
-        load(&manager, &copy, ABSOLUTE.as_secs() + 1).fresh_reason(),
+        load(&manager, &copy, 3599).fresh_reason(),
+        Some(FreshReason::Revoked)
+    );
+    registry.purge_at(at(1 + 3600 + slack));
+    assert_eq!(registry.len(), 1, "the subject's entry stays");
+    assert_eq!(
+        load(&manager, &copy, 1 + 3600 + slack).fresh_reason(),
         Some(FreshReason::Expired)
     );
+    // Past the absolute timeout the subject's entry covers nothing either.
+    registry.purge_at(at(1 + ABSOLUTE.as_secs() + slack));
+    assert!(registry.is_empty());
 }
 
 #[cfg(feature = "memory")]
@@ -271,7 +290,7 @@ fn visit(
 
 #[tokio::test]
 async fn a_subjects_sessions_are_listed_with_their_labels_and_one_can_be_signed_out() {
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let login = |label: &'static str, secs| {
         visit(&manager, &HeaderMap::new(), secs, |s| {
@@ -317,7 +336,7 @@ async fn a_subjects_sessions_are_listed_with_their_labels_and_one_can_be_signed_
 
 #[tokio::test]
 async fn the_list_follows_regenerate_and_renewal_and_expires() {
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let first = sign_in(&manager, "user:9", 0);
     let old_id = load(&manager, &first, 1).id();
@@ -357,7 +376,7 @@ async fn the_list_follows_regenerate_and_renewal_and_expires() {
 fn revoked_copies_spend_the_aead_budget_like_any_authentic_cookie() {
     use sealed_session::limits::MAX_SESSION_CANDIDATES;
 
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     // A signed-out session's cookie, copied many times ahead of a live one.
     let revoked = sign_in(&manager, "user:1", 0);
@@ -391,7 +410,7 @@ fn revoked_copies_spend_the_aead_budget_like_any_authentic_cookie() {
 async fn records_and_the_memory_backend_show_no_ids_or_labels() {
     use sealed_session::revocation::MemoryBackend;
 
-    let registry = Registry::in_memory();
+    let registry = registry();
     let manager = manager(Some(&registry));
     let mut session: Session<u32> = manager.load_sync_at(&HeaderMap::new(), at(0)).unwrap();
     session.login("user:9").unwrap();
@@ -422,7 +441,7 @@ async fn the_memory_backend_drops_an_entry_once_it_no_longer_matters() {
 
     let backend = MemoryBackend::new();
     let revoked = Revocation::Session {
-        id: SessionId::generate(),
+        key: SessionId::generate().into(),
         until: at(100),
     };
     backend.publish(&[revoked]).await.unwrap();

@@ -36,7 +36,7 @@ fn now() -> SystemTime {
 
 fn session(until_secs: u64) -> Revocation {
     Revocation::Session {
-        id: SessionId::generate(),
+        key: SessionId::generate().into(),
         until: now() + Duration::from_secs(until_secs),
     }
 }
@@ -121,12 +121,12 @@ macro_rules! conformance {
             async fn purge_drops_what_expired_and_keeps_the_cursor() {
                 let backend = $make;
                 let expired = Revocation::Session {
-                    id: SessionId::generate(),
+                    key: SessionId::generate().into(),
                     until: UNIX_EPOCH + Duration::from_secs(1_000),
                 };
                 let live = session(1_000);
                 let expired_last = Revocation::Session {
-                    id: SessionId::generate(),
+                    key: SessionId::generate().into(),
                     until: UNIX_EPOCH + Duration::from_secs(2_000),
                 };
                 backend.publish(&[expired.clone(), live.clone()]).await.unwrap();

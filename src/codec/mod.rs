@@ -221,6 +221,20 @@ impl Codec {
         envelope::from_secs(self.deadlines(issued_at, renewed_at, expiry).1)
     }
 
+    /// How long the copies of a session with these times and expiry can
+    /// open: its idle timeout after each renewal, never past its absolute
+    /// deadline (what a revocation of it has to cover).
+    pub(crate) fn reach(&self, times: Times, expiry: Option<Expiry>) -> crate::revocation::Reach {
+        let idle = match expiry {
+            Some(expiry) => self.cap(expiry).idle_timeout(),
+            None => self.inner.idle,
+        };
+        crate::revocation::Reach {
+            idle,
+            absolute: self.absolute_deadline(times, expiry),
+        }
+    }
+
     /// The earlier of the two deadlines of a session with these times and
     /// expiry.
     pub(crate) fn deadline(&self, times: Times, expiry: Option<Expiry>) -> SystemTime {

@@ -166,15 +166,36 @@ impl SessionManager {
     /// [`ErrorKind::RegistryNeeded`](crate::ErrorKind::RegistryNeeded)
     /// when the manager has no revocation registry
     /// ([`SessionManagerBuilder::registry`]).
+    ///
+    /// The entry lasts as long as one of those sessions can still open:
+    /// the longest idle timeout after now (none of them is renewed again
+    /// once every server knows; plus the registry's slack), never past the
+    /// longest absolute timeout. With the defaults that is a day and a
+    /// minute, not two weeks.
     pub fn sign_out_everywhere(&self, subject: &str) -> Result<(), Error> {
+        self.sign_out_everywhere_at(subject, SystemTime::now())
+    }
+
+    /// As [`sign_out_everywhere`](Self::sign_out_everywhere), at `now` (for
+    /// tests on an injected clock).
+    ///
+    /// # Errors
+    ///
+    /// As [`sign_out_everywhere`](Self::sign_out_everywhere).
+    pub fn sign_out_everywhere_at(&self, subject: &str, now: SystemTime) -> Result<(), Error> {
         let registry = self
             .registry()
             .ok_or_else(|| Error::new(ErrorKind::RegistryNeeded))?;
-        registry.revoke_subject(
-            subject,
-            SystemTime::now(),
-            self.codec().max_absolute_timeout(),
-        );
+        let codec = self.codec();
+        let idle = codec.idle_timeout().max(codec.max_idle_timeout());
+        let absolute = codec.absolute_timeout().max(codec.max_absolute_timeout());
+        let reach = crate::revocation::Reach {
+            idle,
+            absolute: now
+                .checked_add(absolute)
+                .unwrap_or(crate::codec::envelope::from_secs(u64::MAX)),
+        };
+        registry.revoke_subject_copies(subject, now, reach);
         Ok(())
     }
 

@@ -12,7 +12,7 @@ use crate::codec::envelope::Times;
 use crate::codec::{Expiry, SessionId};
 use crate::error::{Error, ErrorKind};
 use crate::observe;
-use crate::revocation::SessionRecord;
+use crate::revocation::{Reach, SessionRecord};
 use crate::session::{Pending, Session};
 
 impl SessionManager {
@@ -94,8 +94,8 @@ impl SessionManager {
                 }
                 // A copy of the cookie taken before the logout dies too, for
                 // as long as any copy could open.
-                if let Some((id, until)) = session.issued_id() {
-                    self.revoke(id, until);
+                if let Some((id, reach)) = session.issued_id() {
+                    self.revoke(id, reach, now);
                 }
                 if let Some(id) = session.id() {
                     self.forget_listed(session, id);
@@ -112,7 +112,7 @@ impl SessionManager {
             }
             Pending::Write { required } => required,
         };
-        let times = session.times_for_write(now);
+        let times = self.renewal_capped(session.times_for_write(now), now);
         let replaced = session.replaced_id();
         let before = session.id().zip(session.times());
         match self.write(session, headers, times, now).await {
@@ -121,11 +121,11 @@ impl SessionManager {
                 // The cookie from before a regeneration (a sign-in, a change
                 // of subject or expiry) stops opening, and leaves the list it
                 // was on.
-                if let Some((old, until)) = replaced {
-                    self.revoke(old, until);
+                if let Some((old, reach)) = replaced {
+                    self.revoke(old, reach, now);
                     self.forget_listed(session, old);
                 }
-                self.record(session, before, id, times, renew_after);
+                self.record(session, before, id, times, renew_after, now);
                 session.mark_written(origin, times, id, size);
                 Ok(saved)
             }
@@ -144,11 +144,30 @@ impl SessionManager {
         }
     }
 
-    /// Revokes session `id` in the registry (if any) until `until`, the
-    /// last instant a cookie of it could open.
-    fn revoke(&self, id: SessionId, until: SystemTime) {
+    /// Revokes session `id` in the registry (if any) at `now`, for as long
+    /// as a copy of it can open.
+    fn revoke(&self, id: SessionId, reach: Reach, now: SystemTime) {
         if let Some(registry) = &self.inner.registry {
-            registry.revoke(id, until);
+            registry.revoke_copies(id, reach, now);
+        }
+    }
+
+    /// `times` with the renewal no later than the registry (if any) was
+    /// known to be current: a shared registry past its staleness bound may
+    /// not know a revocation of this session, and a renewal sealed now
+    /// would outlive the revocation's entry. A new session's times are
+    /// never moved (its id cannot have been revoked).
+    fn renewal_capped(&self, times: Times, now: SystemTime) -> Times {
+        let Some(registry) = &self.inner.registry else {
+            return times;
+        };
+        let ceiling = registry.renewal_ceiling(now);
+        if times.renewed_at <= ceiling {
+            return times;
+        }
+        Times {
+            issued_at: times.issued_at,
+            renewed_at: ceiling.max(times.issued_at),
         }
     }
 
@@ -191,6 +210,7 @@ impl SessionManager {
         id: SessionId,
         times: Times,
         renew_after: Duration,
+        now: SystemTime,
     ) {
         let (Some(registry), Some(subject)) = (&self.inner.registry, session.subject()) else {
             return;
@@ -226,6 +246,7 @@ impl SessionManager {
                 until,
                 session.pending_label().map(str::to_owned),
             ),
+            now,
         );
     }
 

@@ -1,125 +1,334 @@
-//! The revocations and session records a registry holds in this process:
-//! hash tables keyed by session id and subject, each entry kept until no
-//! session it covers can still be alive.
+//! The revocations and session records a registry holds in this process.
+//!
+//! Built for tens of millions of entries on a server that keeps loading
+//! sessions meanwhile:
+//!
+//! - **Sharded.** Revoked ids live in [`ID_SHARDS`] small hash tables, each
+//!   behind its own lock, chosen by bits of the id that the tables' own
+//!   hashing does not use. A load takes one shard's read lock; a write, a
+//!   sweep or a table's growth holds one shard (a thousandth of the
+//!   entries), never the whole set, so no pause grows with the registry.
+//! - **Compact.** An id entry is the 8-byte [`RevocationKey`] and a 4-byte
+//!   deadline (seconds), 12 bytes in the table plus its control byte.
+//! - **Expired by sweeps, shard by shard.** A write sweeps the shard it
+//!   writes to once [`SWEEP_SECS`] seconds, dropping what expired and
+//!   giving the memory back once most of the shard is empty;
+//!   [`Revocations::purge`] sweeps every shard, one lock at a time.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
-use super::backend::{self, Revocation, SessionRecord};
+use super::backend::{MAX_RECORDS_PER_SUBJECT, Revocation, RevocationKey, SessionRecord};
 use crate::codec::SessionId;
 use crate::codec::envelope::{from_millis, from_secs, to_millis, to_millis_ceil, to_secs};
 
-/// Hashes a [`SessionId`] by its first eight bytes. The ids are 128 random
-/// bits from the CSPRNG and a lookup key is a value that authenticated, so
-/// there is nothing to mix and no collision an attacker can aim for; this
-/// saves the SipHash rounds on every load.
+/// Shards of the revoked-id table: at 10 million entries about 10 000
+/// each, so the longest a load can wait for a writer (a shard's growth or
+/// sweep) is the time to move 10 000 entries.
+pub(super) const ID_SHARDS: usize = 1024;
+
+/// Shards of the subject table.
+const SUBJECT_SHARDS: usize = 64;
+
+/// Shards of the session records (an in-memory registry's "your devices").
+const RECORD_SHARDS: usize = 64;
+
+/// Seconds between two sweeps of one shard by the writes to it.
+pub(super) const SWEEP_SECS: u64 = 60;
+
+/// Session records an in-memory registry keeps unless told otherwise
+/// ([`Registry::with_record_limit`](super::Registry::with_record_limit)).
+pub(super) const DEFAULT_RECORD_LIMIT: usize = 1 << 20;
+
+/// A revoked id's key as two 32-bit words, so that a table slot of key
+/// and deadline is 12 bytes (8-byte alignment would pad it to 16).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key(u32, u32);
+
+impl Key {
+    fn new(key: RevocationKey) -> Self {
+        let [a, b, c, d, e, f, g, h] = key.to_bytes();
+        Self(
+            u32::from_le_bytes([a, b, c, d]),
+            u32::from_le_bytes([e, f, g, h]),
+        )
+    }
+
+    fn revocation_key(self) -> RevocationKey {
+        let [a, b, c, d] = self.0.to_le_bytes();
+        let [e, f, g, h] = self.1.to_le_bytes();
+        RevocationKey::from_bytes([a, b, c, d, e, f, g, h])
+    }
+
+    /// The shard: the low bits of the second word. The table inside hashes
+    /// the whole key as one word and uses its lowest bits (the first word)
+    /// for the bucket and its top seven for the control byte, so the
+    /// three draw on different random bits.
+    fn shard(self) -> usize {
+        self.1 as usize % ID_SHARDS
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.1) << 32 | u64::from(self.0));
+    }
+}
+
+/// Passes a [`Key`]'s word through. The ids are 128 random bits from the
+/// CSPRNG and only a value that authenticated is looked up, so there is
+/// nothing to mix and no collision an attacker can aim for; this saves the
+/// SipHash rounds on every load.
 #[derive(Default)]
 struct IdHasher(u64);
 
-impl std::hash::Hasher for IdHasher {
+impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut word = [0u8; 8];
-        for (w, b) in word.iter_mut().zip(bytes) {
-            *w = *b;
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            for (w, b) in word.iter_mut().zip(chunk) {
+                *w = *b;
+            }
+            self.0 = self.0.rotate_left(29) ^ u64::from_le_bytes(word);
         }
-        self.0 ^= u64::from_ne_bytes(word);
     }
 
-    // The array's length prefix: the same for every id, so left out.
-    fn write_usize(&mut self, _: usize) {}
+    fn write_u64(&mut self, word: u64) {
+        self.0 = word;
+    }
 }
 
-/// Entries past which an insert first drops the expired ones.
-const PURGE_EVERY: usize = 1024;
-
-#[derive(Default)]
-pub(super) struct Revocations {
-    /// Revoked session ids, until when (seconds) the entry matters.
-    ids: HashMap<SessionId, u64, BuildHasherDefault<IdHasher>>,
-    /// Per subject: sessions issued before `before` are revoked; the entry
-    /// matters until `until` (seconds).
-    subjects: HashMap<String, SubjectRevocation>,
-    /// Per subject, its sessions' records (a registry in this process
-    /// only; a shared one keeps them in the backend).
-    records: HashMap<String, HashMap<SessionId, SessionRecord>>,
-    /// Inserts since the last purge.
-    inserts: usize,
+/// Seconds as the tables keep them: to the year 2106, later ones held as
+/// then.
+fn secs32(secs: u64) -> u32 {
+    u32::try_from(secs).unwrap_or(u32::MAX)
 }
 
+/// Per subject: the sessions issued before `before` (milliseconds since
+/// the Unix epoch, rounded up) are revoked, until `until` (seconds).
 #[derive(Clone, Copy)]
-struct SubjectRevocation {
-    /// Milliseconds since the Unix epoch, rounded up.
+struct SubjectEntry {
     before: u64,
-    /// Seconds since the Unix epoch.
-    until: u64,
+    until: u32,
+}
+
+/// One shard: a table and when it was last swept (seconds).
+struct Shard<K, V, S> {
+    map: HashMap<K, V, S>,
+    swept_at: u64,
+}
+
+impl<K: Hash + Eq, V, S: BuildHasher> Shard<K, V, S> {
+    fn new(hasher: S) -> Self {
+        Self {
+            map: HashMap::with_hasher(hasher),
+            swept_at: 0,
+        }
+    }
+
+    /// Drops the entries whose deadline (`until` of each value) is past at
+    /// `now`, and gives the memory back once most of the table is empty.
+    /// Returns how many were dropped.
+    fn sweep(&mut self, now: u64, until: impl Fn(&V) -> u64) -> usize {
+        self.swept_at = now;
+        let before = self.map.len();
+        self.map.retain(|_, v| now < until(v));
+        let len = self.map.len();
+        if self.map.capacity() > 4 * len.max(16) {
+            self.map.shrink_to(len * 2);
+        }
+        before - len
+    }
+
+    fn sweep_due(&self, now: u64) -> bool {
+        now >= self.swept_at.saturating_add(SWEEP_SECS)
+    }
+}
+
+type IdShard = Shard<Key, u32, BuildHasherDefault<IdHasher>>;
+type SubjectShard = Shard<Box<str>, SubjectEntry, RandomState>;
+
+/// The revocations (and, for a registry in this process only, the session
+/// records) a registry holds.
+pub(super) struct Revocations {
+    ids: Box<[RwLock<IdShard>; ID_SHARDS]>,
+    /// Entries across the id shards, expired ones not yet swept included.
+    id_count: AtomicUsize,
+    subject_hasher: RandomState,
+    subjects: Box<[RwLock<SubjectShard>; SUBJECT_SHARDS]>,
+    /// Entries across the subject shards; while zero a load skips hashing
+    /// its subject.
+    subject_count: AtomicUsize,
+    records: Box<[Mutex<RecordShard>; RECORD_SHARDS]>,
+    /// Most records kept in all (a registry in this process only).
+    record_limit: AtomicUsize,
+}
+
+impl Default for Revocations {
+    fn default() -> Self {
+        let subject_hasher = RandomState::new();
+        Self {
+            ids: Box::new(std::array::from_fn(|_| {
+                RwLock::new(Shard::new(BuildHasherDefault::default()))
+            })),
+            id_count: AtomicUsize::new(0),
+            subjects: Box::new(std::array::from_fn(|_| {
+                RwLock::new(Shard::new(subject_hasher.clone()))
+            })),
+            subject_hasher,
+            subject_count: AtomicUsize::new(0),
+            records: Box::new(std::array::from_fn(|_| Mutex::new(RecordShard::default()))),
+            record_limit: AtomicUsize::new(DEFAULT_RECORD_LIMIT),
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn lock<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Revocations {
-    /// Counts an insert, dropping the expired entries every
-    /// [`PURGE_EVERY`] of them.
-    pub(super) fn count_insert(&mut self) {
-        self.inserts += 1;
-        if self.inserts >= PURGE_EVERY {
-            self.purge(to_secs(SystemTime::now()));
-        }
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the index is below ID_SHARDS, the array's length"
+    )]
+    fn id_shard(&self, key: Key) -> &RwLock<IdShard> {
+        &self.ids[key.shard() % ID_SHARDS]
     }
 
-    /// Merges `revocations` in.
-    pub(super) fn apply(&mut self, revocations: &[Revocation]) {
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the index is below SUBJECT_SHARDS, the array's length"
+    )]
+    fn subject_shard(&self, subject: &str) -> &RwLock<SubjectShard> {
+        let hash = self.subject_hasher.hash_one(subject);
+        // Bits the table inside uses for neither bucket nor control byte.
+        &self.subjects[(hash >> 32) as usize % SUBJECT_SHARDS]
+    }
+
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the index is below RECORD_SHARDS, the array's length"
+    )]
+    fn record_shard(&self, subject: &str) -> &Mutex<RecordShard> {
+        let hash = self.subject_hasher.hash_one(subject);
+        &self.records[(hash >> 40) as usize % RECORD_SHARDS]
+    }
+
+    /// Merges `revocations` in (a later deadline wins), sweeping each shard
+    /// written to when its sweep is due at `now` (seconds).
+    pub(super) fn apply(&self, revocations: &[Revocation], now: u64) {
         for revocation in revocations {
             match revocation {
-                Revocation::Session { id, until } => {
-                    let until = to_secs(*until);
-                    let entry = self.ids.entry(*id).or_insert(until);
-                    *entry = (*entry).max(until);
-                }
+                Revocation::Session { key, until } => self.insert_id(*key, to_secs(*until), now),
                 Revocation::Subject {
                     subject,
                     before,
                     until,
-                } => {
-                    let (before, until) = (to_millis_ceil(*before), to_secs(*until));
-                    let entry = self
-                        .subjects
-                        .entry(subject.clone())
-                        .or_insert(SubjectRevocation { before, until });
-                    entry.before = entry.before.max(before);
-                    entry.until = entry.until.max(until);
-                }
+                } => self.insert_subject(
+                    subject,
+                    SubjectEntry {
+                        before: to_millis_ceil(*before),
+                        until: secs32(to_secs(*until)),
+                    },
+                    now,
+                ),
             }
         }
     }
 
-    /// The revocations held that still matter at `now` (seconds).
+    fn insert_id(&self, key: RevocationKey, until: u64, now: u64) {
+        let key = Key::new(key);
+        let until = secs32(until);
+        let mut shard = write(self.id_shard(key));
+        if shard.sweep_due(now) {
+            let dropped = shard.sweep(now, |&u| u64::from(u));
+            self.id_count.fetch_sub(dropped, Ordering::Relaxed);
+        }
+        if now >= u64::from(until) {
+            return;
+        }
+        let entry = shard.map.entry(key).or_insert_with(|| {
+            self.id_count.fetch_add(1, Ordering::Relaxed);
+            0
+        });
+        *entry = (*entry).max(until);
+    }
+
+    fn insert_subject(&self, subject: &str, new: SubjectEntry, now: u64) {
+        let mut shard = write(self.subject_shard(subject));
+        if shard.sweep_due(now) {
+            let dropped = shard.sweep(now, |s| u64::from(s.until));
+            self.subject_count.fetch_sub(dropped, Ordering::Release);
+        }
+        if now >= u64::from(new.until) {
+            return;
+        }
+        match shard.map.get_mut(subject) {
+            Some(entry) => {
+                entry.before = entry.before.max(new.before);
+                entry.until = entry.until.max(new.until);
+            }
+            None => {
+                shard.map.insert(subject.into(), new);
+                self.subject_count.fetch_add(1, Ordering::Release);
+            }
+        }
+    }
+
+    /// The revocations of page `page` that still matter at `now`
+    /// (seconds): the id shards one per page, then the subject shards;
+    /// `None` past the last page. For giving a backend back what it lost,
+    /// a bounded piece at a time.
     #[cfg_attr(not(feature = "shared-registry"), allow(dead_code))]
-    pub(super) fn live(&self, now: u64) -> Vec<Revocation> {
-        let ids = self
-            .ids
-            .iter()
-            .filter(|&(_, &until)| now < until)
-            .map(|(&id, &until)| Revocation::Session {
-                id,
-                until: from_secs(until),
-            });
-        let subjects = self
-            .subjects
-            .iter()
-            .filter(|(_, s)| now < s.until)
-            .map(|(subject, s)| Revocation::Subject {
-                subject: subject.clone(),
-                before: from_millis(s.before),
-                until: from_secs(s.until),
-            });
-        ids.chain(subjects).collect()
+    pub(super) fn live_page(&self, page: usize, now: u64) -> Option<Vec<Revocation>> {
+        if let Some(shard) = self.ids.get(page) {
+            return Some(
+                read(shard)
+                    .map
+                    .iter()
+                    .filter(|&(_, &until)| now < u64::from(until))
+                    .map(|(key, &until)| Revocation::Session {
+                        key: key.revocation_key(),
+                        until: from_secs(u64::from(until)),
+                    })
+                    .collect(),
+            );
+        }
+        let shard = self.subjects.get(page.checked_sub(ID_SHARDS)?)?;
+        Some(
+            read(shard)
+                .map
+                .iter()
+                .filter(|(_, s)| now < u64::from(s.until))
+                .map(|(subject, s)| Revocation::Subject {
+                    subject: subject.to_string(),
+                    before: from_millis(s.before),
+                    until: from_secs(u64::from(s.until)),
+                })
+                .collect(),
+        )
     }
 
     /// Whether a session with this id, subject and issued-at time
-    /// (milliseconds) is revoked at `now` (seconds).
+    /// (milliseconds) is revoked at `now` (seconds): one shard's read lock
+    /// and one lookup, and a second for its subject once any subject is
+    /// revoked.
     pub(super) fn is_revoked(
         &self,
         id: SessionId,
@@ -127,71 +336,245 @@ impl Revocations {
         issued_at: u64,
         now: u64,
     ) -> bool {
-        if self.ids.get(&id).is_some_and(|&until| now < until) {
+        let key = Key::new(id.into());
+        if read(self.id_shard(key))
+            .map
+            .get(&key)
+            .is_some_and(|&until| now < u64::from(until))
+        {
             return true;
         }
-        subject
-            .and_then(|s| self.subjects.get(s))
-            .is_some_and(|s| now < s.until && issued_at < s.before)
+        match subject {
+            Some(subject) if self.subject_count.load(Ordering::Acquire) > 0 => self
+                .subject_entry(subject)
+                .is_some_and(|s| now < u64::from(s.until) && issued_at < s.before),
+            _ => false,
+        }
+    }
+
+    fn subject_entry(&self, subject: &str) -> Option<SubjectEntry> {
+        read(self.subject_shard(subject)).map.get(subject).copied()
     }
 
     /// Whether `subject` was signed out everywhere and the entry still
     /// matters at `now` (seconds).
     #[cfg_attr(not(feature = "shared-registry"), allow(dead_code))]
     pub(super) fn subject_revoked(&self, subject: &str, now: u64) -> bool {
-        self.subjects.get(subject).is_some_and(|s| now < s.until)
+        self.subject_count.load(Ordering::Acquire) > 0
+            && self
+                .subject_entry(subject)
+                .is_some_and(|s| now < u64::from(s.until))
     }
 
-    /// Records (or updates) a session of `subject`, keeping the label it
-    /// had when the new record has none.
-    pub(super) fn record_session(&mut self, subject: &str, record: SessionRecord) {
-        let sessions = self.records.entry(subject.to_owned()).or_default();
-        let label = record
-            .label
-            .clone()
-            .or_else(|| sessions.get(&record.id).and_then(|old| old.label.clone()));
-        sessions.insert(record.id, SessionRecord { label, ..record });
+    /// Records (or updates) a session of `subject` at `now` (seconds),
+    /// keeping the label it had when the new record has none.
+    pub(super) fn record_session(&self, subject: &str, record: &SessionRecord, now: u64) {
+        let limit = self.record_limit.load(Ordering::Relaxed);
+        let shard_limit = limit.div_ceil(RECORD_SHARDS).max(1);
+        lock(self.record_shard(subject)).record(subject, record, now, shard_limit);
     }
 
     /// Forgets a session of `subject`.
-    pub(super) fn forget_session(&mut self, subject: &str, id: SessionId) {
-        if let Some(sessions) = self.records.get_mut(subject) {
-            sessions.remove(&id);
-        }
+    pub(super) fn forget_session(&self, subject: &str, id: SessionId) {
+        lock(self.record_shard(subject)).forget(subject, id);
     }
 
     /// The recorded sessions of `subject` that are neither expired nor
     /// revoked at `now`, oldest login first.
     pub(super) fn sessions(&self, subject: &str, now: SystemTime) -> Vec<SessionRecord> {
-        let mut found: Vec<SessionRecord> = self
-            .records
-            .get(subject)
+        let listed = lock(self.record_shard(subject)).list(subject, to_secs(now));
+        listed
             .into_iter()
-            .flat_map(|s| s.values())
-            .filter(|r| {
-                now < r.until
-                    && !self.is_revoked(r.id, Some(subject), to_millis(r.issued_at), to_secs(now))
-            })
-            .cloned()
-            .collect();
-        backend::sort_records(&mut found);
-        found
+            .filter(|r| !self.is_revoked(r.id, Some(subject), to_millis(r.issued_at), to_secs(now)))
+            .collect()
     }
 
-    /// Number of revocations held (ids and subjects).
+    /// Sets the most records kept in all.
+    pub(super) fn set_record_limit(&self, limit: usize) {
+        self.record_limit.store(limit.max(1), Ordering::Relaxed);
+    }
+
+    /// Number of revocations held (ids and subjects), expired ones not yet
+    /// swept included.
     pub(super) fn len(&self) -> (usize, usize) {
-        (self.ids.len(), self.subjects.len())
+        (
+            self.id_count.load(Ordering::Relaxed),
+            self.subject_count.load(Ordering::Acquire),
+        )
+    }
+
+    /// Number of session records held.
+    pub(super) fn records(&self) -> usize {
+        self.records.iter().map(|s| lock(s).count).sum()
     }
 
     /// Drops the entries that no longer cover a live session at `now`
-    /// (seconds).
-    pub(super) fn purge(&mut self, now: u64) {
-        self.ids.retain(|_, until| now < *until);
-        self.subjects.retain(|_, s| now < s.until);
-        self.records.retain(|_, sessions| {
-            sessions.retain(|_, r| now < to_secs(r.until));
-            !sessions.is_empty()
+    /// (seconds), one shard at a time: a load waits at most for one
+    /// shard's sweep.
+    pub(super) fn purge(&self, now: u64) {
+        for shard in self.ids.iter() {
+            let dropped = write(shard).sweep(now, |&u| u64::from(u));
+            self.id_count.fetch_sub(dropped, Ordering::Relaxed);
+        }
+        for shard in self.subjects.iter() {
+            let dropped = write(shard).sweep(now, |s| u64::from(s.until));
+            self.subject_count.fetch_sub(dropped, Ordering::Release);
+        }
+        for shard in self.records.iter() {
+            lock(shard).sweep(now);
+        }
+    }
+}
+
+/// A session record as an in-memory registry keeps it: 48 bytes and the
+/// label.
+#[derive(Clone)]
+struct Listed {
+    id: SessionId,
+    /// Milliseconds since the Unix epoch.
+    issued_at: u64,
+    /// Seconds since the Unix epoch.
+    renewed_at: u32,
+    until: u32,
+    label: Option<Box<str>>,
+}
+
+impl Listed {
+    fn new(record: &SessionRecord) -> Self {
+        Self {
+            id: record.id,
+            issued_at: to_millis(record.issued_at),
+            renewed_at: secs32(to_secs(record.renewed_at)),
+            until: secs32(to_secs(record.until)),
+            label: record.label.as_deref().map(Box::from),
+        }
+    }
+
+    fn record(&self) -> SessionRecord {
+        SessionRecord::new(
+            self.id,
+            from_millis(self.issued_at),
+            from_secs(u64::from(self.renewed_at)),
+            from_secs(u64::from(self.until)),
+            self.label.as_deref().map(str::to_owned),
+        )
+    }
+
+    /// The order of a subject's list: oldest login first, ties by id.
+    fn order(&self) -> (u64, SessionId) {
+        (self.issued_at, self.id)
+    }
+}
+
+/// One shard of the session records: per subject, its records oldest
+/// login first, at most [`MAX_RECORDS_PER_SUBJECT`].
+#[derive(Default)]
+struct RecordShard {
+    subjects: HashMap<Box<str>, Vec<Listed>>,
+    count: usize,
+    swept_at: u64,
+}
+
+impl RecordShard {
+    fn record(&mut self, subject: &str, record: &SessionRecord, now: u64, limit: usize) {
+        if now >= self.swept_at.saturating_add(SWEEP_SECS) {
+            self.sweep(now);
+        }
+        let mut new = Listed::new(record);
+        let list = match self.subjects.get_mut(subject) {
+            Some(list) => list,
+            None => self.subjects.entry(subject.into()).or_default(),
+        };
+        if let Some(at) = list.iter().position(|r| r.id == new.id) {
+            let old = list.remove(at);
+            new.label = new.label.or(old.label);
+            self.count -= 1;
+        }
+        let at = list.partition_point(|r| r.order() < new.order());
+        list.insert(at, new);
+        self.count += 1;
+        if list.len() > MAX_RECORDS_PER_SUBJECT {
+            let excess = list.len() - MAX_RECORDS_PER_SUBJECT;
+            list.drain(..excess);
+            self.count -= excess;
+        }
+        if self.count > limit {
+            self.sweep(now);
+        }
+        if self.count > limit {
+            self.evict(limit);
+        }
+    }
+
+    fn forget(&mut self, subject: &str, id: SessionId) {
+        if let Some(list) = self.subjects.get_mut(subject)
+            && let Some(at) = list.iter().position(|r| r.id == id)
+        {
+            list.remove(at);
+            self.count -= 1;
+            if list.is_empty() {
+                self.subjects.remove(subject);
+            }
+        }
+    }
+
+    fn list(&self, subject: &str, now: u64) -> Vec<SessionRecord> {
+        self.subjects
+            .get(subject)
+            .into_iter()
+            .flatten()
+            .filter(|r| now < u64::from(r.until))
+            .map(Listed::record)
+            .collect()
+    }
+
+    fn sweep(&mut self, now: u64) {
+        self.swept_at = now;
+        let mut count = 0;
+        self.subjects.retain(|_, list| {
+            list.retain(|r| now < u64::from(r.until));
+            count += list.len();
+            !list.is_empty()
         });
-        self.inserts = 0;
+        self.count = count;
+        if self.subjects.capacity() > 4 * self.subjects.len().max(16) {
+            self.subjects.shrink_to(self.subjects.len() * 2);
+        }
+    }
+
+    /// Over the limit with nothing expired: drops the records renewed
+    /// longest ago, down to seven eighths of the limit, so the next
+    /// eviction is far off.
+    fn evict(&mut self, limit: usize) {
+        let keep = limit - limit / 8;
+        let excess = self.count.saturating_sub(keep);
+        if excess == 0 {
+            return;
+        }
+        let mut renewals: Vec<u32> = self
+            .subjects
+            .values()
+            .flatten()
+            .map(|r| r.renewed_at)
+            .collect();
+        let (_, &mut threshold, _) = renewals.select_nth_unstable(excess - 1);
+        // Exactly `excess` go: every record renewed before the threshold,
+        // and as many renewed at it as make up the rest.
+        let older = renewals.iter().filter(|&&r| r < threshold).count();
+        let mut ties = excess - older;
+        let mut count = 0;
+        self.subjects.retain(|_, list| {
+            list.retain(|r| match r.renewed_at.cmp(&threshold) {
+                std::cmp::Ordering::Less => false,
+                std::cmp::Ordering::Equal if ties > 0 => {
+                    ties -= 1;
+                    false
+                }
+                _ => true,
+            });
+            count += list.len();
+            !list.is_empty()
+        });
+        self.count = count;
     }
 }

@@ -111,7 +111,7 @@
 //! ```
 
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::codec::SessionId;
@@ -124,7 +124,7 @@ mod shared;
 
 pub use backend::{
     BackendFuture, Changes, MAX_RECORDS_PER_SUBJECT, MemoryBackend, Revocation, RevocationBackend,
-    SessionRecord,
+    RevocationKey, SessionRecord,
 };
 #[cfg(feature = "shared-registry")]
 #[cfg_attr(docsrs, doc(cfg(feature = "shared-registry")))]
@@ -139,9 +139,27 @@ pub struct Registry {
     inner: Arc<Inner>,
 }
 
+/// A registry's clock (tests inject one).
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Added to every entry's lifetime for the clocks of the servers that
+/// share revocations, which may disagree by this much (NTP keeps them far
+/// closer), and for the rounding of times to whole seconds.
+pub const CLOCK_ALLOWANCE: Duration = Duration::from_secs(60);
+
+/// How long the copies of a revoked session, or the sessions a subject
+/// revocation covers, can still open once every server knows of it: the
+/// idle timeout counted from then, never past the absolute deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reach {
+    pub(crate) idle: Duration,
+    pub(crate) absolute: SystemTime,
+}
+
 #[derive(Default)]
 struct Inner {
-    local: RwLock<local::Revocations>,
+    local: local::Revocations,
+    clock: OnceLock<Clock>,
     /// The shared backend and the state of the background refresh; `None`
     /// for a registry that lives in this process only.
     #[cfg(feature = "shared-registry")]
@@ -188,12 +206,102 @@ impl Registry {
         Self::default()
     }
 
-    /// Revokes the session `id` until `until` (its absolute deadline: no
-    /// cookie of it opens after that anyway). With a shared backend the
-    /// revocation takes effect here at once and is written to the backend
-    /// in the background (see [`flush`](Self::flush)).
+    /// Uses `clock` for the time instead of the system's: for tests on an
+    /// injected clock (set it before the registry is used; the first call
+    /// wins). The manager passes its own time to what it asks.
+    #[must_use]
+    pub fn with_clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        let _ = self.inner.clock.set(Arc::new(clock));
+        self
+    }
+
+    /// Keeps at most `limit` session records in all (default 1 048 576, a
+    /// few hundred MB at most; at least 1), for a registry in this
+    /// process only (a shared one keeps them in its backend). Past it, the
+    /// expired ones go first, then the ones renewed longest ago. Each
+    /// subject keeps at most [`MAX_RECORDS_PER_SUBJECT`] anyway.
+    #[must_use]
+    pub fn with_record_limit(self, limit: usize) -> Self {
+        self.inner.local.set_record_limit(limit);
+        self
+    }
+
+    /// The registry's time: the system's, or the clock it was given.
+    fn now(&self) -> SystemTime {
+        self.inner.clock.get().map_or_else(SystemTime::now, |c| c())
+    }
+
+    /// What every entry lives past the instant its sessions stop opening
+    /// as this server sees it: the [`CLOCK_ALLOWANCE`], plus for a shared
+    /// registry its staleness bound (another server may renew a copy until
+    /// it hears of the revocation, at most that long).
+    fn slack(&self) -> Duration {
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            return CLOCK_ALLOWANCE + shared.bound();
+        }
+        CLOCK_ALLOWANCE
+    }
+
+    /// `at` plus the [`slack`](Self::slack), saturating.
+    fn with_slack(&self, at: SystemTime) -> SystemTime {
+        at.checked_add(self.slack()).unwrap_or(from_secs(u64::MAX))
+    }
+
+    /// Revokes the session `id` until `until`, the last instant a copy of
+    /// it can open as this server sees it (the earlier of its idle deadline
+    /// and its absolute one; a [`SessionRecord`]'s `until`), plus the
+    /// registry's slack: [`CLOCK_ALLOWANCE`] and, for a shared registry,
+    /// its staleness bound. With a shared backend the revocation takes
+    /// effect here at once and is written to the backend in the background
+    /// (see [`flush`](Self::flush)).
+    ///
+    /// A manager revokes on its own ([`Session::destroy`](crate::Session::destroy),
+    /// regeneration), for exactly as long as a copy can open.
     pub fn revoke(&self, id: SessionId, until: SystemTime) {
-        self.record(Revocation::Session { id, until });
+        let until = self.with_slack(until);
+        self.record(
+            Revocation::Session {
+                key: id.into(),
+                until,
+            },
+            None,
+            self.now(),
+        );
+    }
+
+    /// Revokes the copies of session `id` at `now`, for as long as any can
+    /// still open: a copy's last renewal is at most now (plus the slack,
+    /// for renewals by servers that have not heard yet), and a revoked
+    /// session is never renewed again, so it opens at most its idle timeout
+    /// after that, and never past its absolute deadline. With a shared
+    /// backend the window starts again when the revocation reaches the
+    /// backend (a server that cannot write keeps it queued).
+    pub(crate) fn revoke_copies(&self, id: SessionId, reach: Reach, now: SystemTime) {
+        let revocation = Revocation::Session {
+            key: id.into(),
+            until: self.reach_until(reach, now),
+        };
+        self.record(revocation, Some(reach), now);
+    }
+
+    /// Signs `subject` out everywhere for sessions issued before `before`,
+    /// for as long as any of them can open (as [`revoke_copies`](Self::revoke_copies)).
+    pub(crate) fn revoke_subject_copies(&self, subject: &str, before: SystemTime, reach: Reach) {
+        let revocation = Revocation::Subject {
+            subject: subject.to_owned(),
+            before,
+            until: self.reach_until(reach, before),
+        };
+        self.record(revocation, Some(reach), before);
+    }
+
+    /// When a revocation made (or written to the backend) at `at` with this
+    /// reach stops mattering.
+    fn reach_until(&self, reach: Reach, at: SystemTime) -> SystemTime {
+        at.checked_add(reach.idle)
+            .map_or(reach.absolute, |t| self.with_slack(t))
+            .min(reach.absolute)
     }
 
     /// Revokes every session of `subject` issued before `before` ("sign
@@ -206,37 +314,48 @@ impl Registry {
     /// it covers has expired anyway: pass the codec's
     /// [`max_absolute_timeout`](crate::Codec::max_absolute_timeout), so that
     /// "remember me" sessions stay covered.
+    ///
+    /// [`SessionManager::sign_out_everywhere`](crate::SessionManager::sign_out_everywhere)
+    /// does this with the shortest safe lifetime (the idle timeout from
+    /// `before` when that ends first).
     pub fn revoke_subject(&self, subject: &str, before: SystemTime, absolute_timeout: Duration) {
         let until = before
             .checked_add(absolute_timeout)
-            .unwrap_or(from_secs(u64::MAX));
-        self.record(Revocation::Subject {
-            subject: subject.to_owned(),
-            before,
-            until,
-        });
+            .map_or(from_secs(u64::MAX), |t| self.with_slack(t));
+        self.record(
+            Revocation::Subject {
+                subject: subject.to_owned(),
+                before,
+                until,
+            },
+            None,
+            self.now(),
+        );
     }
 
     /// Applies `revocation` here and, with a shared backend, queues it for
-    /// the backend.
-    fn record(&self, revocation: Revocation) {
-        self.apply(std::slice::from_ref(&revocation));
+    /// the backend (with its reach, to be counted again from the write).
+    #[cfg_attr(not(feature = "shared-registry"), allow(unused_variables))]
+    fn record(&self, revocation: Revocation, reach: Option<Reach>, now: SystemTime) {
+        self.apply_at(std::slice::from_ref(&revocation), now);
         #[cfg(feature = "shared-registry")]
         if let Some(shared) = &self.inner.shared {
-            shared.enqueue(shared::Op::Revoke(revocation));
+            shared.enqueue(shared::Op::Revoke(revocation, reach));
         }
     }
 
     /// Records (or updates) a session of `subject` for
     /// [`sessions`](Self::sessions); the manager calls it at login,
     /// regeneration and renewal.
-    pub(crate) fn record_session(&self, subject: &str, record: SessionRecord) {
+    pub(crate) fn record_session(&self, subject: &str, record: SessionRecord, now: SystemTime) {
         #[cfg(feature = "shared-registry")]
         if let Some(shared) = &self.inner.shared {
             shared.enqueue(shared::Op::Record(subject.to_owned(), record));
             return;
         }
-        self.write(|r| r.record_session(subject, record));
+        self.inner
+            .local
+            .record_session(subject, &record, to_secs(now));
     }
 
     /// Forgets a session of `subject` (logged out or regenerated).
@@ -246,7 +365,7 @@ impl Registry {
             shared.enqueue(shared::Op::Forget(subject.to_owned(), id));
             return;
         }
-        self.write(|r| r.forget_session(subject, id));
+        self.inner.local.forget_session(subject, id);
     }
 
     /// The active sessions of `subject` at `now`, oldest login first: the
@@ -273,7 +392,7 @@ impl Registry {
             found.retain(|r| !self.is_revoked(r.id, Some(subject), r.issued_at, now));
             return Ok(found);
         }
-        Ok(self.read().sessions(subject, now))
+        Ok(self.inner.local.sessions(subject, now))
     }
 
     /// As [`sessions_at`](Self::sessions_at), now.
@@ -287,15 +406,36 @@ impl Registry {
 
     /// Merges `revocations` into the local copy.
     fn apply(&self, revocations: &[Revocation]) {
+        self.apply_at(revocations, self.now());
+    }
+
+    /// Merges `revocations` into the local copy at `now` (when the shards
+    /// written to may be swept).
+    fn apply_at(&self, revocations: &[Revocation], now: SystemTime) {
         if !revocations.is_empty() {
-            self.write(|r| r.apply(revocations));
+            self.inner.local.apply(revocations, to_secs(now));
         }
     }
 
-    /// The revocations held here that still matter at `now`.
+    /// Page `page` of the revocations held here that still matter at
+    /// `now`; `None` past the last.
     #[cfg_attr(not(feature = "shared-registry"), allow(dead_code))]
-    fn live(&self, now: SystemTime) -> Vec<Revocation> {
-        self.read().live(to_secs(now))
+    fn live_page(&self, page: usize, now: SystemTime) -> Option<Vec<Revocation>> {
+        self.inner.local.live_page(page, to_secs(now))
+    }
+
+    /// The latest renewal time a session saved at `now` may seal: `now`,
+    /// except for a shared registry past its staleness bound, where it is
+    /// the last instant the registry was known to be current (a stale
+    /// server must not give a revoked copy it cannot see a longer life
+    /// than the revocation's entry covers).
+    pub(crate) fn renewal_ceiling(&self, now: SystemTime) -> SystemTime {
+        #[cfg(feature = "shared-registry")]
+        if let Some(shared) = &self.inner.shared {
+            let late = shared.since_refresh().saturating_sub(shared.bound());
+            return now.checked_sub(late).unwrap_or(now).min(now);
+        }
+        now
     }
 
     /// Whether a session with this id, subject and issued-at time is
@@ -309,7 +449,8 @@ impl Registry {
         issued_at: SystemTime,
         now: SystemTime,
     ) -> bool {
-        self.read()
+        self.inner
+            .local
             .is_revoked(id, subject, to_millis(issued_at), to_secs(now))
     }
 
@@ -336,7 +477,7 @@ impl Registry {
         issued_at: u64,
         now: u64,
     ) -> Status {
-        if self.read().is_revoked(id, subject, issued_at, now) {
+        if self.inner.local.is_revoked(id, subject, issued_at, now) {
             return Status::Revoked;
         }
         #[cfg(feature = "shared-registry")]
@@ -347,7 +488,7 @@ impl Registry {
                 WhenStale::FailOpen => false,
                 WhenStale::FailClosed => true,
                 WhenStale::FailClosedForRevokedSubjects => {
-                    subject.is_some_and(|s| self.read().subject_revoked(s, now))
+                    subject.is_some_and(|s| self.inner.local.subject_revoked(s, now))
                 }
             };
             if refuse {
@@ -375,7 +516,7 @@ impl Registry {
     /// Number of revocations held (ids and subjects), expired ones not yet
     /// dropped included.
     pub fn len(&self) -> usize {
-        let (ids, subjects) = self.read().len();
+        let (ids, subjects) = self.inner.local.len();
         ids + subjects
     }
 
@@ -384,34 +525,30 @@ impl Registry {
         self.len() == 0
     }
 
-    /// Drops the entries that no longer cover a live session at `now`.
+    /// Drops the entries (and session records) that no longer cover a
+    /// live session at `now`, one shard at a time, and gives the memory
+    /// back. Writes also sweep the shard they write to once a minute, so
+    /// call this only to free memory after a burst with no writes since.
     pub fn purge_at(&self, now: SystemTime) {
-        let now = to_secs(now);
-        self.write(|r| r.purge(now));
+        self.inner.local.purge(to_secs(now));
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, local::Revocations> {
-        self.inner
-            .local
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// As [`purge_at`](Self::purge_at), now.
+    pub fn purge(&self) {
+        self.purge_at(self.now());
     }
 
-    fn write(&self, f: impl FnOnce(&mut local::Revocations)) {
-        let mut r = self
-            .inner
-            .local
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        r.count_insert();
-        f(&mut r);
+    /// Number of session records held in this process (a shared registry
+    /// keeps them in its backend: zero).
+    pub fn record_count(&self) -> usize {
+        self.inner.local.records()
     }
 }
 
 impl fmt::Debug for Registry {
     /// Counts only: neither ids nor subjects.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (ids, subjects) = self.read().len();
+        let (ids, subjects) = self.inner.local.len();
         let mut d = f.debug_struct("Registry");
         d.field("revoked_ids", &ids)
             .field("revoked_subjects", &subjects);

@@ -6,12 +6,13 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use super::backend::{Changes, PAGE, Revocation, RevocationBackend, SessionRecord};
-use super::{Health, Inner, Registry};
+use super::{Health, Inner, Reach, Registry};
 use crate::codec::SessionId;
 use crate::error::{Error, ErrorKind};
 
@@ -166,7 +167,8 @@ impl SharedRegistryBuilder {
         };
         let registry = Registry {
             inner: Arc::new(Inner {
-                local: std::sync::RwLock::default(),
+                local: super::local::Revocations::default(),
+                clock: std::sync::OnceLock::new(),
                 shared: Some(shared),
             }),
         };
@@ -234,7 +236,9 @@ struct Cursor {
 /// A write waiting for the backend.
 #[derive(Clone)]
 pub(super) enum Op {
-    Revoke(Revocation),
+    /// A revocation, with the reach its deadline is counted again from
+    /// when it is written (`None`: a deadline the caller chose).
+    Revoke(Revocation, Option<Reach>),
     Record(String, SessionRecord),
     Forget(String, SessionId),
 }
@@ -249,8 +253,11 @@ impl Shared {
     }
 
     /// Writes the queued ops in order (consecutive revocations in one
-    /// publish), removing each from the queue once the backend confirmed it.
-    async fn write_pending(&self) -> Result<(), Error> {
+    /// publish of at most a page), removing each from the queue once the
+    /// backend confirmed it. A revocation made here counts its lifetime
+    /// again from this write: servers hear of it only from now on, and may
+    /// renew a copy until then (the copy is sealed again here too).
+    async fn write_pending(&self, registry: &Registry) -> Result<(), Error> {
         let batch = self
             .pending
             .lock()
@@ -260,17 +267,18 @@ impl Shared {
         let result = async {
             while let Some(op) = batch.get(done) {
                 match op {
-                    Op::Revoke(_) => {
+                    Op::Revoke(..) => {
                         let run: Vec<Revocation> = batch
                             .get(done..)
                             .unwrap_or_default()
                             .iter()
                             .map_while(|op| match op {
-                                Op::Revoke(r) => Some(r.clone()),
+                                Op::Revoke(r, reach) => Some(extended(registry, r, *reach)),
                                 _ => None,
                             })
                             .take(PAGE)
                             .collect();
+                        registry.apply(&run);
                         self.bounded(self.backend.publish(&run)).await?;
                         done += run.len();
                     }
@@ -302,7 +310,13 @@ impl Shared {
         self.when_stale
     }
 
-    fn since_refresh(&self) -> Duration {
+    /// The staleness bound.
+    pub(super) fn bound(&self) -> Duration {
+        self.bound
+    }
+
+    /// Time since the last successful refresh began.
+    pub(super) fn since_refresh(&self) -> Duration {
         let now = duration_ms(self.epoch.elapsed());
         Duration::from_millis(now.saturating_sub(self.last_refresh_ms.load(Ordering::Acquire)))
     }
@@ -345,7 +359,7 @@ impl Shared {
 
     async fn refresh_locked(&self, registry: &Registry, cursor: &mut Cursor) -> Result<(), Error> {
         // Ours first, so the read below includes them.
-        self.write_pending().await?;
+        self.write_pending(registry).await?;
         // Page after page until the log's end, however long it is: each
         // call is bounded, the whole catch-up is not (a new server with
         // millions of live revocations reads them all).
@@ -362,8 +376,13 @@ impl Shared {
                 // The backend lost its log (restarted without persistence):
                 // give back what this server knows, a page per call, and
                 // read it all again.
-                for page in registry.live(SystemTime::now()).chunks(PAGE) {
-                    self.bounded(self.backend.publish(page)).await?;
+                let now = registry.now();
+                let mut page = 0;
+                while let Some(known) = registry.live_page(page, now) {
+                    for piece in known.chunks(PAGE) {
+                        self.bounded(self.backend.publish(piece)).await?;
+                    }
+                    page += 1;
                 }
                 cursor.epoch = None;
                 cursor.at = 0;
@@ -389,7 +408,7 @@ impl Shared {
             return;
         }
         cursor.last_purge = Some(Instant::now());
-        let now = SystemTime::now();
+        let now = registry.now();
         registry.purge_at(now);
         let _ = self.bounded(self.backend.purge(now)).await;
     }
@@ -400,6 +419,21 @@ impl Shared {
             Err(elapsed) => Err(Error::store(elapsed)),
         }
     }
+}
+
+/// `revocation` with its deadline counted again from now, when it has a
+/// reach (never earlier than it was).
+fn extended(registry: &Registry, revocation: &Revocation, reach: Option<Reach>) -> Revocation {
+    let mut revocation = revocation.clone();
+    if let Some(reach) = reach {
+        let again = registry.reach_until(reach, registry.now());
+        match &mut revocation {
+            Revocation::Session { until, .. } | Revocation::Subject { until, .. } => {
+                *until = (*until).max(again);
+            }
+        }
+    }
+    revocation
 }
 
 fn duration_ms(d: Duration) -> u64 {

@@ -11,7 +11,6 @@ pub(crate) use state::Pending;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::time::SystemTime;
 
 use crate::codec::envelope::Times;
 use crate::codec::store_id::StoreId;
@@ -19,6 +18,7 @@ use crate::codec::{Codec, Expiry, SessionId};
 use crate::crypto::seal::OpenedWith;
 use crate::error::{Error, ErrorKind};
 use crate::limits::{MAX_LABEL_BYTES, MAX_SUBJECT_BYTES};
+use crate::revocation::Reach;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Origin {
@@ -55,8 +55,9 @@ pub struct Session<T> {
     previous_subject: Option<Option<String>>,
     /// The latest absolute deadline of any cookie issued for the current id
     /// (the one loaded, and those written since): a revocation of the id
-    /// lives until then.
-    sealed_until: Option<SystemTime>,
+    /// lives until then. With the longest idle timeout they were sealed
+    /// with: how long a copy opens after its last renewal.
+    sealed_reach: Option<Reach>,
     /// The session's own timeouts (capped at the codec's limits); `None`
     /// for the codec's.
     expiry: Option<Expiry>,

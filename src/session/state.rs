@@ -9,6 +9,7 @@ use crate::codec::envelope::Times;
 use crate::codec::store_id::StoreId;
 use crate::codec::{Codec, Expiry, Identity, SessionId};
 use crate::crypto::seal::OpenedWith;
+use crate::revocation::Reach;
 
 /// What a save has to do for a session: the session's own state machine
 /// decides, the manager carries it out.
@@ -51,7 +52,7 @@ impl<T> Session<T> {
             id: None,
             subject: None,
             previous_subject: None,
-            sealed_until: None,
+            sealed_reach: None,
             expiry: None,
             label: None,
             changed: false,
@@ -90,7 +91,7 @@ impl<T> Session<T> {
         session.id = Some(id);
         session.subject = subject;
         session.expiry = expiry.map(|e| session.codec.cap(e));
-        session.sealed_until = Some(session.codec.absolute_deadline(times, session.expiry));
+        session.sealed_reach = Some(session.codec.reach(times, session.expiry));
         session.cookie_size = Some(cookie_size);
         session.reseal = reseal;
         session
@@ -152,7 +153,7 @@ impl<T> Session<T> {
     /// The id a write replaces: the current one when regenerating (it is
     /// revoked once the new one is written), with the last instant a cookie
     /// of it can open.
-    pub(crate) fn replaced_id(&self) -> Option<(SessionId, SystemTime)> {
+    pub(crate) fn replaced_id(&self) -> Option<(SessionId, Reach)> {
         self.issued_id().filter(|_| self.regenerate)
     }
 
@@ -160,8 +161,8 @@ impl<T> Session<T> {
     /// since), with the last instant any such cookie can open: the latest
     /// of their sealed absolute deadlines, whatever the session's expiry is
     /// now.
-    pub(crate) fn issued_id(&self) -> Option<(SessionId, SystemTime)> {
-        self.id.zip(self.sealed_until)
+    pub(crate) fn issued_id(&self) -> Option<(SessionId, Reach)> {
+        self.id.zip(self.sealed_reach)
     }
 
     /// The subjects whose lists in the registry may hold this session: the
@@ -185,7 +186,7 @@ impl<T> Session<T> {
     /// After a removal cookie was emitted: nowhere, nothing pending.
     pub(crate) fn mark_removed(&mut self) {
         self.stored_value = None;
-        self.sealed_until = None;
+        self.sealed_reach = None;
         self.previous_subject = None;
         self.origin = Origin::New;
         self.id = None;
@@ -205,10 +206,13 @@ impl<T> Session<T> {
         id: SessionId,
         cookie_size: usize,
     ) {
-        let until = self.codec.absolute_deadline(times, self.expiry);
-        self.sealed_until = match self.sealed_until {
-            Some(earlier) if self.id == Some(id) => Some(earlier.max(until)),
-            _ => Some(until),
+        let reach = self.codec.reach(times, self.expiry);
+        self.sealed_reach = match self.sealed_reach {
+            Some(earlier) if self.id == Some(id) => Some(Reach {
+                idle: earlier.idle.max(reach.idle),
+                absolute: earlier.absolute.max(reach.absolute),
+            }),
+            _ => Some(reach),
         };
         self.origin = origin;
         self.id = Some(id);

@@ -301,7 +301,9 @@ impl World {
                 .with_clock(move || at(Duration::from_secs(store_clock.load(Ordering::SeqCst)))),
             down: AtomicBool::new(false),
         });
-        let registry = Registry::in_memory();
+        let registry_clock = Arc::clone(&clock);
+        let registry = Registry::in_memory()
+            .with_clock(move || at(Duration::from_secs(registry_clock.load(Ordering::SeqCst))));
         let keys = vec![Key::generate()];
         let manager = manager(&keys, &store, &registry);
         Self {
@@ -534,11 +536,9 @@ impl World {
             }),
             Op::SignOutEverywhere(subject) => {
                 // Every session of the subject issued before now.
-                self.registry.revoke_subject(
-                    SUBJECTS[*subject],
-                    self.time(),
-                    self.manager.codec().max_absolute_timeout(),
-                );
+                self.manager
+                    .sign_out_everywhere_at(SUBJECTS[*subject], self.time())
+                    .unwrap();
                 let now = self.now;
                 for model in self.sessions.values_mut() {
                     if model.subject == Some(*subject) && model.issued_at < now {

@@ -12,7 +12,7 @@ use crate::error::Error;
 mod entry;
 mod memory;
 
-pub use entry::{Revocation, SessionRecord};
+pub use entry::{Revocation, RevocationKey, SessionRecord};
 pub use memory::MemoryBackend;
 
 /// The future a [`RevocationBackend`] method returns.
