@@ -455,6 +455,125 @@ async fn while_stale_each_policy_decides_and_revocations_wait_for_the_backend() 
     }
 }
 
+/// A manager on `registry` whose sessions idle out after an hour.
+fn hour_manager(registry: &Registry) -> SessionManager {
+    SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+        .idle_timeout(Duration::from_secs(3600))
+        .registry(registry.clone())
+        .build()
+        .unwrap()
+}
+
+/// The request carrying the cookie `response` set.
+fn carrying(response: &HeaderMap) -> HeaderMap {
+    let line = response["set-cookie"].to_str().unwrap();
+    let mut request = HeaderMap::new();
+    request.insert("cookie", line.split(';').next().unwrap().parse().unwrap());
+    request
+}
+
+/// Issue 25: an entry lives the session's idle timeout after the
+/// revocation, so no server may give a revoked copy a later renewal. A
+/// server whose registry is stale cannot know what was revoked elsewhere:
+/// its saves seal no renewal past the instant it was last current, and a
+/// session it keeps serving through a long outage idles out instead of
+/// being extended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_server_never_extends_a_session() {
+    let backend = Arc::new(Switchable::default());
+    let registry = shared(Arc::clone(&backend), WhenStale::FailOpen).await;
+    let manager = hour_manager(&registry);
+    let t0 = SystemTime::now();
+    let mut session: Session<u32> = manager.load_at(&HeaderMap::new(), t0).await.unwrap();
+    session.set(1);
+    let mut response = HeaderMap::new();
+    manager
+        .save_at(&mut session, &mut response, t0)
+        .await
+        .unwrap();
+    let cookie = carrying(&response);
+
+    backend.set_down(true);
+    until_stale(&registry).await;
+    // Half an hour into the outage the session is used and changed.
+    let later = t0 + Duration::from_secs(1800);
+    let mut session: Session<u32> = manager.load_at(&cookie, later).await.unwrap();
+    assert_eq!(session.fresh_reason(), None, "FailOpen serves it");
+    session.set(2);
+    let mut response = HeaderMap::new();
+    manager
+        .save_at(&mut session, &mut response, later)
+        .await
+        .unwrap();
+    let renewed = session.times().unwrap().renewed_at;
+    assert!(
+        renewed < t0 + Duration::from_secs(60),
+        "renewed at {:?} after the start",
+        renewed.duration_since(t0)
+    );
+    // So it idles out an hour after the registry was last current, not an
+    // hour after the save.
+    let session: Session<u32> = manager
+        .load_at(&carrying(&response), t0 + Duration::from_secs(3700))
+        .await
+        .unwrap();
+    assert_eq!(session.fresh_reason(), Some(FreshReason::Expired));
+
+    // Back online, renewals are the save's time again.
+    backend.set_down(false);
+    registry.flush().await.unwrap();
+    let now = SystemTime::now();
+    let mut session: Session<u32> = manager.load_at(&HeaderMap::new(), now).await.unwrap();
+    session.set(3);
+    manager
+        .save_at(&mut session, &mut HeaderMap::new(), now)
+        .await
+        .unwrap();
+    let renewed = session.times().unwrap().renewed_at;
+    assert!(now.duration_since(renewed).unwrap() < Duration::from_secs(1));
+}
+
+/// A revocation that waited in the queue (the backend was down) counts its
+/// lifetime again from the write that reached the backend: the other
+/// servers could renew a copy until then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_revocation_lives_its_idle_timeout_from_its_write() {
+    let backend = Arc::new(Switchable::default());
+    let registry = shared(Arc::clone(&backend), WhenStale::default()).await;
+    let manager = hour_manager(&registry);
+    // Signed in and signed out two hours ago, while the backend was down:
+    // the entry's first deadline (an hour after that) is past.
+    let then = SystemTime::now() - Duration::from_secs(7200);
+    let mut session: Session<u32> = manager.load_at(&HeaderMap::new(), then).await.unwrap();
+    session.set(1);
+    manager
+        .save_at(&mut session, &mut HeaderMap::new(), then)
+        .await
+        .unwrap();
+    backend.set_down(true);
+    session.destroy();
+    manager
+        .save_at(&mut session, &mut HeaderMap::new(), then)
+        .await
+        .unwrap();
+    assert_eq!(registry.health().pending, 1);
+
+    backend.set_down(false);
+    let written = now();
+    registry.flush().await.unwrap();
+    let (log, _) = read_all(&backend.log, 0).await;
+    let [Revocation::Session { until, .. }] = log.as_slice() else {
+        panic!("{log:?}");
+    };
+    let lives = until.duration_since(written).unwrap();
+    // Its idle timeout, the clock allowance and the staleness bound.
+    assert!(
+        lives >= Duration::from_secs(3600 + 60),
+        "lives {lives:?} from its write"
+    );
+    assert!(lives <= Duration::from_secs(3600 + 60 + 2), "{lives:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_that_lost_its_log_gets_it_back_from_the_servers() {
     let log = Arc::new(MemoryBackend::new());

@@ -17,10 +17,25 @@
 //! A revoked session loads as a fresh one with
 //! [`FreshReason::Revoked`](crate::FreshReason::Revoked).
 //!
-//! Every entry expires on its own when no session it covers can still be
-//! alive (the session's absolute deadline; for a subject, the instant plus
-//! the absolute timeout), so the registry stays as small as the set of
+//! Every entry expires on its own when no copy of what it revokes can
+//! still open: a revoked session is never renewed again, so its copies
+//! open at most its idle timeout after the revocation (plus a slack for
+//! servers that have not heard yet and for their clocks), and never past
+//! its absolute deadline. With the defaults that is about a day, not the
+//! 14-day absolute timeout, so the registry stays as small as the set of
 //! revocations that still matter.
+//!
+//! # At scale
+//!
+//! The registry is built for tens of millions of live entries on a server
+//! that keeps loading sessions meanwhile: the ids are spread over 1 024
+//! shards, each behind its own lock, so a write, a sweep of expired
+//! entries or a shard's growth holds a thousandth of the table, never all
+//! of it; an entry is the id's 8-byte [`RevocationKey`] and a 4-byte
+//! deadline, about 22 bytes with the table's overhead; memory goes back
+//! once entries expire. A shared registry reads any number of revocations
+//! at start, a page at a time. The figures (`benches/revocation.rs`) are
+//! in [`docs::performance`](crate::docs::performance).
 //!
 //! # In one process, or shared
 //!
@@ -79,7 +94,11 @@
 //! [`Registry::sessions`] lists a subject's active sessions (id, issued at,
 //! last renewal, the label set with
 //! [`Session::set_label`](crate::Session::set_label)) for a "your devices"
-//! page, and [`Registry::revoke`] ends one.
+//! page, and [`Registry::revoke`] ends one. Each subject keeps its newest
+//! [`MAX_RECORDS_PER_SUBJECT`] logins (every backend drops the oldest past
+//! it; such a session still opens and is still ended by "sign out
+//! everywhere"), and a registry in this process keeps at most a million
+//! records in all ([`Registry::with_record_limit`]).
 //!
 //! # Examples
 //!
@@ -432,8 +451,7 @@ impl Registry {
     pub(crate) fn renewal_ceiling(&self, now: SystemTime) -> SystemTime {
         #[cfg(feature = "shared-registry")]
         if let Some(shared) = &self.inner.shared {
-            let late = shared.since_refresh().saturating_sub(shared.bound());
-            return now.checked_sub(late).unwrap_or(now).min(now);
+            return shared.renewal_ceiling(now);
         }
         now
     }

@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::backend::{Changes, PAGE, Revocation, RevocationBackend, SessionRecord};
 use super::{Health, Inner, Reach, Registry};
 use crate::codec::SessionId;
+use crate::codec::envelope::{from_millis, to_millis};
 use crate::error::{Error, ErrorKind};
 
 /// How often a shared registry reads its backend unless told otherwise:
@@ -160,6 +161,7 @@ impl SharedRegistryBuilder {
             wake: Arc::clone(&wake),
             epoch: Instant::now(),
             last_refresh_ms: AtomicU64::new(0),
+            last_refresh_wall_ms: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             bound: self.staleness_bound,
             when_stale: self.when_stale,
@@ -218,6 +220,10 @@ pub(super) struct Shared {
     epoch: Instant,
     /// When the last successful refresh began, in ms since `epoch`.
     last_refresh_ms: AtomicU64,
+    /// The same instant on the registry's clock, in ms since the Unix
+    /// epoch: the renewals a stale registry seals stop there (plus the
+    /// bound).
+    last_refresh_wall_ms: AtomicU64,
     failures: AtomicU64,
     bound: Duration,
     when_stale: WhenStale,
@@ -321,6 +327,19 @@ impl Shared {
         Duration::from_millis(now.saturating_sub(self.last_refresh_ms.load(Ordering::Acquire)))
     }
 
+    /// The latest renewal a save at `now` may seal: `now`, or while stale
+    /// the instant the registry was last known current (its last
+    /// successful refresh plus the bound).
+    pub(super) fn renewal_ceiling(&self, now: SystemTime) -> SystemTime {
+        if !self.is_stale() {
+            return now;
+        }
+        let current_until = from_millis(self.last_refresh_wall_ms.load(Ordering::Acquire))
+            .checked_add(self.bound)
+            .unwrap_or(now);
+        now.min(current_until)
+    }
+
     /// Whether the last successful refresh began longer ago than the bound.
     pub(super) fn is_stale(&self) -> bool {
         self.since_refresh() > self.bound
@@ -344,9 +363,12 @@ impl Shared {
     async fn refresh(&self, registry: &Registry) -> Result<(), Error> {
         let mut cursor = self.cursor.lock().await;
         let began = duration_ms(self.epoch.elapsed());
+        let began_wall = to_millis(registry.now());
         match self.refresh_locked(registry, &mut cursor).await {
             Ok(()) => {
                 self.last_refresh_ms.fetch_max(began, Ordering::AcqRel);
+                self.last_refresh_wall_ms
+                    .fetch_max(began_wall, Ordering::AcqRel);
                 self.failures.store(0, Ordering::Relaxed);
                 Ok(())
             }
