@@ -11,7 +11,8 @@ use crate::codec::SessionId;
 use crate::codec::envelope::{from_millis, from_secs, to_millis, to_secs};
 use crate::error::Error;
 use crate::revocation::backend::{
-    BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord,
+    BackendFuture, Changes, MAX_RECORDS_PER_SUBJECT, PAGE, Revocation, RevocationBackend,
+    SessionRecord,
 };
 use crate::store::sql::{Dialect, quote_identifier};
 
@@ -29,7 +30,9 @@ struct Statements {
     select: String,
     purge: String,
     create_sessions: String,
+    lock_sessions: Option<String>,
     record: String,
+    cap_sessions: String,
     forget: String,
     sessions: String,
     purge_sessions: String,
@@ -67,11 +70,24 @@ impl Statements {
                  issued_at_ms BIGINT NOT NULL, renewed_at BIGINT NOT NULL, \
                  until_secs BIGINT NOT NULL, label TEXT, PRIMARY KEY (subject, id))"
             ),
+            // Records of one subject take turns (PostgreSQL), so the cap
+            // below counts every record committed before: the row locks of
+            // the subject's records serialize its writers (SQLite has one
+            // writer at a time anyway).
+            lock_sessions: lock
+                .then(|| format!("SELECT 1 FROM {st} WHERE subject = $1 ORDER BY id FOR UPDATE")),
             record: format!(
                 "INSERT INTO {st} (subject, id, issued_at_ms, renewed_at, until_secs, label) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (subject, id) DO UPDATE SET \
                  issued_at_ms = excluded.issued_at_ms, renewed_at = excluded.renewed_at, \
                  until_secs = excluded.until_secs, label = COALESCE(excluded.label, {st}.label)"
+            ),
+            // Past the cap, the oldest logins go (`LIMIT` in an `IN`
+            // subquery: PostgreSQL and SQLite, not MySQL).
+            cap_sessions: format!(
+                "DELETE FROM {st} WHERE subject = $1 AND id NOT IN (SELECT id FROM {st} \
+                 WHERE subject = $1 ORDER BY issued_at_ms DESC, id DESC \
+                 LIMIT {MAX_RECORDS_PER_SUBJECT})"
             ),
             forget: format!("DELETE FROM {st} WHERE subject = $1 AND id = $2"),
             sessions: format!(
@@ -237,17 +253,31 @@ macro_rules! sql_backend {
                 record: &'a SessionRecord,
             ) -> BackendFuture<'a, ()> {
                 Box::pin(async move {
-                    sqlx::query(AssertSqlSafe(self.statements.record.as_str()))
+                    let s = &self.statements;
+                    let mut tx = self.pool.begin().await.map_err(Error::store)?;
+                    if let Some(lock) = &s.lock_sessions {
+                        sqlx::query(AssertSqlSafe(lock.as_str()))
+                            .bind(subject)
+                            .fetch_all(&mut *tx)
+                            .await
+                            .map_err(Error::store)?;
+                    }
+                    sqlx::query(AssertSqlSafe(s.record.as_str()))
                         .bind(subject)
                         .bind(record.id.to_bytes().to_vec())
                         .bind(millis_i64(record.issued_at))
                         .bind(secs_i64(record.renewed_at))
                         .bind(secs_i64(record.until))
                         .bind(record.label.as_deref())
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await
                         .map_err(Error::store)?;
-                    Ok(())
+                    sqlx::query(AssertSqlSafe(s.cap_sessions.as_str()))
+                        .bind(subject)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(Error::store)?;
+                    tx.commit().await.map_err(Error::store)
                 })
             }
 
