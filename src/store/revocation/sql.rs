@@ -58,9 +58,14 @@ impl Statements {
                 "INSERT INTO {t} (entry, until_secs) VALUES ($1, $2) ON CONFLICT (entry) DO NOTHING"
             ),
             last: format!("SELECT COALESCE(MAX(seq), 0) FROM {t}"),
-            select: format!(
-                "SELECT seq, entry FROM {t} WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
-            ),
+            // Only a lower bound and a constant limit: with both bounds
+            // as parameters, PostgreSQL's generic plan (after five runs of
+            // the prepared statement) guessed 0.5 % of the table in range
+            // and chose a bitmap scan and sort of every row after the
+            // cursor, ~0.2 s a page over a million rows; this is an index
+            // range scan of one page. Rows after the last position are
+            // dropped by the reader.
+            select: format!("SELECT seq, entry FROM {t} WHERE seq > $1 ORDER BY seq LIMIT {PAGE}"),
             // The newest row stays, so the last position never moves back.
             purge: format!(
                 "DELETE FROM {t} WHERE until_secs <= $1 AND seq < (SELECT MAX(seq) FROM {t})"
@@ -206,29 +211,35 @@ macro_rules! sql_backend {
                         .await
                         .and_then(|row| row.try_get(0))
                         .map_err(Error::store)?;
-                    let last = u64::try_from(last).unwrap_or(0);
                     let rows = sqlx::query(AssertSqlSafe(self.statements.select.as_str()))
                         .bind(i64::try_from(cursor).unwrap_or(i64::MAX))
-                        .bind(i64::try_from(last).unwrap_or(i64::MAX))
-                        .bind(i64::try_from(PAGE).unwrap_or(i64::MAX))
                         .fetch_all(&self.pool)
                         .await
                         .map_err(Error::store)?;
                     let mut changes = Changes {
                         epoch: 0,
-                        cursor: last,
-                        more: rows.len() >= PAGE,
+                        cursor: u64::try_from(last).unwrap_or(0),
+                        more: false,
                         revocations: Vec::with_capacity(rows.len()),
                     };
+                    let mut read = 0;
+                    let mut page_end = changes.cursor;
                     for row in &rows {
                         let seq: i64 = row.try_get(0).map_err(Error::store)?;
-                        let entry: Vec<u8> = row.try_get(1).map_err(Error::store)?;
-                        if changes.more {
-                            changes.cursor = u64::try_from(seq).unwrap_or(0);
+                        if seq > last {
+                            break;
                         }
+                        let entry: Vec<u8> = row.try_get(1).map_err(Error::store)?;
+                        read += 1;
+                        page_end = u64::try_from(seq).unwrap_or(0);
                         if let Some(revocation) = Revocation::from_bytes(&entry) {
                             changes.revocations.push(revocation);
                         }
+                    }
+                    // A whole page up to the last position: more may follow.
+                    if read >= PAGE {
+                        changes.more = true;
+                        changes.cursor = page_end;
                     }
                     Ok(changes)
                 })
