@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use sealed_session::revocation::{
-    BackendFuture, Changes, MemoryBackend, Registry, Revocation, RevocationBackend, SessionRecord,
-    Status, WhenStale,
+    BackendFuture, Changes, MAX_RECORDS_PER_SUBJECT, MemoryBackend, Registry, Revocation,
+    RevocationBackend, SessionRecord, Status, WhenStale,
 };
 use sealed_session::{ErrorKind, FreshReason, Key, KeyRing, Session, SessionId, SessionManager};
 
@@ -171,6 +171,74 @@ macro_rules! conformance {
                 assert_eq!(listed[0].id, first.id);
                 assert_eq!(backend.sessions("user:other", t(3)).await.unwrap().len(), 1);
                 assert!(backend.sessions("user:none", t(3)).await.unwrap().is_empty());
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
+            async fn keeps_the_newest_logins_of_a_subject_up_to_the_cap() {
+                let backend = $make;
+                let base = now();
+                let t = |s| base + Duration::from_secs(s);
+                let other = SessionRecord::new(SessionId::generate(), t(0), t(0), t(600), None);
+                backend.record("user:cap-other", &other).await.unwrap();
+                // Distinct logins a millisecond apart, the first with a label.
+                let total = MAX_RECORDS_PER_SUBJECT + 5;
+                let records: Vec<SessionRecord> = (0..total)
+                    .map(|i| {
+                        let issued = base + Duration::from_millis(u64::try_from(i).unwrap());
+                        let label = (i == 0).then(|| "oldest".to_owned());
+                        // Backends keep issued_at to the millisecond, the rest in seconds.
+                        SessionRecord::new(SessionId::generate(), issued, t(0), t(600), label)
+                    })
+                    .collect();
+                // Recorded out of login order (7 is coprime with 69): the
+                // cap goes by login time, not by when a record was written.
+                assert_eq!(total, 69);
+                for k in 0..total {
+                    backend.record("user:cap", &records[k * 7 % total]).await.unwrap();
+                }
+                let listed = backend.sessions("user:cap", t(1)).await.unwrap();
+                assert_eq!(listed.len(), MAX_RECORDS_PER_SUBJECT);
+                assert!(listed == records[5..], "exactly the newest, oldest login first");
+
+                // Past the cap, a record older than every kept one goes at once.
+                let older = SessionRecord::new(
+                    SessionId::generate(), t(0) - Duration::from_secs(1), t(0), t(600), None,
+                );
+                backend.record("user:cap", &older).await.unwrap();
+                let listed = backend.sessions("user:cap", t(1)).await.unwrap();
+                assert!(listed == records[5..], "the older login was not kept");
+                // A renewal of a kept record does not change who is dropped.
+                let kept = &records[5];
+                let renewed = SessionRecord::new(kept.id, kept.issued_at, t(60), t(660), None);
+                backend.record("user:cap", &renewed).await.unwrap();
+                let listed = backend.sessions("user:cap", t(1)).await.unwrap();
+                assert_eq!(listed.len(), MAX_RECORDS_PER_SUBJECT);
+                assert_eq!(listed[0], renewed);
+                // Forgetting one makes room: nothing dropped comes back.
+                backend.forget("user:cap", records[6].id).await.unwrap();
+                let listed = backend.sessions("user:cap", t(1)).await.unwrap();
+                assert_eq!(listed.len(), MAX_RECORDS_PER_SUBJECT - 1);
+                assert!(listed.iter().all(|r| r.id != records[6].id));
+                // A dropped record's label went with it.
+                let back = SessionRecord::new(records[0].id, t(2), t(2), t(600), None);
+                backend.record("user:cap", &back).await.unwrap();
+                let listed = backend.sessions("user:cap", t(1)).await.unwrap();
+                assert_eq!(listed.len(), MAX_RECORDS_PER_SUBJECT);
+                assert_eq!(listed.last(), Some(&back));
+
+                assert_eq!(backend.sessions("user:cap-other", t(1)).await.unwrap(), [other]);
+
+                // Logins in the same millisecond: ties go by id, smallest first.
+                let mut tied: Vec<SessionRecord> = (0..=MAX_RECORDS_PER_SUBJECT)
+                    .map(|_| SessionRecord::new(SessionId::generate(), t(0), t(0), t(600), None))
+                    .collect();
+                for record in &tied {
+                    backend.record("user:cap-ties", record).await.unwrap();
+                }
+                tied.sort_by_key(|r| r.id);
+                let listed = backend.sessions("user:cap-ties", t(1)).await.unwrap();
+                assert!(listed == tied[1..], "the smallest id went");
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,13 +1,13 @@
 //! [`MemoryBackend`]: a revocation log in this process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use super::{
-    BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord, random_epoch,
-    sort_records,
+    BackendFuture, Changes, MAX_RECORDS_PER_SUBJECT, PAGE, Revocation, RevocationBackend,
+    SessionRecord, login_order, random_epoch,
 };
 use crate::codec::SessionId;
 use crate::codec::envelope::to_secs;
@@ -28,9 +28,10 @@ struct MemoryLog {
     /// Position → encoded revocation.
     log: BTreeMap<u64, Vec<u8>>,
     /// Encoded revocation → position (one position per distinct value).
-    positions: std::collections::HashMap<Vec<u8>, u64>,
-    /// Subject → its sessions' records.
-    records: std::collections::HashMap<String, std::collections::HashMap<SessionId, SessionRecord>>,
+    positions: HashMap<Vec<u8>, u64>,
+    /// Subject → its sessions' records in [`login_order`], at most
+    /// [`MAX_RECORDS_PER_SUBJECT`] (a short vector: no per-subject map).
+    records: HashMap<String, Vec<SessionRecord>>,
 }
 
 impl MemoryBackend {
@@ -143,7 +144,7 @@ impl RevocationBackend for MemoryBackend {
                 live
             });
             records.retain(|_, sessions| {
-                sessions.retain(|_, r| now < to_secs(r.until));
+                sessions.retain(|r| now < to_secs(r.until));
                 !sessions.is_empty()
             });
             Ok(())
@@ -154,17 +155,19 @@ impl RevocationBackend for MemoryBackend {
         Box::pin(async move {
             let mut log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let sessions = log.records.entry(subject.to_owned()).or_default();
-            let label = record
-                .label
-                .clone()
-                .or_else(|| sessions.get(&record.id).and_then(|old| old.label.clone()));
-            sessions.insert(
-                record.id,
-                SessionRecord {
-                    label,
-                    ..record.clone()
-                },
-            );
+            let old = sessions
+                .iter()
+                .position(|r| r.id == record.id)
+                .map(|at| sessions.remove(at));
+            let record = SessionRecord {
+                label: record.label.clone().or_else(|| old.and_then(|o| o.label)),
+                ..record.clone()
+            };
+            let at = sessions.partition_point(|r| login_order(r, &record).is_lt());
+            sessions.insert(at, record);
+            // Over the cap: the oldest logins go (they sort first).
+            let excess = sessions.len().saturating_sub(MAX_RECORDS_PER_SUBJECT);
+            sessions.drain(..excess);
             Ok(())
         })
     }
@@ -173,7 +176,10 @@ impl RevocationBackend for MemoryBackend {
         Box::pin(async move {
             let mut log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(sessions) = log.records.get_mut(subject) {
-                sessions.remove(&id);
+                sessions.retain(|r| r.id != id);
+                if sessions.is_empty() {
+                    log.records.remove(subject);
+                }
             }
             Ok(())
         })
@@ -186,15 +192,15 @@ impl RevocationBackend for MemoryBackend {
     ) -> BackendFuture<'a, Vec<SessionRecord>> {
         Box::pin(async move {
             let log = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut found: Vec<SessionRecord> = log
+            // Kept in login order already.
+            let found: Vec<SessionRecord> = log
                 .records
                 .get(subject)
                 .into_iter()
-                .flat_map(|s| s.values())
+                .flatten()
                 .filter(|r| now < r.until)
                 .cloned()
                 .collect();
-            sort_records(&mut found);
             Ok(found)
         })
     }

@@ -59,7 +59,11 @@ pub trait RevocationBackend: Send + Sync + fmt::Debug {
     fn purge(&self, now: SystemTime) -> BackendFuture<'_, ()>;
 
     /// Inserts or replaces the record of session `record.id` of `subject`;
-    /// a record without a label keeps the label already recorded.
+    /// a record without a label keeps the label already recorded. Then, if
+    /// `subject` has more than [`MAX_RECORDS_PER_SUBJECT`] records (expired
+    /// ones not yet purged included), drops those with the oldest login
+    /// (`issued_at`, ties by id) until that many are left; the record just
+    /// written goes too if it is among them.
     fn record<'a>(&'a self, subject: &'a str, record: &'a SessionRecord) -> BackendFuture<'a, ()>;
 
     /// Removes the record of session `id` of `subject`, if any.
@@ -93,7 +97,13 @@ pub(crate) fn random_epoch() -> u64 {
     u64::from_be_bytes(epoch)
 }
 
-/// Oldest login first; ties by id, so the order is stable.
+/// The order records are listed and dropped in: oldest login first, ties
+/// by id, so the order is stable.
+pub(crate) fn login_order(a: &SessionRecord, b: &SessionRecord) -> std::cmp::Ordering {
+    a.issued_at.cmp(&b.issued_at).then(a.id.cmp(&b.id))
+}
+
+/// Sorts by [`login_order`].
 pub(crate) fn sort_records(records: &mut [SessionRecord]) {
-    records.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.id.cmp(&b.id)));
+    records.sort_by(login_order);
 }

@@ -10,8 +10,8 @@ use crate::codec::SessionId;
 use crate::codec::envelope::to_secs;
 use crate::error::Error;
 use crate::revocation::backend::{
-    BackendFuture, Changes, PAGE, Revocation, RevocationBackend, SessionRecord, random_epoch,
-    sort_records,
+    BackendFuture, Changes, MAX_RECORDS_PER_SUBJECT, PAGE, Revocation, RevocationBackend,
+    SessionRecord, random_epoch, sort_records,
 };
 use crate::store::RedisStore;
 
@@ -53,6 +53,13 @@ return #dead
 /// Sets a session's record (`ARGV[1]` its field, `ARGV[2]` the record
 /// without label, `ARGV[3]` the label or empty for none) and keeps the hash alive
 /// until the latest record's deadline `ARGV[4]` (`EXPIREAT ... GT`: Redis 7).
+/// Then, past `ARGV[5]` records, deletes the oldest logins (and their
+/// labels): the record's `issued_at` is its bytes 17 to 24 (big-endian
+/// milliseconds, exact in a Lua number), ties by the id, its first 16
+/// bytes, compared byte by byte (Lua's `<` on strings follows the locale).
+/// The hash is read only when it has more fields than the cap, so a
+/// subject under it costs one `HLEN`. Fields that are not records (too
+/// short to be one) are neither counted nor deleted.
 const RECORD: &str = r"
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], ARGV[1] .. ':label', ARGV[3]) end
@@ -60,6 +67,30 @@ if redis.call('TTL', KEYS[1]) < 0 then
   redis.call('EXPIREAT', KEYS[1], ARGV[4])
 else
   redis.call('EXPIREAT', KEYS[1], ARGV[4], 'GT')
+end
+local max = tonumber(ARGV[5])
+if redis.call('HLEN', KEYS[1]) <= max then return 1 end
+local all = redis.call('HGETALL', KEYS[1])
+local records = {}
+for i = 1, #all, 2 do
+  local field, value = all[i], all[i + 1]
+  if string.sub(field, -6) ~= ':label' and #value >= 41 then
+    local at = 0
+    for j = 17, 24 do at = at * 256 + string.byte(value, j) end
+    records[#records + 1] = {at, string.sub(value, 1, 16), field}
+  end
+end
+if #records <= max then return 1 end
+table.sort(records, function(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  for j = 1, 16 do
+    local x, y = string.byte(a[2], j), string.byte(b[2], j)
+    if x ~= y then return x < y end
+  end
+  return false
+end)
+for i = 1, #records - max do
+  redis.call('HDEL', KEYS[1], records[i][3], records[i][3] .. ':label')
 end
 return 1
 ";
@@ -72,7 +103,9 @@ return 1
 /// `:seq` (the last position), `:log` (a sorted set: revocation → position)
 /// and `:until` (revocation → deadline, for purging). Session records are
 /// one hash per subject, `prefix sessions:` + the subject, a field per
-/// session (and one for its label), expiring with the latest record; needs
+/// session (and one for its label), at most [`MAX_RECORDS_PER_SUBJECT`]
+/// sessions (the record script drops the oldest logins past it), expiring
+/// with the latest record; needs
 /// Redis 7 or later (`EXPIREAT ... GT`). Each step is a Lua
 /// script, so positions appear in the order they are given and a reader
 /// never skips one.
@@ -203,7 +236,8 @@ impl RevocationBackend for RedisRevocations {
                 .arg(record.id.to_string())
                 .arg(unlabelled.to_bytes());
             cmd.arg(record.label.as_deref().unwrap_or_default())
-                .arg(to_secs(record.until));
+                .arg(to_secs(record.until))
+                .arg(MAX_RECORDS_PER_SUBJECT);
             let _: Value = self.store.query("redis session record", cmd).await?;
             Ok(())
         })
