@@ -175,6 +175,12 @@ impl SharedRegistryBuilder {
             }),
         };
         registry.flush().await?;
+        // A long log takes a while to read, and staleness counts from when
+        // the read began: read what came meanwhile (a short read) so that
+        // the registry starts current.
+        if registry.health().stale {
+            registry.flush().await?;
+        }
         handle.spawn(refresh_loop(
             Arc::downgrade(&registry.inner),
             wake,

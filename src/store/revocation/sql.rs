@@ -54,9 +54,7 @@ impl Statements {
             // Writers take turns, so positions commit in order and a reader
             // that saw position n has seen every position before it.
             lock: lock.then(|| format!("LOCK TABLE {t} IN EXCLUSIVE MODE")),
-            insert: format!(
-                "INSERT INTO {t} (entry, until_secs) VALUES ($1, $2) ON CONFLICT (entry) DO NOTHING"
-            ),
+            insert: format!("INSERT INTO {t} (entry, until_secs) "),
             last: format!("SELECT COALESCE(MAX(seq), 0) FROM {t}"),
             // Only a lower bound and a constant limit: with both bounds
             // as parameters, PostgreSQL's generic plan (after five runs of
@@ -103,6 +101,9 @@ impl Statements {
         }
     }
 }
+
+/// Revocations per `INSERT` statement.
+const INSERT_ROWS: usize = 1_000;
 
 fn secs_i64(t: SystemTime) -> i64 {
     i64::try_from(to_secs(t)).unwrap_or(i64::MAX)
@@ -190,10 +191,18 @@ macro_rules! sql_backend {
                             .await
                             .map_err(Error::store)?;
                     }
-                    for revocation in revocations {
-                        sqlx::query(AssertSqlSafe(self.statements.insert.as_str()))
-                            .bind(revocation.to_bytes())
-                            .bind(secs_i64(revocation.until()))
+                    // Many rows per statement (two parameters each, well
+                    // under SQLite's and PostgreSQL's limits), in order.
+                    for chunk in revocations.chunks(INSERT_ROWS) {
+                        let mut insert =
+                            sqlx::QueryBuilder::new(self.statements.insert.as_str());
+                        insert.push_values(chunk, |mut row, revocation| {
+                            row.push_bind(revocation.to_bytes())
+                                .push_bind(secs_i64(revocation.until()));
+                        });
+                        insert.push(" ON CONFLICT (entry) DO NOTHING");
+                        insert
+                            .build()
                             .execute(&mut *tx)
                             .await
                             .map_err(Error::store)?;
