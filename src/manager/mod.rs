@@ -169,9 +169,10 @@ impl SessionManager {
     ///
     /// The entry lasts as long as one of those sessions can still open:
     /// the longest idle timeout after now (none of them is renewed again
-    /// once every server knows; plus the registry's slack), never past the
-    /// longest absolute timeout. With the defaults that is a day and a
-    /// minute, not two weeks.
+    /// once every server knows), plus one renewal interval (so that a
+    /// device list never shows one of them) and the registry's slack,
+    /// never past the longest absolute timeout. With the defaults that is
+    /// about a day and a quarter, not two weeks.
     pub fn sign_out_everywhere(&self, subject: &str) -> Result<(), Error> {
         self.sign_out_everywhere_at(subject, SystemTime::now())
     }
@@ -189,8 +190,12 @@ impl SessionManager {
         let codec = self.codec();
         let idle = codec.idle_timeout().max(codec.max_idle_timeout());
         let absolute = codec.absolute_timeout().max(codec.max_absolute_timeout());
+        // Plus a renewal interval: a device-list record lags its session by
+        // up to one (it is written at most once per interval), and must not
+        // outlive the entry that hides it.
+        let renewal = self.renew_after(Some(crate::Expiry::persistent(idle, absolute)));
         let reach = crate::revocation::Reach {
-            idle,
+            idle: idle.saturating_add(renewal),
             absolute: now
                 .checked_add(absolute)
                 .unwrap_or(crate::codec::envelope::from_secs(u64::MAX)),

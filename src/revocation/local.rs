@@ -5,9 +5,12 @@
 //!
 //! - **Sharded.** Revoked ids live in [`ID_SHARDS`] small hash tables, each
 //!   behind its own lock, chosen by bits of the id that the tables' own
-//!   hashing does not use. A load takes one shard's read lock; a write, a
-//!   sweep or a table's growth holds one shard (a thousandth of the
-//!   entries), never the whole set, so no pause grows with the registry.
+//!   hashing does not use. A load takes one shard's read lock.
+//! - **No pause a load waits for.** A write holds a shard's write lock
+//!   only to insert one entry into room made beforehand, to remove a few
+//!   hundred expired ones, or to swap in a table rebuilt beside the old one
+//!   (growth, and sweeps that leave most of it empty); the rebuild runs
+//!   under the read lock, which loads share (see [`Shard`]).
 //! - **Compact.** An id entry is the 8-byte [`RevocationKey`] and a 4-byte
 //!   deadline (seconds), 12 bytes in the table plus its control byte.
 //! - **Expired by sweeps, shard by shard.** A write sweeps the shard it
@@ -26,8 +29,8 @@ use crate::codec::SessionId;
 use crate::codec::envelope::{from_millis, from_secs, to_millis, to_millis_ceil, to_secs};
 
 /// Shards of the revoked-id table: at 10 million entries about 10 000
-/// each, so the longest a load can wait for a writer (a shard's growth or
-/// sweep) is the time to move 10 000 entries.
+/// each, so a growth or a sweep (built beside the table, under the read
+/// lock) has a thousandth of the entries to move.
 pub(super) const ID_SHARDS: usize = 1024;
 
 /// Shards of the subject table.
@@ -119,36 +122,138 @@ struct SubjectEntry {
     until: u32,
 }
 
-/// One shard: a table and when it was last swept (seconds).
+/// One shard: a table that loads read under its read lock, and a writer
+/// lock that writers take turns on.
+///
+/// A load never waits for work proportional to the shard: a write holds
+/// the table's write lock only to insert one entry into room made before,
+/// or to swap in a table rebuilt beside it. Growing (to twice the entries)
+/// and sweeping the expired entries (into a table sized for what is left,
+/// which gives the memory back) both build the new table under the read
+/// lock, which loads share, and the writer lock, which keeps other writers
+/// out meanwhile; the old table is freed after the swap, outside the lock.
 struct Shard<K, V, S> {
-    map: HashMap<K, V, S>,
-    swept_at: u64,
+    map: RwLock<HashMap<K, V, S>>,
+    /// When the shard was last swept (seconds).
+    writer: Mutex<u64>,
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher> Shard<K, V, S> {
+impl<K: Hash + Eq + Clone, V: Clone, S: BuildHasher + Clone> Shard<K, V, S> {
     fn new(hasher: S) -> Self {
         Self {
-            map: HashMap::with_hasher(hasher),
-            swept_at: 0,
+            map: RwLock::new(HashMap::with_hasher(hasher)),
+            writer: Mutex::new(0),
         }
     }
 
-    /// Drops the entries whose deadline (`until` of each value) is past at
-    /// `now`, and gives the memory back once most of the table is empty.
-    /// Returns how many were dropped.
-    fn sweep(&mut self, now: u64, until: impl Fn(&V) -> u64) -> usize {
-        self.swept_at = now;
-        let before = self.map.len();
-        self.map.retain(|_, v| now < until(v));
-        let len = self.map.len();
-        if self.map.capacity() > 4 * len.max(16) {
-            self.map.shrink_to(len * 2);
+    /// Applies `change` to the table, after sweeping it (once
+    /// [`SWEEP_SECS`] after the last sweep at `now`) and making room for
+    /// one more entry. Returns what `change` returned and how many entries
+    /// the table gained (negative when the sweep dropped more).
+    fn update<R>(
+        &self,
+        now: u64,
+        until: impl Fn(&V) -> u64,
+        change: impl FnOnce(&mut HashMap<K, V, S>) -> R,
+    ) -> (R, isize) {
+        let mut swept_at = lock(&self.writer);
+        let mut gained = 0;
+        if now >= swept_at.saturating_add(SWEEP_SECS) {
+            *swept_at = now;
+            gained -= self.sweep_locked(now, &until);
         }
-        before - len
+        let full = {
+            let map = read(&self.map);
+            map.len() >= map.capacity()
+        };
+        if full {
+            gained -= self.rebuild(|_| true, |live| (live + 1) * 2);
+        }
+        let mut map = write(&self.map);
+        let before = len_isize(&map);
+        let result = change(&mut map);
+        gained += len_isize(&map) - before;
+        (result, gained)
     }
 
-    fn sweep_due(&self, now: u64) -> bool {
-        now >= self.swept_at.saturating_add(SWEEP_SECS)
+    /// Sweeps the table now, whenever it was last swept. Returns how many
+    /// entries it dropped.
+    fn sweep(&self, now: u64, until: impl Fn(&V) -> u64) -> isize {
+        let mut swept_at = lock(&self.writer);
+        *swept_at = now;
+        self.sweep_locked(now, &until)
+    }
+
+    /// Drops the entries past their deadline at `now`; the caller holds
+    /// the writer lock. Finds them under the read lock; removes them one by
+    /// one under the write lock when few went, or rebuilds the table (and
+    /// gives the memory back) when most of it is empty. Returns how many
+    /// were dropped.
+    fn sweep_locked(&self, now: u64, until: &impl Fn(&V) -> u64) -> isize {
+        let (expired, len, capacity) = {
+            let map = read(&self.map);
+            let expired: Vec<K> = map
+                .iter()
+                .filter(|(_, v)| now >= until(v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            (expired, map.len(), map.capacity())
+        };
+        if expired.is_empty() {
+            return 0;
+        }
+        let live = len - expired.len();
+        if live * 4 < capacity {
+            return self.rebuild(|v| now < until(v), |live| live * 2);
+        }
+        // A few hundred at a time: a load waits at most for one batch.
+        for batch in expired.chunks(256) {
+            let mut map = write(&self.map);
+            for key in batch {
+                map.remove(key);
+            }
+        }
+        isize::try_from(expired.len()).unwrap_or(isize::MAX)
+    }
+
+    /// Replaces the table with one holding the entries `keep` keeps, with
+    /// room for `room(kept)` entries (at least 8), built beside the table
+    /// (see [`Shard`]); the caller holds the writer lock. Returns how many
+    /// entries were dropped.
+    fn rebuild(&self, keep: impl Fn(&V) -> bool, room: impl Fn(usize) -> usize) -> isize {
+        let new = {
+            let map = read(&self.map);
+            let kept = map.values().filter(|v| keep(v)).count();
+            let mut new =
+                HashMap::with_capacity_and_hasher(room(kept).max(8), map.hasher().clone());
+            new.extend(
+                map.iter()
+                    .filter(|(_, v)| keep(v))
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            new
+        };
+        let dropped;
+        let old = {
+            let mut map = write(&self.map);
+            dropped = len_isize(&map) - len_isize(&new);
+            std::mem::replace(&mut *map, new)
+        };
+        drop(old);
+        dropped
+    }
+}
+
+fn len_isize<K, V, S>(map: &HashMap<K, V, S>) -> isize {
+    isize::try_from(map.len()).unwrap_or(isize::MAX)
+}
+
+/// Adds `gained` (which may be negative) to `count`.
+fn count_gain(count: &AtomicUsize, gained: isize) {
+    if gained >= 0 {
+        count.fetch_add(gained.unsigned_abs(), Ordering::Release);
+    } else {
+        count.fetch_sub(gained.unsigned_abs(), Ordering::Release);
     }
 }
 
@@ -158,11 +263,11 @@ type SubjectShard = Shard<Box<str>, SubjectEntry, RandomState>;
 /// The revocations (and, for a registry in this process only, the session
 /// records) a registry holds.
 pub(super) struct Revocations {
-    ids: Box<[RwLock<IdShard>; ID_SHARDS]>,
+    ids: Box<[IdShard; ID_SHARDS]>,
     /// Entries across the id shards, expired ones not yet swept included.
     id_count: AtomicUsize,
     subject_hasher: RandomState,
-    subjects: Box<[RwLock<SubjectShard>; SUBJECT_SHARDS]>,
+    subjects: Box<[SubjectShard; SUBJECT_SHARDS]>,
     /// Entries across the subject shards; while zero a load skips hashing
     /// its subject.
     subject_count: AtomicUsize,
@@ -176,12 +281,10 @@ impl Default for Revocations {
         let subject_hasher = RandomState::new();
         Self {
             ids: Box::new(std::array::from_fn(|_| {
-                RwLock::new(Shard::new(BuildHasherDefault::default()))
+                Shard::new(BuildHasherDefault::default())
             })),
             id_count: AtomicUsize::new(0),
-            subjects: Box::new(std::array::from_fn(|_| {
-                RwLock::new(Shard::new(subject_hasher.clone()))
-            })),
+            subjects: Box::new(std::array::from_fn(|_| Shard::new(subject_hasher.clone()))),
             subject_hasher,
             subject_count: AtomicUsize::new(0),
             records: Box::new(std::array::from_fn(|_| Mutex::new(RecordShard::default()))),
@@ -207,7 +310,7 @@ impl Revocations {
         clippy::indexing_slicing,
         reason = "the index is below ID_SHARDS, the array's length"
     )]
-    fn id_shard(&self, key: Key) -> &RwLock<IdShard> {
+    fn id_shard(&self, key: Key) -> &IdShard {
         &self.ids[key.shard() % ID_SHARDS]
     }
 
@@ -215,7 +318,7 @@ impl Revocations {
         clippy::indexing_slicing,
         reason = "the index is below SUBJECT_SHARDS, the array's length"
     )]
-    fn subject_shard(&self, subject: &str) -> &RwLock<SubjectShard> {
+    fn subject_shard(&self, subject: &str) -> &SubjectShard {
         let hash = self.subject_hasher.hash_one(subject);
         // Bits the table inside uses for neither bucket nor control byte.
         &self.subjects[(hash >> 32) as usize % SUBJECT_SHARDS]
@@ -255,40 +358,39 @@ impl Revocations {
     fn insert_id(&self, key: RevocationKey, until: u64, now: u64) {
         let key = Key::new(key);
         let until = secs32(until);
-        let mut shard = write(self.id_shard(key));
-        if shard.sweep_due(now) {
-            let dropped = shard.sweep(now, |&u| u64::from(u));
-            self.id_count.fetch_sub(dropped, Ordering::Relaxed);
-        }
-        if now >= u64::from(until) {
-            return;
-        }
-        let entry = shard.map.entry(key).or_insert_with(|| {
-            self.id_count.fetch_add(1, Ordering::Relaxed);
-            0
-        });
-        *entry = (*entry).max(until);
+        let ((), gained) = self.id_shard(key).update(
+            now,
+            |&u| u64::from(u),
+            |map| {
+                if now < u64::from(until) {
+                    let entry = map.entry(key).or_insert(0);
+                    *entry = (*entry).max(until);
+                }
+            },
+        );
+        count_gain(&self.id_count, gained);
     }
 
     fn insert_subject(&self, subject: &str, new: SubjectEntry, now: u64) {
-        let mut shard = write(self.subject_shard(subject));
-        if shard.sweep_due(now) {
-            let dropped = shard.sweep(now, |s| u64::from(s.until));
-            self.subject_count.fetch_sub(dropped, Ordering::Release);
-        }
-        if now >= u64::from(new.until) {
-            return;
-        }
-        match shard.map.get_mut(subject) {
-            Some(entry) => {
-                entry.before = entry.before.max(new.before);
-                entry.until = entry.until.max(new.until);
-            }
-            None => {
-                shard.map.insert(subject.into(), new);
-                self.subject_count.fetch_add(1, Ordering::Release);
-            }
-        }
+        let ((), gained) = self.subject_shard(subject).update(
+            now,
+            |s| u64::from(s.until),
+            |map| {
+                if now >= u64::from(new.until) {
+                    return;
+                }
+                match map.get_mut(subject) {
+                    Some(entry) => {
+                        entry.before = entry.before.max(new.before);
+                        entry.until = entry.until.max(new.until);
+                    }
+                    None => {
+                        map.insert(subject.into(), new);
+                    }
+                }
+            },
+        );
+        count_gain(&self.subject_count, gained);
     }
 
     /// The revocations of page `page` that still matter at `now`
@@ -299,8 +401,7 @@ impl Revocations {
     pub(super) fn live_page(&self, page: usize, now: u64) -> Option<Vec<Revocation>> {
         if let Some(shard) = self.ids.get(page) {
             return Some(
-                read(shard)
-                    .map
+                read(&shard.map)
                     .iter()
                     .filter(|&(_, &until)| now < u64::from(until))
                     .map(|(key, &until)| Revocation::Session {
@@ -312,8 +413,7 @@ impl Revocations {
         }
         let shard = self.subjects.get(page.checked_sub(ID_SHARDS)?)?;
         Some(
-            read(shard)
-                .map
+            read(&shard.map)
                 .iter()
                 .filter(|(_, s)| now < u64::from(s.until))
                 .map(|(subject, s)| Revocation::Subject {
@@ -337,8 +437,7 @@ impl Revocations {
         now: u64,
     ) -> bool {
         let key = Key::new(id.into());
-        if read(self.id_shard(key))
-            .map
+        if read(&self.id_shard(key).map)
             .get(&key)
             .is_some_and(|&until| now < u64::from(until))
         {
@@ -353,7 +452,7 @@ impl Revocations {
     }
 
     fn subject_entry(&self, subject: &str) -> Option<SubjectEntry> {
-        read(self.subject_shard(subject)).map.get(subject).copied()
+        read(&self.subject_shard(subject).map).get(subject).copied()
     }
 
     /// Whether `subject` was signed out everywhere and the entry still
@@ -413,12 +512,13 @@ impl Revocations {
     /// shard's sweep.
     pub(super) fn purge(&self, now: u64) {
         for shard in self.ids.iter() {
-            let dropped = write(shard).sweep(now, |&u| u64::from(u));
-            self.id_count.fetch_sub(dropped, Ordering::Relaxed);
+            count_gain(&self.id_count, -shard.sweep(now, |&u| u64::from(u)));
         }
         for shard in self.subjects.iter() {
-            let dropped = write(shard).sweep(now, |s| u64::from(s.until));
-            self.subject_count.fetch_sub(dropped, Ordering::Release);
+            count_gain(
+                &self.subject_count,
+                -shard.sweep(now, |s| u64::from(s.until)),
+            );
         }
         for shard in self.records.iter() {
             lock(shard).sweep(now);

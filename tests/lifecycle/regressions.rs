@@ -326,3 +326,29 @@ fn pointers_of_a_subject_signed_out_everywhere_cost_no_store_read() {
     assert_eq!(session.subject(), None);
     assert!(*session == big(9), "the live session's data");
 }
+
+/// Found by the model (issue 25): once "sign out everywhere" entries lived
+/// only the idle timeout, a device-list record (which lags its session by
+/// up to a renewal interval) outlived the entry that hid it, and the list
+/// showed a signed-out session for a while. The entry now lives a renewal
+/// interval longer.
+#[test]
+fn a_device_list_never_shows_a_session_signed_out_everywhere() {
+    let registry = Registry::in_memory();
+    let manager = remember_me_manager(&registry);
+    // Remembered: a week idle.
+    sign_in(
+        &manager,
+        &HeaderMap::new(),
+        "user:f",
+        Some(Expiry::persistent(7 * DAY, 30 * DAY)),
+        at(Duration::ZERO),
+    );
+    manager.sign_out_everywhere_at("user:f", at(S)).unwrap();
+    for day in [0, 1, 6, 7, 8, 9, 10, 11, 12] {
+        let now = at(day * DAY + HOUR);
+        registry.purge_at(now);
+        let listed = join(registry.sessions_at("user:f", now)).unwrap();
+        assert!(listed.is_empty(), "day {day}: {listed:?}");
+    }
+}
