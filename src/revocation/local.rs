@@ -167,7 +167,8 @@ impl<K: Hash + Eq + Clone, V: Clone, S: BuildHasher + Clone> Shard<K, V, S> {
             map.len() >= map.capacity()
         };
         if full {
-            gained -= self.rebuild(|_| true, |live| (live + 1) * 2);
+            // Room for one more: the table's next size, twice this one.
+            gained -= self.rebuild(|_| true, |live| live + 1);
         }
         let mut map = write(&self.map);
         let before = len_isize(&map);
