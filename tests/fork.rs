@@ -131,3 +131,81 @@ fn forked_child_generates_different_keys() {
         draws_across_fork(dir.path(), || Key::generate().to_base64().into_bytes());
     assert_all_distinct(&child, &parent);
 }
+
+/// Set to fork once, inside the next [`ForksWhileSerialized`]'s `Serialize`.
+static FORK_WHILE_SERIALIZED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// The side of the fork made inside `Serialize`, for the test to read after
+/// the seal returns in both processes.
+static SIDE: std::sync::Mutex<Option<fork_support::Side>> = std::sync::Mutex::new(None);
+
+/// A session value whose `Serialize` forks (once, when armed): the parent
+/// and the child both go on sealing it.
+#[derive(serde::Deserialize)]
+struct ForksWhileSerialized(String);
+
+impl serde::Serialize for ForksWhileSerialized {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if FORK_WHILE_SERIALIZED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            *SIDE.lock().unwrap() = Some(fork_support::fork().expect("fork"));
+        }
+        serializer.serialize_newtype_struct("ForksWhileSerialized", &self.0)
+    }
+}
+
+/// A seal's one process check comes after the value is serialized: a
+/// `fork` inside `Serialize` leaves parent and child with different nonces
+/// and different new session ids (the id is drawn with the nonce, not
+/// before serializing).
+#[test]
+fn a_fork_inside_serialize_still_draws_different_nonces_and_ids() {
+    for algorithm in [Algorithm::Xaes256Gcm, Algorithm::Aes256Gcm] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("child-seal");
+        let key = Key::generate().with_algorithm(algorithm);
+        let codec = Codec::builder(KeyRing::new([key]).unwrap())
+            .build()
+            .unwrap();
+        let value = ForksWhileSerialized("a session".to_owned());
+        // Seeds the generator (and the XAES epoch) before the fork.
+        codec.seal(&value).unwrap();
+        FORK_WHILE_SERIALIZED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let sealed = codec.seal(&value);
+        let side = SIDE.lock().unwrap().take().expect("forked while serialized");
+        // The nonce starts after version, algorithm, key id and schema id.
+        let drawn = |value: &str| -> Vec<u8> {
+            let raw = URL_SAFE_NO_PAD.decode(value).unwrap();
+            let id = codec
+                .open::<ForksWhileSerialized>(value)
+                .unwrap()
+                .session_id()
+                .to_bytes();
+            [&raw[10..22], &id[..]].concat()
+        };
+        match side {
+            fork_support::Side::Child => {
+                let code = match sealed.map(|s| fs::write(&path, drawn(s.value()))) {
+                    Ok(Ok(())) => 0,
+                    _ => 1,
+                };
+                fork_support::exit(code)
+            }
+            fork_support::Side::Parent(child) => {
+                assert_eq!(child.wait().expect("wait"), 0, "the child failed");
+                let parent = drawn(sealed.unwrap().value());
+                let child = fs::read(&path).unwrap();
+                assert_ne!(
+                    child[..12],
+                    parent[..12],
+                    "{algorithm:?}: one nonce on both sides"
+                );
+                assert_ne!(
+                    child[12..],
+                    parent[12..],
+                    "{algorithm:?}: one session id on both sides"
+                );
+            }
+        }
+    }
+}

@@ -6,12 +6,13 @@ use serde::de::DeserializeOwned;
 use std::time::SystemTime;
 use zeroize::Zeroize as _;
 
+use super::envelope::SESSION_ID_BYTES;
 use super::envelope::{Body, Envelope, Times};
 use super::schema::SchemaId;
 use super::{
     Codec, Expiry, MAX_RAW_COOKIE_BYTES, SMALL_RAW_BYTES, SealedCookie, SessionId, cookie,
 };
-use crate::crypto::cipher::TAG_BYTES;
+use crate::crypto::cipher::{Fresh, TAG_BYTES};
 use crate::crypto::{seal, wire};
 use crate::error::{Error, ErrorKind};
 
@@ -42,8 +43,9 @@ impl Codec {
     where
         T: Serialize + DeserializeOwned + 'static,
     {
-        let env = envelope(times, Identity::fresh(), Body::Inline(value));
-        self.seal_envelope(self.schema_of::<T>(), &env)
+        let env = envelope(times, Identity::new_session(), Body::Inline(value));
+        self.seal_fresh_envelope(self.schema_of::<T>(), &env)
+            .map(|(sealed, _)| sealed)
     }
 
     /// Bytes of `name=value` that sealing `value` now would make, without
@@ -56,7 +58,7 @@ impl Codec {
     pub fn sealed_size<T: Serialize + ?Sized>(&self, value: &T) -> Result<usize, Error> {
         let env = envelope(
             Times::new(SystemTime::now()),
-            Identity::fresh(),
+            Identity::new_session(),
             Body::Inline(value),
         );
         let plaintext = postcard::experimental::serialized_size(&env)
@@ -79,9 +81,33 @@ impl Codec {
         schema: SchemaId,
         env: &Envelope<&T, &str>,
     ) -> Result<SealedCookie, Error> {
-        match self.seal_in::<SMALL_RAW_BYTES, T>(schema, env) {
+        self.seal_envelope_drawing(schema, env, None)
+    }
+
+    /// [`Codec::seal_envelope`] for a new session: its id is drawn with the
+    /// nonce, under the one process check a seal makes after the value has
+    /// been serialized (so a `fork` inside the value's `Serialize` is still
+    /// caught), and returned. The envelope's own id is a stand-in
+    /// ([`SessionId::UNDRAWN`]) and is not sealed.
+    pub(crate) fn seal_fresh_envelope<T: Serialize + ?Sized>(
+        &self,
+        schema: SchemaId,
+        env: &Envelope<&T, &str>,
+    ) -> Result<(SealedCookie, SessionId), Error> {
+        let mut id = [0u8; SESSION_ID_BYTES];
+        let sealed = self.seal_envelope_drawing(schema, env, Some(&mut id))?;
+        Ok((sealed, SessionId::from_bytes(id)))
+    }
+
+    fn seal_envelope_drawing<T: Serialize + ?Sized>(
+        &self,
+        schema: SchemaId,
+        env: &Envelope<&T, &str>,
+        mut fresh_id: Option<&mut [u8; SESSION_ID_BYTES]>,
+    ) -> Result<SealedCookie, Error> {
+        match self.seal_in::<SMALL_RAW_BYTES, T>(schema, env, fresh_id.as_deref_mut()) {
             Err(Full) => self
-                .seal_in::<MAX_RAW_COOKIE_BYTES, T>(schema, env)
+                .seal_in::<MAX_RAW_COOKIE_BYTES, T>(schema, env, fresh_id)
                 .map_err(|_| {
                     // Even the largest buffer a cookie can use is too small.
                     match postcard::experimental::serialized_size(env) {
@@ -100,6 +126,7 @@ impl Codec {
         &self,
         schema: SchemaId,
         env: &Envelope<&T, &str>,
+        fresh_id: Option<&mut [u8; SESSION_ID_BYTES]>,
     ) -> Result<Result<SealedCookie, Error>, Full> {
         let prefix = wire::prefix_len(self.inner.ring.primary().algorithm);
         let mut buf = [0u8; N];
@@ -124,12 +151,20 @@ impl Codec {
             }
             return Ok(Err(self.too_large(size)));
         }
-        let sealed = seal::seal_in_place(
+        let fresh = match fresh_id {
+            Some(bytes) => Fresh {
+                bytes,
+                at: session_id_offset(env),
+            },
+            None => Fresh::none(),
+        };
+        let sealed = seal::seal_in_place_drawing(
             &self.inner.ring,
             schema,
             self.inner.name.as_bytes(),
             &mut buf,
             plaintext_len,
+            fresh,
         )
         .and_then(|sealed_len| {
             buf.get(..sealed_len)
@@ -163,15 +198,27 @@ pub(crate) struct Identity<'a> {
 }
 
 impl Identity<'_> {
-    /// A new session's identity: a fresh random id, no subject, the
-    /// codec's timeouts.
-    pub(crate) fn fresh() -> Self {
+    /// A new session's identity: no subject, the codec's timeouts, and an
+    /// id the seal draws ([`Codec::seal_fresh_envelope`]).
+    pub(crate) fn new_session() -> Self {
         Self {
-            id: SessionId::generate(),
+            id: SessionId::UNDRAWN,
             subject: None,
             expiry: None,
         }
     }
+}
+
+/// Where the session id starts in an envelope's postcard: after the two
+/// varint times (see [`super::envelope`]).
+fn session_id_offset<T: ?Sized>(env: &Envelope<&T, &str>) -> usize {
+    varint_len(env.issued_at) + varint_len(env.renewed_at)
+}
+
+/// Bytes of `value` as a postcard varint: 7 bits a byte.
+fn varint_len(value: u64) -> usize {
+    let bits = u64::BITS - (value | 1).leading_zeros();
+    bits.div_ceil(7) as usize
 }
 
 pub(crate) fn envelope<'a, T: ?Sized>(
@@ -186,5 +233,65 @@ pub(crate) fn envelope<'a, T: ?Sized>(
         subject: identity.subject,
         expiry: identity.expiry.map(Expiry::to_sealed),
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::{Algorithm, Key, KeyRing};
+
+    /// The id a new session's seal draws with its nonce lands where the
+    /// envelope keeps it, for every algorithm and every length of the two
+    /// varint times before it, and is the id the seal returns.
+    #[test]
+    fn a_drawn_id_is_the_one_sealed_and_returned() {
+        for algorithm in [
+            Algorithm::Aes256Gcm,
+            Algorithm::Xaes256Gcm,
+            Algorithm::XChaCha20Poly1305,
+        ] {
+            let ring = KeyRing::new([Key::generate().with_algorithm(algorithm)]).unwrap();
+            let codec = Codec::builder(ring)
+                .idle_timeout(Duration::from_secs(u64::MAX / 4))
+                .absolute_timeout(Duration::from_secs(u64::MAX / 4))
+                .build()
+                .unwrap();
+            for secs in [0, 1, 127, 128, 1_700_000_000, 1 << 40] {
+                let at = UNIX_EPOCH + Duration::from_secs(secs);
+                let value = String::from("a value");
+                let env = envelope(
+                    Times::new(at),
+                    Identity::new_session(),
+                    Body::Inline(&value),
+                );
+                let (sealed, id) = codec
+                    .seal_fresh_envelope(codec.schema_of::<String>(), &env)
+                    .unwrap();
+                assert_ne!(id, SessionId::UNDRAWN);
+                let opened = codec.open_at::<String>(sealed.value(), at).unwrap();
+                assert_eq!(opened.session_id(), id, "{algorithm:?} at {secs}");
+                assert_eq!(opened.value(), &value);
+            }
+        }
+    }
+
+    #[test]
+    fn codec_seals_draw_a_new_id_each() {
+        let codec = Codec::builder(KeyRing::new([Key::generate()]).unwrap())
+            .build()
+            .unwrap();
+        let ids: std::collections::HashSet<_> = (0..64)
+            .map(|_| {
+                let sealed = codec.seal(&1u32).unwrap();
+                codec.open::<u32>(sealed.value()).unwrap().session_id()
+            })
+            .collect();
+        assert_eq!(ids.len(), 64);
+        assert!(!ids.contains(&SessionId::UNDRAWN));
     }
 }

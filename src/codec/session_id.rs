@@ -39,6 +39,11 @@ impl SessionId {
         Self(bytes)
     }
 
+    /// The stand-in a new session's envelope is serialized with when its id
+    /// is drawn by the seal, with the nonce (see
+    /// [`Codec::seal_fresh_envelope`](crate::Codec)); never sealed.
+    pub(crate) const UNDRAWN: Self = Self([0; SESSION_ID_BYTES]);
+
     /// The id's bytes.
     pub const fn to_bytes(self) -> [u8; SESSION_ID_BYTES] {
         self.0

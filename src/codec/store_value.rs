@@ -110,7 +110,11 @@ mod tests {
         let (sid, other) = (codec("sid"), codec("other"));
         let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let value = String::from("a cart");
-        let env = envelope(Times::new(now), Identity::fresh(), Body::Inline(&value));
+        let env = envelope(
+            Times::new(now),
+            Identity::new_session(),
+            Body::Inline(&value),
+        );
         let schema = sid.schema_of::<String>();
         let id = [7u8; STORE_ID_BYTES];
         let sealed = sid.seal_store_value(schema, &id, &env).unwrap();

@@ -27,6 +27,36 @@ pub(crate) enum Cipher {
     XChaCha20Poly1305(Box<XChaCha20Poly1305>),
 }
 
+/// Random bytes a seal draws with its nonce, under the same process check
+/// (a new session id, which the plaintext was serialized without), and
+/// where in the plaintext they go.
+pub(crate) struct Fresh<'a> {
+    /// Filled by the seal; the caller keeps what was drawn.
+    pub(crate) bytes: &'a mut [u8],
+    /// Offset in the plaintext the bytes are copied to before encryption.
+    pub(crate) at: usize,
+}
+
+impl Fresh<'_> {
+    /// Nothing to draw besides the nonce.
+    pub(crate) fn none() -> Fresh<'static> {
+        Fresh {
+            bytes: &mut [],
+            at: 0,
+        }
+    }
+
+    /// Copies the drawn bytes into the plaintext, or refuses when they
+    /// would not fit.
+    pub(crate) fn place(self, plaintext: &mut [u8]) -> Result<(), Refused> {
+        plaintext
+            .get_mut(self.at..self.at + self.bytes.len())
+            .ok_or(Refused)?
+            .copy_from_slice(self.bytes);
+        Ok(())
+    }
+}
+
 /// The AEAD refused: a bad tag, or a length the algorithm cannot take.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Refused;
@@ -43,18 +73,21 @@ impl Cipher {
     }
 
     /// Fills `nonce` (the algorithm's nonce length) with a fresh nonce from
-    /// the fork-safe generator, encrypts `buffer` in place under it and
+    /// the fork-safe generator, and `fresh` from the same draw under one
+    /// process check; then encrypts `buffer` in place under the nonce and
     /// returns the tag.
     pub(crate) fn seal_in_place(
         &self,
         nonce: &mut [u8],
         aad: &[u8],
         buffer: &mut [u8],
+        fresh: Fresh<'_>,
     ) -> Result<[u8; TAG_BYTES], Refused> {
         if let Self::Xaes256Gcm(c) = self {
-            return c.seal_in_place(nonce, aad, buffer);
+            return c.seal_in_place(nonce, aad, buffer, fresh);
         }
-        random::fill(nonce);
+        random::fill_in_process(&mut [nonce, &mut *fresh.bytes]);
+        fresh.place(buffer)?;
         self.seal_in_place_with_nonce(nonce, aad, buffer)
     }
 

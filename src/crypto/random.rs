@@ -59,18 +59,26 @@ thread_local! {
 ///
 /// Panics only if the operating system's random source fails.
 pub(crate) fn fill(dest: &mut [u8]) {
-    fill_in_process(dest);
+    fill_in_process(&mut [dest]);
 }
 
-/// [`fill`], returning the id of the process the draw was checked against.
+/// Fills every slice of `dests` from this thread's generator under one
+/// process check, and returns the id of the process the draw was checked
+/// against.
 ///
-/// A caller that keeps other per-process state (XAES-256-GCM's sealing
-/// epochs) compares it with the id that state was made in, and so notices a
-/// `fork` without a second `getpid` call.
+/// One check covers every slice because no other code runs between it and
+/// the draws: a seal makes it after the user's `Serialize` has run, so a
+/// `fork` inside that is still caught. A caller that keeps other
+/// per-process state (XAES-256-GCM's sealing epochs) compares the returned
+/// id with the id that state was made in, and so notices a `fork` without a
+/// second `getpid` call.
 ///
 /// Panics only if the operating system's random source fails.
-pub(crate) fn fill_in_process(dest: &mut [u8]) -> u32 {
+pub(crate) fn fill_in_process(dests: &mut [&mut [u8]]) -> u32 {
     let pid = std::process::id();
+    let draw = |rng: &mut StdRng, dests: &mut [&mut [u8]]| {
+        dests.iter_mut().for_each(|dest| rng.fill_bytes(dest));
+    };
     let drawn = RNG.try_with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else {
             return false;
@@ -79,13 +87,13 @@ pub(crate) fn fill_in_process(dest: &mut [u8]) -> u32 {
             *slot = Some(Seeded::new(pid));
         }
         slot.as_mut()
-            .map(|seeded| seeded.rng.fill_bytes(dest))
+            .map(|seeded| draw(&mut seeded.rng, &mut *dests))
             .is_some()
     });
     if drawn != Ok(true) {
         // Only while this thread's locals are being destroyed: a generator
         // for this one draw.
-        Seeded::new(pid).rng.fill_bytes(dest);
+        draw(&mut Seeded::new(pid).rng, dests);
     }
     pid
 }
@@ -135,7 +143,16 @@ mod tests {
     #[test]
     fn fill_in_process_returns_this_process_id() {
         let mut bytes = [0u8; 12];
-        assert_eq!(fill_in_process(&mut bytes), std::process::id());
+        assert_eq!(fill_in_process(&mut [&mut bytes]), std::process::id());
+    }
+
+    #[test]
+    fn one_draw_fills_every_slice_with_different_bytes() {
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        fill_in_process(&mut [&mut a, &mut b]);
+        assert_ne!(a, [0; 16]);
+        assert_ne!(b, [0; 16]);
+        assert_ne!(a, b);
     }
 
     #[test]

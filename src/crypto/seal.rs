@@ -2,7 +2,7 @@
 //! the AEAD seam.
 
 use crate::crypto::algorithm::Algorithm;
-use crate::crypto::cipher::{Cipher, Refused, TAG_BYTES};
+use crate::crypto::cipher::{Cipher, Fresh, Refused, TAG_BYTES};
 use crate::crypto::key::KeyId;
 use crate::crypto::ring::KeyRing;
 use crate::crypto::wire::{self, HEADER_BYTES, Header, SchemaId};
@@ -111,6 +111,20 @@ pub(crate) fn seal_in_place(
     buf: &mut [u8],
     plaintext_len: usize,
 ) -> Result<usize, Error> {
+    seal_in_place_drawing(ring, schema, context, buf, plaintext_len, Fresh::none())
+}
+
+/// [`seal_in_place`], drawing `fresh` (a new session id the plaintext was
+/// serialized without) with the nonce, under one process check, and
+/// copying it into the plaintext before it is encrypted.
+pub(crate) fn seal_in_place_drawing(
+    ring: &KeyRing,
+    schema: SchemaId,
+    context: &[u8],
+    buf: &mut [u8],
+    plaintext_len: usize,
+    fresh: Fresh<'_>,
+) -> Result<usize, Error> {
     let key = ring.primary();
     let header = Header::new(key.algorithm, key.id, schema);
     let mut aad_buf = [0u8; HEADER_BYTES + MAX_CONTEXT_BYTES];
@@ -122,14 +136,15 @@ pub(crate) fn seal_in_place(
     let (header_dst, nonce) = head.split_at_mut(HEADER_BYTES);
     header_dst.copy_from_slice(header.as_bytes());
     let (body, tag_dst) = rest.split_at_mut(plaintext_len);
-    let tag = seal_fresh(&key.cipher, nonce, aad, body).map_err(|_| serialize_error())?;
+    let tag = seal_fresh(&key.cipher, nonce, aad, body, fresh).map_err(|_| serialize_error())?;
     tag_dst.copy_from_slice(&tag);
     Ok(total)
 }
 
 /// Seals `body` in place under a fresh nonce, which the cipher draws into
 /// `nonce` from the crate's fork-safe generator (for XAES-256-GCM, half of
-/// it per sealing epoch; see [`Cipher::seal_in_place`]).
+/// it per sealing epoch; see [`Cipher::seal_in_place`]), together with
+/// `fresh`.
 ///
 /// In this crate's own unit tests only, a nonce fixed by [`fix_nonce`] is
 /// used instead, so frozen test vectors can be sealed to exact strings.
@@ -138,6 +153,7 @@ fn seal_fresh(
     nonce: &mut [u8],
     aad: &[u8],
     body: &mut [u8],
+    fresh: Fresh<'_>,
 ) -> Result<[u8; TAG_BYTES], Refused> {
     #[cfg(test)]
     if let Some(fixed) = FIXED_NONCE.with(std::cell::Cell::get) {
@@ -145,9 +161,11 @@ fn seal_fresh(
             .iter_mut()
             .zip(fixed)
             .for_each(|(dst, src)| *dst = src);
+        crate::crypto::random::fill(fresh.bytes);
+        fresh.place(body)?;
         return cipher.seal_in_place_with_nonce(nonce, aad, body);
     }
-    cipher.seal_in_place(nonce, aad, body)
+    cipher.seal_in_place(nonce, aad, body, fresh)
 }
 
 #[cfg(test)]

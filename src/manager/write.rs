@@ -52,27 +52,34 @@ impl SessionManager {
         {
             return Ok(done);
         }
-        let identity = session.identity_for_write();
+        let kept = session.kept_id();
+        let identity = session.identity_for_write(kept.unwrap_or(SessionId::UNDRAWN));
         let inline = envelope(times, identity, Body::Inline(session.data()));
-        match codec.seal_envelope(schema, &inline) {
-            Ok(cookie) => {
+        let sealed = match kept {
+            Some(id) => codec
+                .seal_envelope(schema, &inline)
+                .map(|cookie| (cookie, id)),
+            // A new id is drawn with the nonce, under the seal's one
+            // process check.
+            None => codec.seal_fresh_envelope(schema, &inline),
+        };
+        match sealed {
+            Ok((cookie, id)) => {
                 if let Some(id) = old_id {
                     self.require_store()?.delete(&id).await?;
                 }
                 self.emit(headers, cookie.value(), times, identity.expiry, now)?;
                 let size = cookie.size();
-                Ok((
-                    Saved::Cookie { size },
-                    Origin::Cookie,
-                    identity.id,
-                    size,
-                    None,
-                ))
+                Ok((Saved::Cookie { size }, Origin::Cookie, id, size, None))
             }
             Err(e)
                 if matches!(e.kind(), ErrorKind::TooLarge { .. })
                     && self.inner.overflow == Overflow::Store =>
             {
+                // The cookie did not take it, so drew no id: one is drawn
+                // here for the store's copies.
+                let identity = session.identity_for_write(kept.unwrap_or_else(SessionId::generate));
+                let inline = envelope(times, identity, Body::Inline(session.data()));
                 let store = self.require_store()?;
                 let expires_at = codec.deadline(times, identity.expiry);
                 let (id, pointer, value) = match session.reusable_store_id() {
@@ -131,7 +138,8 @@ impl SessionManager {
         now: SystemTime,
     ) -> Result<Option<Written>, Error> {
         let codec = &self.inner.codec;
-        let identity = session.identity_for_write();
+        let identity =
+            session.identity_for_write(session.kept_id().unwrap_or_else(SessionId::generate));
         // Sealed before the store is touched, like every write.
         let pointer = codec.seal_envelope(
             schema,

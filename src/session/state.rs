@@ -137,14 +137,17 @@ impl<T> Session<T> {
         }
     }
 
-    /// The identity a write seals: the session's id (a new one for a new
-    /// session or when regenerating) and its subject.
-    pub(crate) fn identity_for_write(&self) -> Identity<'_> {
+    /// The id a write keeps: the session's own, unless it is new or being
+    /// regenerated (then the write draws one).
+    pub(crate) fn kept_id(&self) -> Option<SessionId> {
+        self.id.filter(|_| !self.regenerate)
+    }
+
+    /// The identity a write seals: `id` (the [`kept_id`](Self::kept_id),
+    /// or a new one) and the session's subject and expiry.
+    pub(crate) fn identity_for_write(&self, id: SessionId) -> Identity<'_> {
         Identity {
-            id: self
-                .id
-                .filter(|_| !self.regenerate)
-                .unwrap_or_else(SessionId::generate),
+            id,
             subject: self.subject.as_deref(),
             expiry: self.expiry,
         }

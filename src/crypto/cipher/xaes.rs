@@ -137,17 +137,20 @@ impl Xaes {
     }
 
     /// Fills `nonce` (24 bytes) with a fresh nonce, the current epoch's
-    /// prefix and a random suffix, encrypts `buffer` in place and returns
-    /// the tag.
+    /// prefix and a random suffix (and `fresh` from the same draw,
+    /// as [`Cipher::seal_in_place`](super::Cipher::seal_in_place) does),
+    /// encrypts `buffer` in place and returns the tag.
     pub(crate) fn seal_in_place(
         &self,
         nonce: &mut [u8],
         aad: &[u8],
         buffer: &mut [u8],
+        fresh: super::Fresh<'_>,
     ) -> Result<[u8; TAG_BYTES], Refused> {
         let nonce = <&mut [u8; NONCE_BYTES]>::try_from(nonce).map_err(|_| Refused)?;
         let (prefix, suffix) = nonce.split_at_mut(PREFIX_BYTES);
-        let pid = crate::crypto::random::fill_in_process(suffix);
+        let pid = crate::crypto::random::fill_in_process(&mut [&mut *suffix, &mut *fresh.bytes]);
+        fresh.place(buffer)?;
         let suffix = AesNonce::<_>::try_from(&*suffix).map_err(|_| Refused)?;
         let tag = epoch::with_epoch(self, pid, |epoch_prefix, cipher| {
             prefix.copy_from_slice(epoch_prefix);

@@ -27,7 +27,10 @@ impl Cipher {
         buffer: &mut [u8],
     ) -> Option<([u8; NONCE_BYTES], [u8; TAG_BYTES])> {
         let mut nonce = [0u8; NONCE_BYTES];
-        let tag = self.0.seal_in_place(&mut nonce, aad, buffer).ok()?;
+        let tag = self
+            .0
+            .seal_in_place(&mut nonce, aad, buffer, super::super::Fresh::none())
+            .ok()?;
         Some((nonce, tag))
     }
 

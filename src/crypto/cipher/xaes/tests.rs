@@ -45,7 +45,14 @@ fn seal_with_nonce(xaes: &Xaes, nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> V
 fn seal(xaes: &Xaes, aad: &[u8], plaintext: &[u8]) -> ([u8; NONCE_BYTES], Vec<u8>) {
     let mut nonce = [0u8; NONCE_BYTES];
     let mut sealed = plaintext.to_vec();
-    let tag = xaes.seal_in_place(&mut nonce, aad, &mut sealed).unwrap();
+    let tag = xaes
+        .seal_in_place(
+            &mut nonce,
+            aad,
+            &mut sealed,
+            crate::crypto::cipher::Fresh::none(),
+        )
+        .unwrap();
     sealed.extend_from_slice(&tag);
     (nonce, sealed)
 }
@@ -485,7 +492,12 @@ fn refuses_nonces_and_tags_of_the_wrong_length() {
     let xaes = Xaes::new(&[4; 32]);
     let mut body = *b"body";
     assert_eq!(
-        xaes.seal_in_place(&mut [0u8; 12], b"", &mut body),
+        xaes.seal_in_place(
+            &mut [0u8; 12],
+            b"",
+            &mut body,
+            crate::crypto::cipher::Fresh::none()
+        ),
         Err(Refused)
     );
     assert_eq!(
