@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full gate, in order: formatting, clippy, each feature alone, the
 # feature-less build's tests, the default build's tests, the README's test
-# command (scripts/test.sh: every feature), docs and benchmark builds.
+# command (scripts/test.sh: every feature), docs and benchmark builds, and
+# one quick round of the HTTP bench against the peers.
 # Humans run this too: `scripts/ci.sh` (.ci/run calls it after starting the
 # servers and adds the browser, fuzz smoke and cargo-deny).
 #
@@ -59,3 +60,8 @@ fi
 
 step "cargo bench --no-run"
 cargo bench --all-features --no-run
+
+step "the HTTP bench against the peers (benches/http, a workspace of its own): lints, and one quick round in which every row checks itself"
+cargo fmt --manifest-path benches/http/Cargo.toml --check
+cargo clippy --manifest-path benches/http/Cargo.toml --release -- -D warnings
+cargo run --release --manifest-path benches/http/Cargo.toml -- --quick

@@ -424,6 +424,7 @@ impl Registry {
     }
 
     /// Merges `revocations` into the local copy.
+    #[cfg(any(test, feature = "shared-registry"))]
     fn apply(&self, revocations: &[Revocation]) {
         self.apply_at(revocations, self.now());
     }

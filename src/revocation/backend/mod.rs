@@ -104,6 +104,7 @@ pub(crate) fn login_order(a: &SessionRecord, b: &SessionRecord) -> std::cmp::Ord
 }
 
 /// Sorts by [`login_order`].
+#[cfg(feature = "redis")]
 pub(crate) fn sort_records(records: &mut [SessionRecord]) {
     records.sort_by(login_order);
 }
