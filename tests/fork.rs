@@ -172,7 +172,11 @@ fn a_fork_inside_serialize_still_draws_different_nonces_and_ids() {
         codec.seal(&value).unwrap();
         FORK_WHILE_SERIALIZED.store(true, std::sync::atomic::Ordering::SeqCst);
         let sealed = codec.seal(&value);
-        let side = SIDE.lock().unwrap().take().expect("forked while serialized");
+        let side = SIDE
+            .lock()
+            .unwrap()
+            .take()
+            .expect("forked while serialized");
         // The nonce starts after version, algorithm, key id and schema id.
         let drawn = |value: &str| -> Vec<u8> {
             let raw = URL_SAFE_NO_PAD.decode(value).unwrap();

@@ -45,7 +45,7 @@
 //! ```
 //!
 //! `--quick` (one round of 100 ms, for CI) proves the rows work; its figures
-//! mean nothing.
+//! mean nothing. `--route /me` measures one route only (for a profile).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -108,6 +108,8 @@ struct Options {
     rounds: usize,
     millis: u64,
     connections: usize,
+    /// Only the routes whose path contains this, when set (for a profile).
+    route: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
@@ -115,6 +117,7 @@ fn options() -> Result<Options, String> {
         rounds: 5,
         millis: 1000,
         connections: 8,
+        route: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -131,9 +134,10 @@ fn options() -> Result<Options, String> {
             "--rounds" => options.rounds = number("--rounds")?.max(1) as usize,
             "--millis" => options.millis = number("--millis")?.max(10),
             "--connections" => options.connections = number("--connections")?.max(1) as usize,
+            "--route" => options.route = args.next(),
             other => {
                 return Err(format!(
-                    "unknown argument {other:?}; use --quick, --rounds N, --millis N, --connections N"
+                    "unknown argument {other:?}; use --quick, --rounds N, --millis N, --connections N, --route PATH"
                 ));
             }
         }
@@ -215,6 +219,9 @@ async fn measure(rows: &[Row], options: &Options) -> Result<(), String> {
     let started = Instant::now();
     for round in 0..options.rounds {
         for (route, (path, _)) in ROUTES.iter().enumerate() {
+            if options.route.as_ref().is_some_and(|only| !path.contains(only.as_str())) {
+                continue;
+            }
             for (row, cookie) in rows.iter().zip(&cookies) {
                 let run =
                     load::drive(row.addr, path, cookie, options.connections, duration).await?;
@@ -263,6 +270,9 @@ fn report(rows: &[Row], cells: &mut [Vec<Cell>], options: &Options) {
     );
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
     for (route, (path, what)) in ROUTES.iter().enumerate() {
+        if cells.first().is_some_and(|row| row[route].rates.is_empty()) {
+            continue;
+        }
         for (index, row) in rows.iter().enumerate() {
             let bare = rows
                 .iter()
