@@ -219,7 +219,11 @@ async fn measure(rows: &[Row], options: &Options) -> Result<(), String> {
     let started = Instant::now();
     for round in 0..options.rounds {
         for (route, (path, _)) in ROUTES.iter().enumerate() {
-            if options.route.as_ref().is_some_and(|only| !path.contains(only.as_str())) {
+            if options
+                .route
+                .as_ref()
+                .is_some_and(|only| !path.contains(only.as_str()))
+            {
                 continue;
             }
             for (row, cookie) in rows.iter().zip(&cookies) {
