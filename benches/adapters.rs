@@ -4,7 +4,8 @@
 //! Every `session` row does the same session work on the same small
 //! session: open the request's session cookie, add one to a counter, seal
 //! it into the response's `Set-Cookie`. Every `bare` row runs the same
-//! framework with a handler that touches no session, so
+//! framework with a handler that touches no session (and formats the same
+//! answer as the session's handler), so
 //! `session - bare - core/async` is what the adapter adds around the
 //! manager. Everything runs in-process, with no network, and every row
 //! builds its request and drops its response inside the measurement (the
@@ -141,8 +142,10 @@ mod axum_rows {
 
     use super::{Row, SmallSession};
 
+    /// The session handler's work without the session: the same
+    /// formatted answer.
     async fn bare() -> String {
-        "visit".to_owned()
+        format!("visit {}", super::black_box(2_u64))
     }
 
     async fn session(session: SessionHandle<SmallSession>) -> String {
@@ -194,8 +197,10 @@ mod actix_rows {
 
     use super::{Row, SmallSession};
 
+    /// The session handler's work without the session: the same
+    /// formatted answer.
     async fn bare() -> String {
-        "visit".to_owned()
+        format!("visit {}", super::black_box(2_u64))
     }
 
     async fn session(session: SessionHandle<SmallSession>) -> String {

@@ -52,8 +52,7 @@ use http::StatusCode;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::handle::{CurrentSubject, SessionLayers, Wrapper, describe_missing};
-use crate::tower::SubjectLoader;
+use crate::handle::{SendSession, Sessions, Wrapper, describe_missing};
 pub use crate::tower::{LazySession, MapSessionHandle, SessionError, SessionHandle, SessionLayer};
 
 /// Loads the session (on the first extraction in the request; later ones
@@ -67,7 +66,11 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let lazy = LazySession::<T>::from_request_parts(parts, state).await?;
-        lazy.handle().await.map_err(SessionRejection::Unavailable)
+        let loaded = match lazy.handle_now() {
+            Some(loaded) => loaded,
+            None => lazy.handle().await,
+        };
+        loaded.map_err(SessionRejection::Unavailable)
     }
 }
 
@@ -81,17 +84,12 @@ where
     type Rejection = MissingSessionLayer;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Self>()
-            .cloned()
+        let sessions = parts.extensions.get::<Sessions<dyn SendSession>>();
+        sessions
+            .and_then(Sessions::find)
             .ok_or_else(|| MissingSessionLayer {
                 session: std::any::type_name::<T>(),
-                present: parts
-                    .extensions
-                    .get::<SessionLayers>()
-                    .map(SessionLayers::to_vec)
-                    .unwrap_or_default(),
+                present: sessions.map(Sessions::names).unwrap_or_default(),
             })
     }
 }
@@ -122,12 +120,12 @@ where
     type Rejection = SignedInRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let current = parts
+        let innermost = parts
             .extensions
-            .get::<CurrentSubject<std::sync::Arc<SubjectLoader>>>()
-            .cloned()
+            .get::<Sessions<dyn SendSession>>()
+            .map(Sessions::innermost)
             .ok_or(SignedInRejection::MissingLayer)?;
-        match (current.0)().await {
+        match innermost.subject().get().await {
             Ok(Some(subject)) => Ok(Self(subject)),
             Ok(None) => Err(SignedInRejection::NotSignedIn),
             Err(error) => Err(SignedInRejection::Unavailable(error)),

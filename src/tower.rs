@@ -4,8 +4,10 @@
 //! [`SessionLayer<T>`] wraps a service. For each request it
 //!
 //! 1. copies the request's `Cookie` header values (clones of shared bytes,
-//!    nothing decoded) into a [`LazySession<T>`] in the request's
-//!    extensions,
+//!    nothing decoded) into a [`LazySession<T>`], registered in the
+//!    request's extensions (one value there, whatever the number of
+//!    layers; nothing else is allocated for a request that never takes
+//!    the session but the session's own slot),
 //! 2. calls the inner service, which loads the session when it asks for it
 //!    ([`LazySession::handle`], or an axum handler taking a
 //!    [`SessionHandle<T>`]): the cookie is opened and the store read with
@@ -59,9 +61,10 @@
 //!
 //! # Raw tower services
 //!
-//! A service that is not an axum handler finds a [`LazySession<T>`] in the
-//! request's extensions and awaits [`LazySession::handle`]; on an error it
-//! answers as it sees fit (the `503` above is the axum extractor's).
+//! A service that is not an axum handler gets its [`LazySession<T>`] from
+//! the request's extensions with [`LazySession::from_extensions`] and
+//! awaits [`LazySession::handle`]; on an error it answers as it sees fit
+//! (the `503` above is the axum extractor's).
 //!
 //! # Server errors
 //!
@@ -99,20 +102,22 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use ::tower::{Layer, Service};
 use http::{Request, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use pin_project_lite::pin_project;
+
+use crate::error::Error;
 use crate::handle::{
-    CookieValue, CurrentSubject, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies,
-    SAVE_FAILED_BODY, SessionLayers, delete_if_destroyed, save_into, subject_of,
+    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
+    SendSession, Sessions, delete_if_destroyed, save_into, save_into_now,
 };
 pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
-use crate::manager::SessionManager;
+use crate::manager::{Saved, SessionManager};
 #[cfg(doc)]
 use crate::session::Session;
 #[cfg(doc)]
@@ -237,46 +242,140 @@ impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
     }
 }
 
-/// The loader of [`CurrentSubject`] in a tower stack: its future is `Send`.
-pub(crate) type SubjectLoader = dyn Fn() -> Pin<Box<dyn Future<Output = Result<Option<String>, SessionError>> + Send>>
-    + Send
-    + Sync;
-
-/// The request's signed-in subject, loaded from `lazy`.
-fn current_subject<T>(lazy: LazySession<T>) -> CurrentSubject<Arc<SubjectLoader>>
-where
-    T: DeserializeOwned + Default + Send + Sync + 'static,
-{
-    let loader: Arc<SubjectLoader> = Arc::new(move || Box::pin(subject_of(lazy.clone())));
-    CurrentSubject(loader)
+pin_project! {
+    /// The future a [`SessionService`] returns: the inner service's future,
+    /// then, when the handler loaded the session, its save. Nothing is
+    /// boxed for a request whose handler never took the session, nor for
+    /// the save of a manager without a store (done in place); a save that
+    /// may wait on the store is boxed.
+    pub struct ResponseFuture<F, T, B, E> {
+        #[pin]
+        state: State<F, T, B, E>,
+    }
 }
 
-/// The future a [`SessionService`] returns.
-pub type ResponseFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
+pin_project! {
+    #[project = StateProj]
+    enum State<F, T, B, E> {
+        /// The inner service runs.
+        Inner {
+            #[pin]
+            future: F,
+            lazy: LazySession<T>,
+            save_on_server_error: bool,
+        },
+        /// The session is saved, waiting on the store.
+        Saving {
+            future: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>,
+        },
+    }
+}
+
+impl<F, T, B, E> fmt::Debug for ResponseFuture<F, T, B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Inner { .. } => "inner service",
+            State::Saving { .. } => "saving",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<F, T, B, E> Future for ResponseFuture<F, T, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    T: Serialize + DeserializeOwned + Default + Send + Sync + 'static,
+    B: From<&'static str> + Send + 'static,
+    E: Send + 'static,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let saving: Pin<Box<dyn Future<Output = Self::Output> + Send>> =
+                match state.as_mut().project() {
+                    StateProj::Saving { future } => return future.as_mut().poll(cx),
+                    StateProj::Inner {
+                        future,
+                        lazy,
+                        save_on_server_error,
+                    } => {
+                        let result = ready!(future.poll(cx));
+                        // Not loaded: nothing to save. Failed to load: the
+                        // extractor answered (or the service did), and there
+                        // is nothing to save.
+                        let Some(Ok(handle)) = lazy.loaded() else {
+                            return Poll::Ready(result);
+                        };
+                        match result {
+                            Err(e) => Box::pin(async move {
+                                delete_if_destroyed(&handle).await;
+                                Err(e)
+                            }),
+                            Ok(mut response) => {
+                                let skip =
+                                    response.status().is_server_error() && !*save_on_server_error;
+                                if let Some(saved) =
+                                    save_into_now(&handle, response.headers_mut(), skip)
+                                {
+                                    return Poll::Ready(Ok(answer(&handle, response, saved)));
+                                }
+                                Box::pin(async move {
+                                    let saved =
+                                        save_into(&handle, response.headers_mut(), skip).await;
+                                    Ok(answer(&handle, response, saved))
+                                })
+                            }
+                        }
+                    }
+                };
+            state.set(State::Saving { future: saving });
+        }
+    }
+}
+
+/// The response after the final save: the handler's, or, when the save
+/// failed, the `500` (carrying the cookie of a save made during the
+/// handler, if there was one: the store already holds what it points to).
+fn answer<T, B: From<&'static str>>(
+    handle: &SessionHandle<T>,
+    response: Response<B>,
+    saved: Result<Saved, Error>,
+) -> Response<B> {
+    match saved {
+        Ok(_) => response,
+        Err(e) => {
+            let mut failed = failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
+            if let Some(earlier) = handle.written() {
+                failed
+                    .headers_mut()
+                    .append(http::header::SET_COOKIE, earlier);
+            }
+            failed
+        }
+    }
+}
 
 impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, T>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     // Held while a destroyed session's store entry is deleted after an error.
-    S::Error: Send,
+    S::Error: Send + 'static,
     T: Serialize + DeserializeOwned + Default + Send + Sync + 'static,
-    ReqBody: Send + 'static,
     ResBody: From<&'static str> + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<S::Future, T, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        // The clone that was driven to readiness serves this request; the
-        // fresh clone stays behind for the next one.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let cookies = RequestCookies::collect(
             request
                 .headers()
@@ -285,45 +384,20 @@ where
                 .map(|value| CookieValue::Http(value.clone())),
         );
         let lazy = LazySession::<T>::new(self.manager.clone(), cookies);
-        let save_on_server_error = self.save_on_server_error;
+        // One value in the extensions for every layer in front of the
+        // handler: a layer further out registered its sessions already.
         let extensions = request.extensions_mut();
-        extensions.insert(lazy.clone());
-        extensions.insert(current_subject(lazy.clone()));
-        // Which session types the layers in front of the handler provide,
-        // for the extractor's message when a handler asks for another one.
-        let name = std::any::type_name::<T>();
-        if let Some(first) = SessionLayers::add(extensions.get_mut::<SessionLayers>(), name) {
-            extensions.insert(first);
+        let outer = extensions.remove::<Sessions<dyn SendSession>>();
+        extensions.insert(Sessions::with(outer, lazy.erased_send()));
+        // The inner service was driven to readiness (`poll_ready`): it is
+        // called now, and only its future is kept.
+        ResponseFuture {
+            state: State::Inner {
+                future: self.inner.call(request),
+                lazy,
+                save_on_server_error: self.save_on_server_error,
+            },
         }
-        Box::pin(async move {
-            let result = inner.call(request).await;
-            // Not loaded: nothing to save. Failed to load: the extractor
-            // answered (or the service did), and there is nothing to save.
-            let Some(Ok(handle)) = lazy.loaded() else {
-                return result;
-            };
-            let mut response = match result {
-                Ok(response) => response,
-                Err(e) => {
-                    delete_if_destroyed(&handle).await;
-                    return Err(e);
-                }
-            };
-            let skip = response.status().is_server_error() && !save_on_server_error;
-            match save_into(&handle, response.headers_mut(), skip).await {
-                Ok(_) => Ok(response),
-                Err(e) => {
-                    let mut failed =
-                        failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
-                    if let Some(earlier) = handle.written() {
-                        failed
-                            .headers_mut()
-                            .append(http::header::SET_COOKIE, earlier);
-                    }
-                    Ok(failed)
-                }
-            }
-        })
     }
 }
 

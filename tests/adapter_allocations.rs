@@ -121,15 +121,92 @@ mod handlers {
     );
 }
 
+/// Wrappers that only call the service they wrap, as the baseline of what
+/// any wrapper costs in each framework (axum boxes and clones every layered
+/// route, for one), so the session wrapper's own blocks are counted apart.
+mod pass_through {
+    use std::future::{Ready, ready};
+    use std::task::{Context, Poll};
+
+    /// A tower layer's service that calls the inner one.
+    #[derive(Clone)]
+    pub(crate) struct Tower<S>(pub(crate) S);
+
+    impl<S: tower::Service<R>, R> tower::Service<R> for Tower<S> {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = S::Future;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+            self.0.poll_ready(cx)
+        }
+
+        fn call(&mut self, request: R) -> S::Future {
+            self.0.call(request)
+        }
+    }
+
+    /// An actix-web middleware that calls the inner service.
+    pub(crate) struct Actix;
+
+    pub(crate) struct ActixService<S>(S);
+
+    impl<S: actix_web::dev::Service<R>, R> actix_web::dev::Transform<S, R> for Actix {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Transform = ActixService<S>;
+        type InitError = ();
+        type Future = Ready<Result<ActixService<S>, ()>>;
+
+        fn new_transform(&self, service: S) -> Self::Future {
+            ready(Ok(ActixService(service)))
+        }
+    }
+
+    impl<S: actix_web::dev::Service<R>, R> actix_web::dev::Service<R> for ActixService<S> {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = S::Future;
+
+        fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+            self.0.poll_ready(cx)
+        }
+
+        fn call(&self, request: R) -> S::Future {
+            self.0.call(request)
+        }
+    }
+}
+
 /// How a request meets the session wrapper.
 #[derive(Clone, Copy, PartialEq)]
 enum Route {
     /// No wrapper.
     Bare,
+    /// A wrapper that does nothing but call the handler: what the
+    /// framework itself costs for any wrapper.
+    PassThrough,
     /// The wrapper, and a handler that never takes the session.
     Untouched,
     /// The wrapper, and a handler that counts in the session.
     Session,
+}
+
+/// The `Cookie` value as a server's parser hands it out: bytes shared with
+/// its read buffer, so a clone counts a reference and allocates nothing. A
+/// value parsed from a `&str` owns its bytes until its first clone, which
+/// allocates the shared count: done here, before any count.
+fn shared_header(cookie: &str) -> http::HeaderValue {
+    let value: http::HeaderValue = cookie.parse().unwrap();
+    drop(value.clone());
+    value
+}
+
+/// [`shared_header`] for actix-web's `http` 0.2 value.
+fn shared_actix_header(cookie: &str) -> actix_web::http::header::HeaderValue {
+    let value: actix_web::http::header::HeaderValue = cookie.parse().unwrap();
+    drop(value.clone());
+    value
 }
 
 /// Blocks of one axum request on `route`, steady state.
@@ -145,14 +222,18 @@ fn axum_blocks(manager: &SessionManager, cookie: &str, route: Route) -> u64 {
     let layer = SessionLayer::<Visits>::new(manager.clone());
     let mut app = match route {
         Route::Bare => Router::new().route("/", get(handlers::bare)),
+        Route::PassThrough => Router::new()
+            .route("/", get(handlers::bare))
+            .layer(tower::layer::layer_fn(pass_through::Tower)),
         Route::Untouched => Router::new().route("/", get(handlers::bare)).layer(layer),
         Route::Session => Router::new()
             .route("/", get(handlers::axum_session))
             .layer(layer),
     };
+    let cookie = shared_header(cookie);
     steady(|| {
         let request = http::Request::get("/")
-            .header(http::header::COOKIE, cookie)
+            .header(http::header::COOKIE, cookie.clone())
             .body(Body::empty())
             .unwrap();
         blocks(|| {
@@ -172,16 +253,30 @@ fn actix_blocks(manager: &SessionManager, cookie: &str, route: Route) -> u64 {
     use sealed_session::actix_web::SessionMiddleware;
 
     let system = actix_web::rt::System::new();
+    let cookie = shared_actix_header(cookie);
     let request = || {
         test::TestRequest::get()
             .uri("/")
-            .insert_header((actix_web::http::header::COOKIE, cookie))
+            .insert_header((actix_web::http::header::COOKIE, cookie.clone()))
             .to_request()
     };
     fn run<F: Future>(system: &actix_web::rt::SystemRunner, f: F) -> F::Output {
         system.block_on(f)
     }
-    if route == Route::Untouched {
+    if route == Route::PassThrough {
+        let app = run(
+            &system,
+            test::init_service(
+                App::new()
+                    .wrap(pass_through::Actix)
+                    .route("/", web::get().to(handlers::bare)),
+            ),
+        );
+        steady(|| {
+            let request = request();
+            blocks(|| run(&system, app.call(request)).unwrap())
+        })
+    } else if route == Route::Untouched {
         let app = run(
             &system,
             test::init_service(
@@ -239,6 +334,11 @@ fn actix_blocks(manager: &SessionManager, cookie: &str, route: Route) -> u64 {
 fn the_actix_middleware_allocates_no_more_than_the_tower_layer() {
     let (manager, cookie) = manager_and_cookie();
     let axum_bare = axum_blocks(&manager, &cookie, Route::Bare);
+    let axum_pass = axum_blocks(&manager, &cookie, Route::PassThrough);
+    let actix_pass = actix_blocks(&manager, &cookie, Route::PassThrough);
+    println!(
+        "blocks per request with a pass-through wrapper: axum {axum_pass}, actix-web {actix_pass}"
+    );
     let axum_untouched = axum_blocks(&manager, &cookie, Route::Untouched);
     let axum_session = axum_blocks(&manager, &cookie, Route::Session);
     let actix_bare = actix_blocks(&manager, &cookie, Route::Bare);
@@ -262,25 +362,29 @@ fn the_actix_middleware_allocates_no_more_than_the_tower_layer() {
     // Both wrappers keep the request's `Cookie` values (clones of shared
     // bytes, in an `Arc` with the manager) and the manager reads them as
     // bytes when the handler loads the session, so actix-web converts no
-    // `Cookie` to `http` 1.x; it copies only the `Set-Cookie` back, and its
-    // extractor boxes the load's future. The tower layer instead pays for
-    // `http::Extensions`' map, which it creates for the session, where
-    // actix-web's request (pooled) already has one. Measured here: 14
-    // blocks each (9 and 5 for a route that never takes the session).
+    // `Cookie` to `http` 1.x; it copies only the `Set-Cookie` back. Neither
+    // boxes its response future, nor the save or the extraction when the
+    // manager has no store. Measured here: axum +9, actix-web +8.
     assert!(
         actix_added <= axum_added,
         "actix-web adds {actix_added} blocks, the tower layer {axum_added}"
     );
     // A route that never takes the session: the wrapper keeps the cookie
-    // values and registers itself, nothing more (no load, no save).
-    let axum_lazy = axum_untouched - axum_bare;
-    let actix_lazy = actix_untouched - actix_bare;
+    // values and registers itself, nothing more (no load, no save). Beyond
+    // what any wrapper costs in the framework (the pass-through row), that
+    // is the request's slot for the session (one `Arc`) and the one value
+    // in the request's extensions (each framework boxes every extension
+    // value), and on axum a growth of the extension map that this insert
+    // can trigger: no clone of the inner service, no boxed future, no
+    // subject loader.
+    let axum_lazy = axum_untouched - axum_pass;
+    let actix_lazy = actix_untouched - actix_pass;
     println!(
-        "blocks per request without touching the session: axum +{axum_lazy}, actix-web +{actix_lazy}"
+        "blocks per request without touching the session, over the pass-through wrapper: \
+         axum +{axum_lazy}, actix-web +{actix_lazy}"
     );
     assert!(
-        axum_lazy < axum_added && actix_lazy < actix_added,
-        "an untouched session costs axum {axum_lazy} (loaded: {axum_added}), \
-         actix-web {actix_lazy} (loaded: {actix_added})"
+        axum_lazy <= 3 && actix_lazy <= 2,
+        "an untouched session costs axum {axum_lazy} blocks, actix-web {actix_lazy}"
     );
 }

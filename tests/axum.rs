@@ -785,3 +785,73 @@ mod identity {
         );
     }
 }
+
+/// Two layers of different session types in front of one route: the
+/// extractors find each by type, `SignedIn` reads the innermost layer's
+/// session (even when someone is signed in further out), and a handler
+/// asking for a third type is told both, outermost first.
+#[tokio::test]
+async fn nested_layers_of_two_types_reach_the_handler_and_signed_in_reads_the_innermost() {
+    use sealed_session::Map;
+    use sealed_session::axum::SignedIn;
+
+    async fn login(auth: SessionHandle<Auth>) -> StatusCode {
+        match auth.login("ada") {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+    async fn both(cart: SessionHandle<Cart>, auth: SessionHandle<Auth>) -> String {
+        let items = cart.update(|s| {
+            s.items.push(1);
+            s.items.len()
+        });
+        format!("{}:{items}", auth.subject().unwrap_or_default())
+    }
+    async fn me(user: Option<SignedIn>) -> String {
+        user.map_or_else(|| "nobody".to_owned(), |SignedIn(user)| user)
+    }
+    async fn wrong(map: SessionHandle<Map>) -> String {
+        map.read(|s| s.len().to_string())
+    }
+    let ring = || KeyRing::new([Key::generate()]).unwrap();
+    let auth = SessionManager::builder(ring())
+        .cookie_name("__Host-auth")
+        .build()
+        .unwrap();
+    let cart = SessionManager::builder(ring())
+        .cookie_name("__Host-cart")
+        .build()
+        .unwrap();
+    let mut app = Router::new()
+        .route("/both", get(both))
+        .route("/me", get(me))
+        .route("/wrong", get(wrong))
+        .layer(SessionLayer::<Cart>::new(cart))
+        .route("/login", get(login))
+        .route("/me-outer", get(me))
+        .layer(SessionLayer::<Auth>::new(auth));
+
+    let signed_in = call(&mut app, "/login", None).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let auth_cookie = pair(&signed_in).unwrap();
+    let outer = call(&mut app, "/me-outer", Some(&auth_cookie)).await;
+    assert_eq!(body_text(outer).await, "ada");
+    let inner = call(&mut app, "/me", Some(&auth_cookie)).await;
+    assert_eq!(
+        body_text(inner).await,
+        "nobody",
+        "the cart session, innermost, has no subject"
+    );
+    let both_page = call(&mut app, "/both", Some(&auth_cookie)).await;
+    assert_eq!(set_cookies(&both_page).len(), 1, "only the cart changed");
+    assert_eq!(body_text(both_page).await, "ada:1");
+    let wrong_page = call(&mut app, "/wrong", Some(&auth_cookie)).await;
+    assert_eq!(wrong_page.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        body_text(wrong_page).await,
+        "this handler takes SessionHandle<Map>, but this route has SessionLayer<Auth> and \
+         SessionLayer<Cart>: take SessionHandle<Auth> in the handler, or add \
+         SessionLayer::<Map>::new(manager) for a second session"
+    );
+}

@@ -67,7 +67,7 @@ impl<T: DeserializeOwned + Default + Send + Sync + 'static> Service<Request<()>>
     }
 
     fn call(&mut self, request: Request<()>) -> Self::Future {
-        let lazy = request.extensions().get::<LazySession<T>>().unwrap();
+        let lazy = &LazySession::<T>::from_extensions(request.extensions()).unwrap();
         let handle = match ready_now(lazy.handle()) {
             Ok(handle) => handle,
             // What a raw service does with a load failure is its own
@@ -140,7 +140,7 @@ where
             .headers_mut()
             .insert(COOKIE, cookie.parse().unwrap());
     }
-    let mut future = service.call(request);
+    let mut future = std::pin::pin!(service.call(request));
     match future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
@@ -368,7 +368,7 @@ where
     }
 
     fn call(&mut self, request: Request<()>) -> Self::Future {
-        let lazy = request.extensions().get::<LazySession<T>>().unwrap();
+        let lazy = &LazySession::<T>::from_extensions(request.extensions()).unwrap();
         std::future::ready(Ok((self.f)(lazy)))
     }
 }

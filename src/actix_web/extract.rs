@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use ::actix_web::dev::Payload;
 use ::actix_web::http::StatusCode;
@@ -12,9 +13,8 @@ use serde::de::DeserializeOwned;
 
 #[cfg(doc)]
 use super::SessionMiddleware;
-use super::{LazySession, LocalSubjectLoader, SessionError, SessionHandle, failure};
-use crate::handle::{CurrentSubject, SessionLayers, Wrapper, describe_missing};
-use std::rc::Rc;
+use super::{LazySession, SessionError, SessionHandle, failure};
+use crate::handle::{LocalSession, Sessions, Subject, SubjectResult, Wrapper, describe_missing};
 
 /// Loads the session (on the first extraction in the request; later ones
 /// share it).
@@ -23,16 +23,78 @@ where
     T: DeserializeOwned + Default + 'static,
 {
     type Error = SessionRejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = ExtractFuture<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let lazy = lazy_session::<T>(request);
-        Box::pin(async move {
-            match lazy?.handle().await {
-                Ok(handle) => Ok(handle),
-                Err(error) => Err(SessionRejection::Unavailable(error)),
-            }
-        })
+        let lazy = match lazy_session::<T>(request) {
+            Ok(lazy) => lazy,
+            Err(missing) => return ExtractFuture::now(Err(missing.into())),
+        };
+        match lazy.handle_now() {
+            Some(loaded) => ExtractFuture::now(loaded.map_err(SessionRejection::Unavailable)),
+            None => ExtractFuture::later(async move {
+                lazy.handle().await.map_err(SessionRejection::Unavailable)
+            }),
+        }
+    }
+}
+
+/// The future of this module's [`SessionHandle`] and [`SignedIn`]
+/// extractors: finished when made if nothing has to wait (the session
+/// already loaded, or a manager without a store), else a boxed future
+/// that waits on the store.
+pub struct ExtractFuture<O> {
+    state: Extraction<O>,
+}
+
+enum Extraction<O> {
+    /// Finished; `None` once taken.
+    Now(Option<O>),
+    /// Waits on the store.
+    Later(Pin<Box<dyn Future<Output = O>>>),
+}
+
+impl<O> ExtractFuture<O> {
+    fn now(output: O) -> Self {
+        Self {
+            state: Extraction::Now(Some(output)),
+        }
+    }
+
+    fn later(future: impl Future<Output = O> + 'static) -> Self {
+        Self {
+            state: Extraction::Later(Box::pin(future)),
+        }
+    }
+}
+
+// Neither state is pinned in place: the output is moved out, the waiting
+// future is pinned in its box.
+impl<O> Unpin for ExtractFuture<O> {}
+
+impl<O> Future for ExtractFuture<O> {
+    type Output = O;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
+        match &mut self.get_mut().state {
+            // Polled again after it finished: a misuse of the future,
+            // which never finishes twice.
+            Extraction::Now(output) => output.take().map_or(Poll::Pending, Poll::Ready),
+            Extraction::Later(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<O> fmt::Debug for ExtractFuture<O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            Extraction::Now(Some(_)) => "ready",
+            Extraction::Now(None) => "taken",
+            Extraction::Later(_) => "waiting",
+        };
+        f.debug_struct("ExtractFuture")
+            .field("state", &state)
+            .finish()
     }
 }
 
@@ -52,15 +114,12 @@ fn lazy_session<T: 'static>(
     request: &HttpRequest,
 ) -> Result<LazySession<T>, MissingSessionMiddleware> {
     let extensions = request.extensions();
-    extensions
-        .get::<LazySession<T>>()
-        .cloned()
+    let sessions = extensions.get::<Sessions<dyn LocalSession>>();
+    sessions
+        .and_then(Sessions::find)
         .ok_or_else(|| MissingSessionMiddleware {
             session: std::any::type_name::<T>(),
-            present: extensions
-                .get::<SessionLayers>()
-                .map(SessionLayers::to_vec)
-                .unwrap_or_default(),
+            present: sessions.map(Sessions::names).unwrap_or_default(),
         })
 }
 
@@ -86,21 +145,29 @@ pub struct SignedIn(pub String);
 
 impl FromRequest for SignedIn {
     type Error = SignedInRejection;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = ExtractFuture<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let current = request
+        let innermost = request
             .extensions()
-            .get::<CurrentSubject<Rc<LocalSubjectLoader>>>()
-            .cloned();
-        Box::pin(async move {
-            let current = current.ok_or(SignedInRejection::MissingMiddleware)?;
-            match (current.0)().await {
-                Ok(Some(subject)) => Ok(Self(subject)),
-                Ok(None) => Err(SignedInRejection::NotSignedIn),
-                Err(error) => Err(SignedInRejection::Unavailable(error)),
-            }
-        })
+            .get::<Sessions<dyn LocalSession>>()
+            .map(Sessions::innermost);
+        let Some(innermost) = innermost else {
+            return ExtractFuture::now(Err(SignedInRejection::MissingMiddleware));
+        };
+        match innermost.subject() {
+            Subject::Now(subject) => ExtractFuture::now(signed_in(subject)),
+            Subject::Later(future) => ExtractFuture::later(async move { signed_in(future.await) }),
+        }
+    }
+}
+
+/// The extraction of a [`SignedIn`] from the session's subject.
+fn signed_in(subject: SubjectResult) -> Result<SignedIn, SignedInRejection> {
+    match subject {
+        Ok(Some(subject)) => Ok(SignedIn(subject)),
+        Ok(None) => Err(SignedInRejection::NotSignedIn),
+        Err(error) => Err(SignedInRejection::Unavailable(error)),
     }
 }
 

@@ -124,7 +124,7 @@ use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use ::actix_web::body::{EitherBody, MessageBody};
 use ::actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -135,24 +135,25 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use pin_project_lite::pin_project;
+
+use crate::error::Error;
 use crate::handle::{
-    CookieValue, CurrentSubject, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies,
-    SAVE_FAILED_BODY, SessionLayers, delete_if_destroyed, save_into, subject_of,
+    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, LocalSession, RequestCookies,
+    SAVE_FAILED_BODY, Sessions, delete_if_destroyed, save_into, save_into_now,
 };
 pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
 #[cfg(doc)]
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
-use crate::manager::SessionManager;
+use crate::manager::{Saved, SessionManager};
 
 mod extract;
 
-/// The loader of [`CurrentSubject`] under actix-web: a local future.
-type LocalSubjectLoader =
-    dyn Fn() -> Pin<Box<dyn Future<Output = Result<Option<String>, SessionError>>>>;
-
 #[cfg(doc)]
 use crate::session::{Session, map::Map};
-pub use extract::{MissingSessionMiddleware, SessionRejection, SignedIn, SignedInRejection};
+pub use extract::{
+    ExtractFuture, MissingSessionMiddleware, SessionRejection, SignedIn, SignedInRejection,
+};
 
 /// Middleware (an actix-web [`Transform`]) that gives every request a
 /// [`Session<T>`], loaded on first use ([`LazySession<T>`]), and saves it
@@ -265,9 +266,125 @@ impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
     }
 }
 
-/// The future a [`SessionService`] returns.
-pub type ResponseFuture<B> =
-    Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, ::actix_web::Error>>>>;
+pin_project! {
+    /// The future a [`SessionService`] returns: the inner service's future,
+    /// then, when the handler loaded the session, its save. Nothing is
+    /// boxed for a request whose handler never took the session, nor for
+    /// the save of a manager without a store (done in place); a save that
+    /// may wait on the store is boxed.
+    pub struct ResponseFuture<F, T, B> {
+        #[pin]
+        state: State<F, T, B>,
+    }
+}
+
+/// What a [`SessionService`] answers.
+type Answer<B> = Result<ServiceResponse<EitherBody<B>>, ::actix_web::Error>;
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, T, B> {
+        /// The inner service runs.
+        Inner {
+            #[pin]
+            future: F,
+            lazy: LazySession<T>,
+            save_on_server_error: bool,
+        },
+        /// The session is saved, waiting on the store.
+        Saving {
+            future: Pin<Box<dyn Future<Output = Answer<B>>>>,
+        },
+    }
+}
+
+impl<F, T, B> fmt::Debug for ResponseFuture<F, T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Inner { .. } => "inner service",
+            State::Saving { .. } => "saving",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+impl<F, T, B> Future for ResponseFuture<F, T, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, ::actix_web::Error>>,
+    T: Serialize + DeserializeOwned + Default + 'static,
+    B: MessageBody + 'static,
+{
+    type Output = Answer<B>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let saving: Pin<Box<dyn Future<Output = Answer<B>>>> = match state.as_mut().project() {
+                StateProj::Saving { future } => return future.as_mut().poll(cx),
+                StateProj::Inner {
+                    future,
+                    lazy,
+                    save_on_server_error,
+                } => {
+                    let result = ready!(future.poll(cx));
+                    // Not loaded: nothing to save. Failed to load: the
+                    // extractor answered, and there is nothing to save.
+                    let Some(Ok(handle)) = lazy.loaded() else {
+                        return Poll::Ready(result.map(ServiceResponse::map_into_left_body));
+                    };
+                    match result {
+                        Err(e) => Box::pin(async move {
+                            delete_if_destroyed(&handle).await;
+                            Err(e)
+                        }),
+                        Ok(response) => {
+                            let mut headers = HeaderMap::new();
+                            let skip =
+                                response.status().is_server_error() && !*save_on_server_error;
+                            if let Some(saved) = save_into_now(&handle, &mut headers, skip) {
+                                return Poll::Ready(Ok(answer(&handle, response, headers, saved)));
+                            }
+                            Box::pin(async move {
+                                let saved = save_into(&handle, &mut headers, skip).await;
+                                Ok(answer(&handle, response, headers, saved))
+                            })
+                        }
+                    }
+                }
+            };
+            state.set(State::Saving { future: saving });
+        }
+    }
+}
+
+/// The response after the final save: the handler's with the save's
+/// `headers`, or, when the save failed, the `500` (carrying the cookie of
+/// a save made during the handler, if there was one: the store already
+/// holds what it points to).
+fn answer<T, B>(
+    handle: &SessionHandle<T>,
+    mut response: ServiceResponse<B>,
+    mut headers: HeaderMap,
+    saved: Result<Saved, Error>,
+) -> ServiceResponse<EitherBody<B>> {
+    match saved {
+        Ok(_) => {
+            append_set_cookie(&headers, response.headers_mut());
+            response.map_into_left_body()
+        }
+        Err(e) => {
+            let (request, _dropped) = response.into_parts();
+            let mut failed = failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
+            if let Some(earlier) = handle.written() {
+                headers.append(http::header::SET_COOKIE, earlier);
+                append_set_cookie(&headers, failed.headers_mut());
+            }
+            ServiceResponse::new(request, failed).map_into_right_body()
+        }
+    }
+}
 
 impl<S, B, T> Service<ServiceRequest> for SessionService<S, T>
 where
@@ -277,15 +394,13 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = ::actix_web::Error;
-    type Future = ResponseFuture<B>;
+    type Future = ResponseFuture<S::Future, T, B>;
 
     fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let inner = Rc::clone(&self.inner);
-        let save_on_server_error = self.save_on_server_error;
         // The request's `Cookie` values, kept (not converted) for a load
         // that may never come.
         let cookies = RequestCookies::collect(
@@ -296,52 +411,19 @@ where
         );
         let lazy = LazySession::<T>::new(self.manager.clone(), cookies);
         {
+            // One value in the extensions for every middleware in front of
+            // the handler: one further out registered its sessions already.
             let mut extensions = request.extensions_mut();
-            extensions.insert(lazy.clone());
-            let subject = lazy.clone();
-            let loader: Rc<LocalSubjectLoader> =
-                Rc::new(move || Box::pin(subject_of(subject.clone())));
-            extensions.insert(CurrentSubject(loader));
-            // Which session types the middleware in front of the handler
-            // provides, for the extractor's message.
-            let name = std::any::type_name::<T>();
-            if let Some(first) = SessionLayers::add(extensions.get_mut::<SessionLayers>(), name) {
-                extensions.insert(first);
-            }
+            let outer = extensions.remove::<Sessions<dyn LocalSession>>();
+            extensions.insert(Sessions::with(outer, lazy.erased_local()));
         }
-        Box::pin(async move {
-            let result = inner.call(request).await;
-            // Not loaded: nothing to save. Failed to load: the extractor
-            // answered, and there is nothing to save.
-            let Some(Ok(handle)) = lazy.loaded() else {
-                return result.map(ServiceResponse::map_into_left_body);
-            };
-            let mut response = match result {
-                Ok(response) => response,
-                Err(e) => {
-                    delete_if_destroyed(&handle).await;
-                    return Err(e);
-                }
-            };
-            let mut headers = HeaderMap::new();
-            let skip = response.status().is_server_error() && !save_on_server_error;
-            match save_into(&handle, &mut headers, skip).await {
-                Ok(_) => {
-                    append_set_cookie(&headers, response.headers_mut());
-                    Ok(response.map_into_left_body())
-                }
-                Err(e) => {
-                    let (request, _dropped) = response.into_parts();
-                    let mut failed =
-                        failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
-                    if let Some(earlier) = handle.written() {
-                        headers.append(http::header::SET_COOKIE, earlier);
-                        append_set_cookie(&headers, failed.headers_mut());
-                    }
-                    Ok(ServiceResponse::new(request, failed).map_into_right_body())
-                }
-            }
-        })
+        ResponseFuture {
+            state: State::Inner {
+                future: self.inner.call(request),
+                lazy,
+                save_on_server_error: self.save_on_server_error,
+            },
+        }
     }
 }
 

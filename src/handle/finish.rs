@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::SessionHandle;
 use crate::error::Error;
 use crate::manager::Saved;
+use crate::session::Session;
 
 /// The final save, after the handler: saves the handle's session into
 /// `headers`, which then carry at most one `Set-Cookie` for the session:
@@ -24,20 +25,69 @@ where
     T: Serialize + DeserializeOwned + Default + 'static,
 {
     let _turn = handle.shared.busy.enter().await;
-    let before = headers.get_all(SET_COOKIE).iter().count();
+    let before = set_cookies(headers);
     let mut taken = handle.take();
     let saved = match taken.session() {
-        // A server error saves nothing the handler did (its changes, a new
-        // subject, a regenerate: a login that fails half-way leaves the
-        // client with the cookie it came with) except a destroy: a
-        // sign-out is never undone by an error.
-        Some(session) if !server_error || session.is_destroyed() => {
+        Some(session) if saves(session, server_error) => {
             handle.shared.manager.save(session, headers).await
         }
         _ => Ok(Saved::Unchanged),
     };
     drop(taken);
-    let wrote = headers.get_all(SET_COOKIE).iter().count() > before;
+    keep_earlier(handle, headers, before, saved)
+}
+
+/// [`save_into`] without waiting, when it need not wait: a manager without
+/// a store (whose save never waits) and no save or reload of the handle
+/// under way. The session is saved where it is, under its lock, which no
+/// `.await` can hold. `None` when the save must be awaited.
+pub(crate) fn save_into_now<T>(
+    handle: &SessionHandle<T>,
+    headers: &mut HeaderMap,
+    server_error: bool,
+) -> Option<Result<Saved, Error>>
+where
+    T: Serialize + DeserializeOwned + Default + 'static,
+{
+    let manager = &handle.shared.manager;
+    if manager.store().is_some() {
+        return None;
+    }
+    let _turn = handle.shared.busy.try_enter()?;
+    let before = set_cookies(headers);
+    let saved = {
+        let mut session = handle.lock();
+        if saves(&session, server_error) {
+            manager.save_sync(&mut session, headers)
+        } else {
+            Ok(Saved::Unchanged)
+        }
+    };
+    Some(keep_earlier(handle, headers, before, saved))
+}
+
+/// Whether the final save writes `session`: a server error saves nothing
+/// the handler did (its changes, a new subject, a regenerate: a login that
+/// fails half-way leaves the client with the cookie it came with) except a
+/// destroy: a sign-out is never undone by an error.
+fn saves<T>(session: &Session<T>, server_error: bool) -> bool {
+    !server_error || session.is_destroyed()
+}
+
+/// How many `Set-Cookie` lines `headers` hold.
+fn set_cookies(headers: &HeaderMap) -> usize {
+    headers.get_all(SET_COOKIE).iter().count()
+}
+
+/// After a final save that succeeded without writing a cookie, the one a
+/// save during the handler wrote goes out instead.
+fn keep_earlier<T>(
+    handle: &SessionHandle<T>,
+    headers: &mut HeaderMap,
+    before: usize,
+    saved: Result<Saved, Error>,
+) -> Result<Saved, Error> {
+    let wrote = set_cookies(headers) > before;
     if saved.is_ok()
         && !wrote
         && let Some(earlier) = handle.written()

@@ -26,6 +26,17 @@ impl Gate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Enters now if no other task is inside: the turn lasts until the
+    /// returned guard is dropped. `None` when the gate is busy.
+    pub(crate) fn try_enter(&self) -> Option<Turn<'_>> {
+        let mut state = self.state();
+        if state.busy {
+            return None;
+        }
+        state.busy = true;
+        Some(Turn { gate: self })
+    }
+
     /// Waits until no other task is inside, then enters; the turn lasts
     /// until the returned guard is dropped.
     pub(crate) async fn enter(&self) -> Turn<'_> {
@@ -87,6 +98,17 @@ mod tests {
         assert!(second.as_mut().poll(&mut cx).is_pending());
         drop(turn);
         assert!(second.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn try_enter_enters_only_an_idle_gate() {
+        let gate = Gate::default();
+        let turn = gate.try_enter().unwrap();
+        assert!(gate.try_enter().is_none(), "a busy gate lets no one in");
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(pin!(gate.enter()).poll(&mut cx).is_pending());
+        drop(turn);
+        assert!(gate.try_enter().is_some());
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Loading on first use: the [`LazySession`] the tower layer and the
-//! actix-web middleware put in a request's extensions in place of a loaded
-//! session, and the request's `Cookie` values it keeps for the load.
+//! actix-web middleware register in a request's extensions ([`Sessions`],
+//! one value for every wrapper in front of the handler) in place of a
+//! loaded session, and the request's `Cookie` values it keeps for the load.
 
+use std::any::Any;
 use std::fmt;
+#[cfg(any(feature = "axum", feature = "actix-web"))]
+use std::future::Future;
+#[cfg(any(feature = "axum", feature = "actix-web"))]
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::de::DeserializeOwned;
@@ -11,6 +17,7 @@ use super::gate::Gate;
 use super::{SessionError, SessionHandle};
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
 use crate::manager::SessionManager;
+use crate::session::Session;
 
 /// One `Cookie` header value, as the framework carries it: a clone of
 /// shared bytes, read as bytes by the load (never converted).
@@ -80,7 +87,7 @@ impl RequestCookies {
 
 /// The request's session, loaded on first use: what the tower layer
 /// (`tower::SessionLayer`) and the actix-web middleware
-/// (`actix_web::SessionMiddleware`) put in the request's extensions.
+/// (`actix_web::SessionMiddleware`) register in the request's extensions.
 ///
 /// The wrapper keeps only the request's `Cookie` header values (clones of
 /// shared bytes); [`LazySession::handle`] loads the session (opening the
@@ -92,7 +99,7 @@ impl RequestCookies {
 ///
 /// Handlers in axum and actix-web usually take a [`SessionHandle<T>`]
 /// instead, which calls this. Take `LazySession<T>` to load only on some
-/// paths; raw tower services find it in the request's extensions.
+/// paths; raw tower services get it with `LazySession::from_extensions`.
 ///
 /// # Examples
 ///
@@ -162,6 +169,54 @@ impl<T> LazySession<T>
 where
     T: DeserializeOwned + Default + 'static,
 {
+    /// This session, erased for a tower request's [`Sessions`].
+    #[cfg(feature = "tower")]
+    pub(crate) fn erased_send(&self) -> Arc<dyn SendSession>
+    where
+        T: Send + Sync,
+    {
+        Arc::clone(&self.inner) as Arc<dyn SendSession>
+    }
+
+    /// This session, erased for an actix-web request's [`Sessions`].
+    #[cfg(feature = "actix-web")]
+    pub(crate) fn erased_local(&self) -> Arc<dyn LocalSession> {
+        Arc::clone(&self.inner) as Arc<dyn LocalSession>
+    }
+}
+
+#[cfg(feature = "tower")]
+impl<T: 'static> LazySession<T> {
+    /// The request's session of type `T`, from the request's extensions,
+    /// where the [`SessionLayer<T>`](crate::tower::SessionLayer) in front
+    /// of the service put it (the innermost, when several with this `T`
+    /// are nested); `None` when no layer with this `T` runs in front. What
+    /// a raw tower service calls; axum handlers take the extractor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sealed_session::tower::LazySession;
+    ///
+    /// async fn visits<B>(request: http::Request<B>) -> Option<u32> {
+    ///     let lazy = LazySession::<u32>::from_extensions(request.extensions())?;
+    ///     let session = lazy.handle().await.ok()?;
+    ///     Some(session.update(|visits| {
+    ///         **visits += 1;
+    ///         **visits
+    ///     }))
+    /// }
+    /// # let _ = visits::<()>;
+    /// ```
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
+        extensions.get::<Sessions<dyn SendSession>>()?.find()
+    }
+}
+
+impl<T> LazySession<T>
+where
+    T: DeserializeOwned + Default + 'static,
+{
     /// The request's session: loaded by the first call, from the request's
     /// cookies, with [`SessionManager::load`]; the same handle (or error)
     /// for every later call. A call made while another loads waits for
@@ -175,7 +230,7 @@ where
     /// session is fresh and [`Session::fresh_reason`](crate::Session::fresh_reason)
     /// says why.
     pub async fn handle(&self) -> Result<SessionHandle<T>, SessionError> {
-        if let Some(loaded) = self.loaded() {
+        if let Some(loaded) = self.handle_now() {
             return loaded;
         }
         let _turn = self.inner.loading.enter().await;
@@ -184,11 +239,41 @@ where
             return loaded;
         }
         let manager = &self.inner.manager;
-        let cookies = &self.inner.cookies;
-        let loaded = match manager.load_cookie_values::<T>(cookies.values()).await {
+        let loaded = manager
+            .load_cookie_values::<T>(self.inner.cookies.values())
+            .await;
+        self.keep(loaded)
+    }
+
+    /// [`LazySession::handle`] without waiting, when it need not wait:
+    /// the session already loaded, or a manager without a store (whose
+    /// load never waits) and no other load under way. `None` when the
+    /// load must be awaited.
+    pub(crate) fn handle_now(&self) -> Option<Result<SessionHandle<T>, SessionError>> {
+        if let Some(loaded) = self.loaded() {
+            return Some(loaded);
+        }
+        let manager = &self.inner.manager;
+        if manager.store().is_some() {
+            return None;
+        }
+        let _turn = self.inner.loading.try_enter()?;
+        if let Some(loaded) = self.loaded() {
+            return Some(loaded);
+        }
+        let loaded = manager.load_cookie_values_sync::<T>(self.inner.cookies.values());
+        Some(self.keep(loaded))
+    }
+
+    /// Keeps what the load gave, for every later call, and returns it.
+    fn keep(
+        &self,
+        loaded: Result<Session<T>, crate::Error>,
+    ) -> Result<SessionHandle<T>, SessionError> {
+        let loaded = match loaded {
             Ok(session) => Ok(SessionHandle::loaded(
-                manager.clone(),
-                cookies.clone(),
+                self.inner.manager.clone(),
+                self.inner.cookies.clone(),
                 session,
             )),
             Err(e) => Err(SessionError::new(e)),
@@ -225,18 +310,182 @@ impl<T> fmt::Debug for LazySession<T> {
     }
 }
 
-/// The request's signed-in subject, whatever the session type: what the
-/// session layers put in the request's extensions beside the
-/// [`LazySession<T>`] (the innermost layer's wins, as for the session), for
-/// the adapters' `SignedIn` extractors.
-/// `P` is the pointer to it: an `Arc` for tower, an `Rc` for actix-web.
-#[derive(Clone)]
-pub(crate) struct CurrentSubject<P>(pub(crate) P);
+/// A request's session of any type, as a wrapper registers it in the
+/// request's [`Sessions`]: what an extractor finds by type, and what a
+/// `SignedIn` extractor asks for the subject, whatever the type.
+pub(crate) trait AnySession: Any {
+    /// The session type's name, for the extractors' messages.
+    #[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))]
+    fn type_name(&self) -> &'static str;
+
+    /// Puts this session's [`LazySession<T>`] in `out` when `out` is an
+    /// `Option<LazySession<T>>` (with this session's `T`); leaves any other
+    /// `out` alone.
+    fn lazy_into(self: Arc<Self>, out: &mut dyn Any);
+}
+
+impl<T: 'static> AnySession for Inner<T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn lazy_into(self: Arc<Self>, out: &mut dyn Any) {
+        if let Some(out) = out.downcast_mut::<Option<LazySession<T>>>() {
+            *out = Some(LazySession { inner: self });
+        }
+    }
+}
+
+/// What a subject lookup gives: who is signed in, or the load's error.
+#[cfg(any(feature = "axum", feature = "actix-web"))]
+pub(crate) type SubjectResult = Result<Option<String>, SessionError>;
+
+/// A session in a tower stack, whose subject lookup is `Send`.
+#[cfg(feature = "tower")]
+pub(crate) trait SendSession: AnySession + Send + Sync {
+    /// The subject, loading the session if no one has: without waiting
+    /// when it can ([`LazySession::handle_now`]), else in the future.
+    #[cfg(feature = "axum")]
+    fn subject(self: Arc<Self>) -> Subject<Pin<Box<dyn Future<Output = SubjectResult> + Send>>>;
+}
+
+#[cfg(feature = "tower")]
+impl<T> SendSession for Inner<T>
+where
+    T: DeserializeOwned + Default + Send + Sync + 'static,
+{
+    #[cfg(feature = "axum")]
+    fn subject(self: Arc<Self>) -> Subject<Pin<Box<dyn Future<Output = SubjectResult> + Send>>> {
+        let lazy = LazySession { inner: self };
+        match lazy.handle_now() {
+            Some(loaded) => Subject::Now(loaded.map(|handle| handle.subject())),
+            None => Subject::Later(Box::pin(subject_of(lazy))),
+        }
+    }
+}
+
+/// A session under actix-web, whose subject lookup is a local future.
+#[cfg(feature = "actix-web")]
+pub(crate) trait LocalSession: AnySession {
+    /// As `SendSession::subject`, with a local future.
+    fn subject(self: Arc<Self>) -> Subject<Pin<Box<dyn Future<Output = SubjectResult>>>>;
+}
+
+#[cfg(feature = "actix-web")]
+impl<T> LocalSession for Inner<T>
+where
+    T: DeserializeOwned + Default + 'static,
+{
+    fn subject(self: Arc<Self>) -> Subject<Pin<Box<dyn Future<Output = SubjectResult>>>> {
+        let lazy = LazySession { inner: self };
+        match lazy.handle_now() {
+            Some(loaded) => Subject::Now(loaded.map(|handle| handle.subject())),
+            None => Subject::Later(Box::pin(subject_of(lazy))),
+        }
+    }
+}
+
+/// A subject lookup: done, or a future `F` to await.
+#[cfg(any(feature = "axum", feature = "actix-web"))]
+pub(crate) enum Subject<F> {
+    /// Found without waiting.
+    Now(SubjectResult),
+    /// Found when `F` finishes.
+    Later(F),
+}
+
+#[cfg(feature = "axum")]
+impl<F: Future<Output = SubjectResult> + Unpin> Subject<F> {
+    /// The subject.
+    pub(crate) async fn get(self) -> SubjectResult {
+        match self {
+            Self::Now(subject) => subject,
+            Self::Later(future) => future.await,
+        }
+    }
+}
 
 /// The subject of the session `lazy` loads (loading it if no one has).
-pub(crate) async fn subject_of<T>(lazy: LazySession<T>) -> Result<Option<String>, SessionError>
+#[cfg(any(feature = "axum", feature = "actix-web"))]
+async fn subject_of<T>(lazy: LazySession<T>) -> SubjectResult
 where
     T: DeserializeOwned + Default + 'static,
 {
     lazy.handle().await.map(|handle| handle.subject())
+}
+
+/// The sessions the wrappers in front of a request provide, innermost
+/// first: the one value a wrapper puts in the request's extensions (one
+/// heap block there, whatever the number of wrappers). `D` is the erased
+/// session: `dyn SendSession` for tower, `dyn LocalSession` for
+/// actix-web.
+pub(crate) struct Sessions<D: ?Sized> {
+    /// The innermost wrapper's session: the one `SignedIn` reads, and the
+    /// one found first for its type.
+    innermost: Arc<D>,
+    /// The sessions of wrappers further out, nearest first (no allocation
+    /// for one wrapper, the common case).
+    outer: Vec<Arc<D>>,
+}
+
+impl<D: ?Sized> Clone for Sessions<D> {
+    fn clone(&self) -> Self {
+        Self {
+            innermost: Arc::clone(&self.innermost),
+            outer: self.outer.clone(),
+        }
+    }
+}
+
+impl<D: ?Sized + AnySession> Sessions<D> {
+    /// The sessions of `outer` (the request's, if a wrapper further out
+    /// registered any) with `session` as the innermost.
+    pub(crate) fn with(outer: Option<Self>, session: Arc<D>) -> Self {
+        let outer = match outer {
+            None => Vec::new(),
+            Some(Self {
+                innermost,
+                outer: mut further,
+            }) => {
+                further.insert(0, innermost);
+                further
+            }
+        };
+        Self {
+            innermost: session,
+            outer,
+        }
+    }
+
+    /// The innermost wrapper's session.
+    // Read only by the `SignedIn` extractors (tower alone has none).
+    #[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))]
+    pub(crate) fn innermost(&self) -> Arc<D> {
+        Arc::clone(&self.innermost)
+    }
+
+    /// The session of type `T` nearest the handler, if a wrapper provides
+    /// one.
+    pub(crate) fn find<T: 'static>(&self) -> Option<LazySession<T>> {
+        let mut found: Option<LazySession<T>> = None;
+        for session in std::iter::once(&self.innermost).chain(&self.outer) {
+            D::lazy_into(Arc::clone(session), &mut found);
+            if found.is_some() {
+                break;
+            }
+        }
+        found
+    }
+
+    /// The session types provided, outermost first, for the extractors'
+    /// messages.
+    #[cfg(any(feature = "axum", feature = "actix-web"))]
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = std::iter::once(&self.innermost)
+            .chain(&self.outer)
+            .map(|session| session.type_name())
+            .collect();
+        names.reverse();
+        names
+    }
 }

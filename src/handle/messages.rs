@@ -1,45 +1,9 @@
 //! What the extractors say when a handler asks for a session no wrapper in
-//! front of it provides: the list of session types the wrappers register
-//! on each request, and the message built from it.
+//! front of it provides, from the session types the wrappers registered
+//! on the request (`Sessions::names`).
 
 #[cfg(any(feature = "axum", feature = "actix-web"))]
 use std::fmt;
-
-/// The session types the layers in front of a request provide (their
-/// `type_name`s, free to copy), for the extractor's message.
-#[derive(Clone, Debug, Default)]
-// Read only by the extractors' messages (tower alone has none).
-#[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))]
-pub(crate) struct SessionLayers {
-    /// The first (outermost), inline: one wrapper, the common case,
-    /// allocates nothing here.
-    first: Option<&'static str>,
-    more: Vec<&'static str>,
-}
-
-impl SessionLayers {
-    /// Adds session type `name` to the request's `list`, or, when the
-    /// request has none yet, returns a new list for the caller to insert
-    /// into the request's extensions.
-    pub(crate) fn add(list: Option<&mut Self>, name: &'static str) -> Option<Self> {
-        match list {
-            Some(list) => {
-                list.more.push(name);
-                None
-            }
-            None => Some(Self {
-                first: Some(name),
-                more: Vec::new(),
-            }),
-        }
-    }
-
-    /// The session types, outermost first.
-    #[cfg(any(feature = "axum", feature = "actix-web"))]
-    pub(crate) fn to_vec(&self) -> Vec<&'static str> {
-        self.first.iter().chain(&self.more).copied().collect()
-    }
-}
 
 /// Where an adapter's session wrapper goes, for the message when a handler
 /// asks for a session no wrapper provides.

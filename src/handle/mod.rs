@@ -18,11 +18,16 @@ use http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub(crate) use self::finish::{delete_if_destroyed, save_into};
+pub(crate) use self::finish::{delete_if_destroyed, save_into, save_into_now};
 use self::gate::Gate;
 pub use self::lazy::LazySession;
-pub(crate) use self::lazy::{CookieValue, CurrentSubject, RequestCookies, subject_of};
-pub(crate) use self::messages::SessionLayers;
+#[cfg(feature = "actix-web")]
+pub(crate) use self::lazy::LocalSession;
+#[cfg(feature = "tower")]
+pub(crate) use self::lazy::SendSession;
+pub(crate) use self::lazy::{CookieValue, RequestCookies, Sessions};
+#[cfg(feature = "actix-web")]
+pub(crate) use self::lazy::{Subject, SubjectResult};
 #[cfg(any(feature = "axum", feature = "actix-web"))]
 pub(crate) use self::messages::{Wrapper, describe_missing};
 use crate::error::Error;

@@ -78,6 +78,19 @@ impl SessionManager {
         result
     }
 
+    /// [`SessionManager::load_cookie_values`] from synchronous code, for
+    /// a manager without a store (`ErrorKind::StoreNeedsAsync` otherwise):
+    /// what the adapters run in place of the future when nothing can wait.
+    pub(crate) fn load_cookie_values_sync<'h, T>(
+        &self,
+        values: impl Iterator<Item = &'h [u8]>,
+    ) -> Result<Session<T>, Error>
+    where
+        T: DeserializeOwned + Default + 'static,
+    {
+        self.without_store(self.load_cookie_values(values))
+    }
+
     /// What [`SessionManager::load_at`] does, before a failure is observed.
     async fn load_cookies<'h, T>(
         &self,
