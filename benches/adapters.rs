@@ -15,12 +15,18 @@
 //!   `http::HeaderMap`, with a new response map each time;
 //! - `core/async`: the same through `load` and `save`, the calls the
 //!   adapters make, in a current-thread tokio runtime's `block_on`;
-//! - `axum/bare`, `axum/session`: an axum `Router` called as a tower
-//!   service, without and with `SessionLayer`, driven by a current-thread
-//!   tokio runtime's `block_on`;
-//! - `actix/bare`, `actix/session`: an actix-web `App` made into a service
-//!   by `actix_web::test::init_service`, without and with
+//! - `axum/bare`, `axum/pass`, `axum/session`: an axum `Router` called as
+//!   a tower service, without a layer, with a layer that only calls the
+//!   route, and with `SessionLayer`, driven by a current-thread tokio
+//!   runtime's `block_on`;
+//! - `actix/bare`, `actix/pass`, `actix/session`: an actix-web `App` made
+//!   into a service by `actix_web::test::init_service`, without
+//!   middleware, with one that only calls the route, and with
 //!   `SessionMiddleware`, driven by an actix `System`'s `block_on`.
+//!
+//! `session - pass - core/async` is then what the adapter adds beyond
+//! what any wrapper costs in its framework (axum boxes and clones every
+//! layered route, for one).
 //!
 //! Run with `cargo bench --bench adapters --features axum,actix-web`.
 //!
@@ -156,14 +162,19 @@ mod axum_rows {
         format!("visit {visits}")
     }
 
-    pub(super) fn row(manager: Option<&sealed_session::SessionManager>, cookie: &str) -> Row {
-        let mut app = match manager {
-            None => Router::new().route("/", get(bare)),
-            Some(manager) => {
-                Router::new()
-                    .route("/", get(session))
-                    .layer(SessionLayer::<SmallSession>::new(manager.clone()))
-            }
+    pub(super) fn row(wrapper: super::Wrapper<'_>, cookie: &str) -> Row {
+        let manager = match wrapper {
+            super::Wrapper::Session(manager) => Some(manager),
+            super::Wrapper::None | super::Wrapper::PassThrough => None,
+        };
+        let mut app = match wrapper {
+            super::Wrapper::None => Router::new().route("/", get(bare)),
+            super::Wrapper::PassThrough => Router::new()
+                .route("/", get(bare))
+                .layer(tower::layer::layer_fn(super::pass_through::Tower)),
+            super::Wrapper::Session(manager) => Router::new()
+                .route("/", get(session))
+                .layer(SessionLayer::<SmallSession>::new(manager.clone())),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -241,7 +252,7 @@ mod actix_rows {
         })
     }
 
-    pub(super) fn row(manager: Option<&sealed_session::SessionManager>, cookie: &str) -> Row {
+    pub(super) fn row(wrapper: super::Wrapper<'_>, cookie: &str) -> Row {
         let system = actix_web::rt::System::new();
         let cookie = cookie.to_owned();
         let make = move || {
@@ -250,14 +261,22 @@ mod actix_rows {
                 .insert_header((actix_web::http::header::COOKIE, cookie.as_str()))
                 .to_request()
         };
-        match manager {
-            None => {
+        match wrapper {
+            super::Wrapper::None => {
                 let app = system.block_on(test::init_service(
                     App::new().route("/", web::get().to(bare)),
                 ));
                 runner(system, app, make, false)
             }
-            Some(manager) => {
+            super::Wrapper::PassThrough => {
+                let app = system.block_on(test::init_service(
+                    App::new()
+                        .wrap(super::pass_through::Actix)
+                        .route("/", web::get().to(bare)),
+                ));
+                runner(system, app, make, false)
+            }
+            super::Wrapper::Session(manager) => {
                 let app = system.block_on(test::init_service(
                     App::new()
                         .wrap(SessionMiddleware::<SmallSession>::new(manager.clone()))
@@ -269,23 +288,94 @@ mod actix_rows {
     }
 }
 
-const ROWS: [&str; 6] = [
+const ROWS: [&str; 8] = [
     "core/sync",
     "core/async",
     "axum/bare",
+    "axum/pass",
     "axum/session",
     "actix/bare",
+    "actix/pass",
     "actix/session",
 ];
+
+/// What wraps a framework row's handler.
+#[derive(Clone, Copy)]
+enum Wrapper<'a> {
+    /// Nothing.
+    None,
+    /// A wrapper that only calls the handler: what any wrapper costs in the
+    /// framework (axum boxes and clones every layered route, for one).
+    PassThrough,
+    /// This crate's wrapper, with this manager.
+    Session(&'a SessionManager),
+}
+
+/// Wrappers that only call the service they wrap.
+mod pass_through {
+    use std::future::{Ready, ready};
+    use std::task::{Context, Poll};
+
+    /// A tower layer's service that calls the inner one.
+    #[derive(Clone)]
+    pub(crate) struct Tower<S>(pub(crate) S);
+
+    impl<S: tower::Service<R>, R> tower::Service<R> for Tower<S> {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = S::Future;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+            self.0.poll_ready(cx)
+        }
+
+        fn call(&mut self, request: R) -> S::Future {
+            self.0.call(request)
+        }
+    }
+
+    /// An actix-web middleware that calls the inner service.
+    pub(crate) struct Actix;
+
+    pub(crate) struct ActixService<S>(S);
+
+    impl<S: actix_web::dev::Service<R>, R> actix_web::dev::Transform<S, R> for Actix {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Transform = ActixService<S>;
+        type InitError = ();
+        type Future = Ready<Result<ActixService<S>, ()>>;
+
+        fn new_transform(&self, service: S) -> Self::Future {
+            ready(Ok(ActixService(service)))
+        }
+    }
+
+    impl<S: actix_web::dev::Service<R>, R> actix_web::dev::Service<R> for ActixService<S> {
+        type Response = S::Response;
+        type Error = S::Error;
+        type Future = S::Future;
+
+        fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+            self.0.poll_ready(cx)
+        }
+
+        fn call(&self, request: R) -> S::Future {
+            self.0.call(request)
+        }
+    }
+}
 
 fn row(name: &str, manager: &SessionManager, cookie: &str) -> Row {
     match name {
         "core/sync" => core_sync(manager, cookie),
         "core/async" => core_async(manager, cookie),
-        "axum/bare" => axum_rows::row(None, cookie),
-        "axum/session" => axum_rows::row(Some(manager), cookie),
-        "actix/bare" => actix_rows::row(None, cookie),
-        "actix/session" => actix_rows::row(Some(manager), cookie),
+        "axum/bare" => axum_rows::row(Wrapper::None, cookie),
+        "axum/pass" => axum_rows::row(Wrapper::PassThrough, cookie),
+        "axum/session" => axum_rows::row(Wrapper::Session(manager), cookie),
+        "actix/bare" => actix_rows::row(Wrapper::None, cookie),
+        "actix/pass" => actix_rows::row(Wrapper::PassThrough, cookie),
+        "actix/session" => actix_rows::row(Wrapper::Session(manager), cookie),
         other => {
             eprintln!("no row {other:?}; the rows are {ROWS:?}");
             std::process::exit(2)

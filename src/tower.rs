@@ -387,8 +387,12 @@ where
         // One value in the extensions for every layer in front of the
         // handler: a layer further out registered its sessions already.
         let extensions = request.extensions_mut();
-        let outer = extensions.remove::<Sessions<dyn SendSession>>();
-        extensions.insert(Sessions::with(outer, lazy.erased_send()));
+        match extensions.get_mut::<Sessions<dyn SendSession>>() {
+            Some(sessions) => sessions.push_innermost(lazy.erased_send()),
+            None => {
+                extensions.insert(Sessions::new(lazy.erased_send()));
+            }
+        }
         // The inner service was driven to readiness (`poll_ready`): it is
         // called now, and only its future is kept.
         ResponseFuture {

@@ -414,8 +414,12 @@ where
             // One value in the extensions for every middleware in front of
             // the handler: one further out registered its sessions already.
             let mut extensions = request.extensions_mut();
-            let outer = extensions.remove::<Sessions<dyn LocalSession>>();
-            extensions.insert(Sessions::with(outer, lazy.erased_local()));
+            match extensions.get_mut::<Sessions<dyn LocalSession>>() {
+                Some(sessions) => sessions.push_innermost(lazy.erased_local()),
+                None => {
+                    extensions.insert(Sessions::new(lazy.erased_local()));
+                }
+            }
         }
         ResponseFuture {
             state: State::Inner {

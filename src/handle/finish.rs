@@ -74,9 +74,11 @@ fn saves<T>(session: &Session<T>, server_error: bool) -> bool {
     !server_error || session.is_destroyed()
 }
 
-/// How many `Set-Cookie` lines `headers` hold.
+/// How many values `headers` hold: a save appends only `Set-Cookie`
+/// lines, so a change in this count is a cookie written (no scan of the
+/// response's headers).
 fn set_cookies(headers: &HeaderMap) -> usize {
-    headers.get_all(SET_COOKIE).iter().count()
+    headers.len()
 }
 
 /// After a final save that succeeded without writing a cookie, the one a

@@ -5,49 +5,59 @@
 //! a turn that never ends.
 
 use std::future::poll_fn;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::task::{Poll, Waker};
 
 /// Lets one task in at a time; [`Gate::enter`] waits for the turn.
+///
+/// Entering and leaving an idle gate is one atomic operation each; the
+/// lock is taken only when a task has to wait. A waiting task registers
+/// its waker, raises `waiters` and tries once more; a leaving task lowers
+/// `busy` and then looks at `waiters`. All four are `SeqCst`, so either
+/// the waiter's second try sees the gate free or the leaver sees the
+/// waiter and wakes it: no wake-up is lost.
 #[derive(Default)]
 pub(crate) struct Gate {
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    busy: bool,
+    busy: AtomicBool,
+    /// Raised once a waker is registered; lowered by the leaver that takes
+    /// the wakers.
+    waiters: AtomicBool,
     /// Tasks waiting for a turn (no allocation until one waits).
-    waiting: Vec<Waker>,
+    waiting: Mutex<Vec<Waker>>,
 }
 
 impl Gate {
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn claim(&self) -> bool {
+        self.busy
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
 
     /// Enters now if no other task is inside: the turn lasts until the
     /// returned guard is dropped. `None` when the gate is busy.
     pub(crate) fn try_enter(&self) -> Option<Turn<'_>> {
-        let mut state = self.state();
-        if state.busy {
-            return None;
-        }
-        state.busy = true;
-        Some(Turn { gate: self })
+        self.claim().then(|| Turn { gate: self })
     }
 
     /// Waits until no other task is inside, then enters; the turn lasts
     /// until the returned guard is dropped.
     pub(crate) async fn enter(&self) -> Turn<'_> {
         poll_fn(|cx| {
-            let mut state = self.state();
-            if !state.busy {
-                state.busy = true;
+            if self.claim() {
                 return Poll::Ready(());
             }
-            if !state.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                state.waiting.push(cx.waker().clone());
+            {
+                let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+                if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                    waiting.push(cx.waker().clone());
+                }
+                self.waiters.store(true, Ordering::SeqCst);
+            }
+            // Left between the first try and the registration: this task
+            // may have been missed by the leaver's look at `waiters`.
+            if self.claim() {
+                return Poll::Ready(());
             }
             Poll::Pending
         })
@@ -63,10 +73,15 @@ pub(crate) struct Turn<'a> {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
+        let gate = self.gate;
+        gate.busy.store(false, Ordering::SeqCst);
+        if !gate.waiters.load(Ordering::SeqCst) {
+            return;
+        }
         let waiting = {
-            let mut state = self.gate.state();
-            state.busy = false;
-            std::mem::take(&mut state.waiting)
+            let mut waiting = gate.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+            gate.waiters.store(false, Ordering::SeqCst);
+            std::mem::take(&mut *waiting)
         };
         // Every waiter polls again; the first in takes the turn, the others
         // wait again.
@@ -98,6 +113,36 @@ mod tests {
         assert!(second.as_mut().poll(&mut cx).is_pending());
         drop(turn);
         assert!(second.as_mut().poll(&mut cx).is_ready());
+    }
+
+    /// Counts its wakes.
+    struct Counter(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counter {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_leaver_wakes_the_waiter_once_and_an_idle_leave_wakes_no_one() {
+        let gate = Gate::default();
+        let counter = std::sync::Arc::new(Counter(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = Waker::from(std::sync::Arc::clone(&counter));
+        let mut cx = Context::from_waker(&waker);
+        let turn = gate.try_enter().unwrap();
+        let mut second = pin!(gate.enter());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        // Polled again while still waiting: registered once.
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+        drop(turn);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "woken once");
+        let Poll::Ready(turn) = second.as_mut().poll(&mut cx) else {
+            panic!("the woken waiter enters");
+        };
+        drop(turn);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "no one else waited");
     }
 
     #[test]

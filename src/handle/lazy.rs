@@ -9,15 +9,13 @@ use std::fmt;
 use std::future::Future;
 #[cfg(any(feature = "axum", feature = "actix-web"))]
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::gate::Gate;
-use super::{SessionError, SessionHandle};
+use super::{SessionError, SessionHandle, Shared};
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
 use crate::manager::SessionManager;
-use crate::session::Session;
 
 /// One `Cookie` header value, as the framework carries it: a clone of
 /// shared bytes, read as bytes by the load (never converted).
@@ -125,63 +123,26 @@ impl RequestCookies {
 /// # let _ = add;
 /// ```
 pub struct LazySession<T> {
-    inner: Arc<Inner<T>>,
-}
-
-struct Inner<T> {
-    manager: SessionManager,
-    cookies: RequestCookies,
-    /// Held while loading, so a second caller waits for the first load.
-    loading: Gate,
-    loaded: Mutex<Option<Result<SessionHandle<T>, SessionError>>>,
+    inner: Arc<Shared<T>>,
 }
 
 impl<T> LazySession<T> {
     /// A session to be loaded with `manager` from `cookies`.
     pub(crate) fn new(manager: SessionManager, cookies: RequestCookies) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                manager,
-                cookies,
-                loading: Gate::default(),
-                loaded: Mutex::new(None),
-            }),
+            inner: Arc::new(Shared::unloaded(manager, cookies)),
         }
     }
 
     /// What the load gave, if the session was loaded (or failed to load);
     /// `None` when nothing asked for it. Loads nothing.
     pub fn loaded(&self) -> Option<Result<SessionHandle<T>, SessionError>> {
-        self.inner
-            .loaded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.inner.loaded()
     }
 
     /// Whether the session was loaded, successfully or not.
     pub fn is_loaded(&self) -> bool {
         self.loaded().is_some()
-    }
-}
-
-impl<T> LazySession<T>
-where
-    T: DeserializeOwned + Default + 'static,
-{
-    /// This session, erased for a tower request's [`Sessions`].
-    #[cfg(feature = "tower")]
-    pub(crate) fn erased_send(&self) -> Arc<dyn SendSession>
-    where
-        T: Send + Sync,
-    {
-        Arc::clone(&self.inner) as Arc<dyn SendSession>
-    }
-
-    /// This session, erased for an actix-web request's [`Sessions`].
-    #[cfg(feature = "actix-web")]
-    pub(crate) fn erased_local(&self) -> Arc<dyn LocalSession> {
-        Arc::clone(&self.inner) as Arc<dyn LocalSession>
     }
 }
 
@@ -233,16 +194,17 @@ where
         if let Some(loaded) = self.handle_now() {
             return loaded;
         }
-        let _turn = self.inner.loading.enter().await;
+        let _turn = self.inner.loading().enter().await;
         // Loaded by the caller this one waited for.
         if let Some(loaded) = self.loaded() {
             return loaded;
         }
-        let manager = &self.inner.manager;
-        let loaded = manager
-            .load_cookie_values::<T>(self.inner.cookies.values())
+        let loaded = self
+            .inner
+            .manager()
+            .load_cookie_values::<T>(self.inner.cookies().values())
             .await;
-        self.keep(loaded)
+        self.inner.keep(loaded)
     }
 
     /// [`LazySession::handle`] without waiting, when it need not wait:
@@ -253,37 +215,36 @@ where
         if let Some(loaded) = self.loaded() {
             return Some(loaded);
         }
-        let manager = &self.inner.manager;
+        let manager = self.inner.manager();
         if manager.store().is_some() {
             return None;
         }
-        let _turn = self.inner.loading.try_enter()?;
+        let _turn = self.inner.loading().try_enter()?;
         if let Some(loaded) = self.loaded() {
             return Some(loaded);
         }
-        let loaded = manager.load_cookie_values_sync::<T>(self.inner.cookies.values());
-        Some(self.keep(loaded))
+        let loaded = manager.load_cookie_values_sync::<T>(self.inner.cookies().values());
+        Some(self.inner.keep(loaded))
+    }
+}
+
+impl<T> LazySession<T>
+where
+    T: DeserializeOwned + Default + 'static,
+{
+    /// This session, erased for a tower request's [`Sessions`].
+    #[cfg(feature = "tower")]
+    pub(crate) fn erased_send(&self) -> Arc<dyn SendSession>
+    where
+        T: Send + Sync,
+    {
+        Arc::clone(&self.inner) as Arc<dyn SendSession>
     }
 
-    /// Keeps what the load gave, for every later call, and returns it.
-    fn keep(
-        &self,
-        loaded: Result<Session<T>, crate::Error>,
-    ) -> Result<SessionHandle<T>, SessionError> {
-        let loaded = match loaded {
-            Ok(session) => Ok(SessionHandle::loaded(
-                self.inner.manager.clone(),
-                self.inner.cookies.clone(),
-                session,
-            )),
-            Err(e) => Err(SessionError::new(e)),
-        };
-        *self
-            .inner
-            .loaded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(loaded.clone());
-        loaded
+    /// This session, erased for an actix-web request's [`Sessions`].
+    #[cfg(feature = "actix-web")]
+    pub(crate) fn erased_local(&self) -> Arc<dyn LocalSession> {
+        Arc::clone(&self.inner) as Arc<dyn LocalSession>
     }
 }
 
@@ -324,7 +285,7 @@ pub(crate) trait AnySession: Any {
     fn lazy_into(self: Arc<Self>, out: &mut dyn Any);
 }
 
-impl<T: 'static> AnySession for Inner<T> {
+impl<T: 'static> AnySession for Shared<T> {
     fn type_name(&self) -> &'static str {
         std::any::type_name::<T>()
     }
@@ -350,7 +311,7 @@ pub(crate) trait SendSession: AnySession + Send + Sync {
 }
 
 #[cfg(feature = "tower")]
-impl<T> SendSession for Inner<T>
+impl<T> SendSession for Shared<T>
 where
     T: DeserializeOwned + Default + Send + Sync + 'static,
 {
@@ -372,7 +333,7 @@ pub(crate) trait LocalSession: AnySession {
 }
 
 #[cfg(feature = "actix-web")]
-impl<T> LocalSession for Inner<T>
+impl<T> LocalSession for Shared<T>
 where
     T: DeserializeOwned + Default + 'static,
 {
@@ -438,23 +399,18 @@ impl<D: ?Sized> Clone for Sessions<D> {
 }
 
 impl<D: ?Sized + AnySession> Sessions<D> {
-    /// The sessions of `outer` (the request's, if a wrapper further out
-    /// registered any) with `session` as the innermost.
-    pub(crate) fn with(outer: Option<Self>, session: Arc<D>) -> Self {
-        let outer = match outer {
-            None => Vec::new(),
-            Some(Self {
-                innermost,
-                outer: mut further,
-            }) => {
-                further.insert(0, innermost);
-                further
-            }
-        };
+    /// The sessions of a request whose only wrapper is `session`'s.
+    pub(crate) fn new(session: Arc<D>) -> Self {
         Self {
             innermost: session,
-            outer,
+            outer: Vec::new(),
         }
+    }
+
+    /// Adds the session of a wrapper nearer the handler than those here.
+    pub(crate) fn push_innermost(&mut self, session: Arc<D>) {
+        let further = std::mem::replace(&mut self.innermost, session);
+        self.outer.insert(0, further);
     }
 
     /// The innermost wrapper's session.

@@ -11,7 +11,7 @@ mod lazy;
 mod messages;
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
@@ -30,7 +30,7 @@ pub(crate) use self::lazy::{CookieValue, RequestCookies, Sessions};
 pub(crate) use self::lazy::{Subject, SubjectResult};
 #[cfg(any(feature = "axum", feature = "actix-web"))]
 pub(crate) use self::messages::{Wrapper, describe_missing};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::manager::{Saved, SessionManager};
 use crate::session::map::Map;
 use crate::session::{FreshReason, Session};
@@ -147,12 +147,23 @@ pub struct SessionHandle<T> {
     shared: Arc<Shared<T>>,
 }
 
-struct Shared<T> {
-    session: Mutex<Session<T>>,
+/// A request's session, shared by its [`LazySession`] and every
+/// [`SessionHandle`] to it: one allocation per request, made by the
+/// wrapper, which the load fills in.
+pub(crate) struct Shared<T> {
     manager: SessionManager,
-    /// The request's `Cookie` values, which [`SessionHandle::reload`]
-    /// reads when nothing was saved during the handler.
+    /// The request's `Cookie` values, which the load and
+    /// [`SessionHandle::reload`] (when nothing was saved during the
+    /// handler) read.
     cookies: RequestCookies,
+    /// Held while loading, so a second caller waits for the first load.
+    loading: Gate,
+    /// The loaded session: set once, by the load. A [`SessionHandle`]
+    /// exists only once it is set.
+    session: OnceLock<Mutex<Session<T>>>,
+    /// The load's error, when the store could not be read: set once,
+    /// instead of `session`.
+    failed: OnceLock<SessionError>,
     /// The `Set-Cookie` of the last save during the handler, kept for the
     /// response.
     written: Mutex<Option<HeaderValue>>,
@@ -160,33 +171,93 @@ struct Shared<T> {
     busy: Gate,
 }
 
+impl<T> Shared<T> {
+    /// A request's session, not loaded yet.
+    pub(crate) fn unloaded(manager: SessionManager, cookies: RequestCookies) -> Self {
+        Self {
+            manager,
+            cookies,
+            loading: Gate::default(),
+            session: OnceLock::new(),
+            failed: OnceLock::new(),
+            written: Mutex::new(None),
+            busy: Gate::default(),
+        }
+    }
+
+    pub(crate) fn manager(&self) -> &SessionManager {
+        &self.manager
+    }
+
+    pub(crate) fn cookies(&self) -> &RequestCookies {
+        &self.cookies
+    }
+
+    pub(crate) fn loading(&self) -> &Gate {
+        &self.loading
+    }
+
+    /// What the load gave, if it ran: a handle to the session, or the
+    /// load's error.
+    pub(crate) fn loaded(self: &Arc<Self>) -> Option<Result<SessionHandle<T>, SessionError>> {
+        if self.session.get().is_some() {
+            return Some(Ok(SessionHandle {
+                shared: Arc::clone(self),
+            }));
+        }
+        self.failed.get().map(|error| Err(error.clone()))
+    }
+
+    /// Keeps what the load gave (the first load's, if two ran), for every
+    /// later caller, and returns it.
+    pub(crate) fn keep(
+        self: &Arc<Self>,
+        loaded: Result<Session<T>, Error>,
+    ) -> Result<SessionHandle<T>, SessionError> {
+        match loaded {
+            Ok(session) => {
+                let _ = self.session.set(Mutex::new(session));
+            }
+            Err(e) => {
+                let _ = self.failed.set(SessionError::new(e));
+            }
+        }
+        self.loaded()
+            .unwrap_or_else(|| Err(SessionError::new(Error::new(ErrorKind::Store))))
+    }
+}
+
 /// A handle to a map session (string keys, typed values).
 pub type MapSessionHandle = SessionHandle<Map>;
 
 impl<T> SessionHandle<T> {
+    /// The manager that loaded the session and saves it.
+    pub fn manager(&self) -> &SessionManager {
+        &self.shared.manager
+    }
+
+    /// The `Set-Cookie` the last [`SessionHandle::save`] wrote, if any.
+    pub(crate) fn written(&self) -> Option<HeaderValue> {
+        self.shared
+            .written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// `T: Default` as everywhere a session is made: a session starts empty.
+impl<T: Default> SessionHandle<T> {
     /// A handle owning `session`, saved and reloaded with `manager`, as for
     /// a request with no cookie: [`SessionHandle::reload`] before any
     /// [`SessionHandle::save`] gives a fresh session. The layer and the
     /// middleware make their handles through [`LazySession::handle`];
     /// tests of handlers may make one with this.
     pub fn new(manager: SessionManager, session: Session<T>) -> Self {
-        Self::loaded(manager, RequestCookies::default(), session)
-    }
-
-    /// A handle to `session`, loaded with `manager` from `cookies`.
-    pub(crate) fn loaded(
-        manager: SessionManager,
-        cookies: RequestCookies,
-        session: Session<T>,
-    ) -> Self {
+        let shared = Shared::unloaded(manager, RequestCookies::default());
+        let _ = shared.session.set(Mutex::new(session));
         Self {
-            shared: Arc::new(Shared {
-                session: Mutex::new(session),
-                manager,
-                cookies,
-                written: Mutex::new(None),
-                busy: Gate::default(),
-            }),
+            shared: Arc::new(shared),
         }
     }
 
@@ -210,6 +281,12 @@ impl<T> SessionHandle<T> {
     pub fn lock(&self) -> MutexGuard<'_, Session<T>> {
         self.shared
             .session
+            // Set before any handle to it is made; a fresh session if it
+            // ever were not.
+            .get_or_init(|| {
+                let codec = self.shared.manager.codec().clone();
+                Mutex::new(Session::fresh(FreshReason::NoCookie, codec))
+            })
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -255,22 +332,8 @@ impl<T> SessionHandle<T> {
         Ok(())
     }
 
-    /// The manager that loaded the session and saves it.
-    pub fn manager(&self) -> &SessionManager {
-        &self.shared.manager
-    }
-
     pub(crate) fn put_back(&self, session: Session<T>) {
         *self.lock() = session;
-    }
-
-    /// The `Set-Cookie` the last [`SessionHandle::save`] wrote, if any.
-    pub(crate) fn written(&self) -> Option<HeaderValue> {
-        self.shared
-            .written
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 }
 
@@ -292,20 +355,20 @@ impl<T: Default> SessionHandle<T> {
 
 /// The session taken out of a [`SessionHandle`] while it is saved; put
 /// back when dropped.
-pub(crate) struct Taken<'a, T> {
+pub(crate) struct Taken<'a, T: Default> {
     handle: &'a SessionHandle<T>,
     /// `Some` until dropped.
     session: Option<Session<T>>,
 }
 
-impl<T> Taken<'_, T> {
+impl<T: Default> Taken<'_, T> {
     /// The session taken out.
     fn session(&mut self) -> Option<&mut Session<T>> {
         self.session.as_mut()
     }
 }
 
-impl<T> Drop for Taken<'_, T> {
+impl<T: Default> Drop for Taken<'_, T> {
     fn drop(&mut self) {
         if let Some(session) = self.session.take() {
             self.handle.put_back(session);
@@ -411,7 +474,7 @@ impl<T> Clone for SessionHandle<T> {
     }
 }
 
-impl<T> fmt::Debug for SessionHandle<T> {
+impl<T: Default> fmt::Debug for SessionHandle<T> {
     /// Shows where the session lives, not its data.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let session = self.lock();
