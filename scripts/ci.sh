@@ -20,11 +20,11 @@ cargo fmt --all --check
 step "cargo clippy (the library and the demo, all targets, all features)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "cargo check (each feature alone)"
-cargo check --no-default-features
+step "cargo clippy (no features, and each feature alone, warnings denied)"
+cargo clippy --quiet --no-default-features -- -D warnings
 for feature in $(sed -n '/^\[features\]/,/^\[/p' Cargo.toml | grep -oE '^[a-z][a-z0-9-]*' | grep -v '^default$'); do
     echo "  --features $feature"
-    cargo check --quiet --no-default-features --features "$feature"
+    cargo clippy --quiet --no-default-features --features "$feature" -- -D warnings
 done
 
 step "cargo test (no features: the crate without its default memory store)"

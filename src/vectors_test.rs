@@ -61,10 +61,10 @@ fn seals_every_frozen_vector_to_its_exact_string() {
         let mut fixed = [0u8; 24];
         fixed[..nonce.len()].copy_from_slice(&nonce);
         assert_eq!(v3.issued_at_ms / 1000, v.issued_at);
-        let times = Times {
-            issued_at: UNIX_EPOCH + Duration::from_millis(v3.issued_at_ms),
-            renewed_at: at(v.renewed_at),
-        };
+        let times = Times::from_parts(
+            UNIX_EPOCH + Duration::from_millis(v3.issued_at_ms),
+            at(v.renewed_at),
+        );
         let identity = Identity {
             id: SessionId::from_bytes(hex(v2.session_id).try_into().unwrap()),
             subject: v2.subject,

@@ -255,6 +255,24 @@ fn junk_session_cookies_cost_no_aead_budget() {
 }
 
 #[test]
+fn values_that_are_not_utf8_are_refused_unopened_and_cost_no_budget() {
+    let manager = manager();
+    let valid = valid_pair(&manager);
+    // The session's name with obs-text bytes: not a session, and no AEAD
+    // open spent on it, however many come before a valid one.
+    let mut header = Vec::new();
+    for _ in 0..MAX_SESSION_CANDIDATES * 3 {
+        header.extend_from_slice(b"__Host-session=\xff\xfe\x80AAAA; ");
+    }
+    let lone = load(&manager, &request([header.clone()]));
+    assert_fresh(&lone, FreshReason::Rejected);
+    header.extend_from_slice(valid.as_bytes());
+    let session = load(&manager, &request([header]));
+    assert!(!session.is_new(), "{:?}", session.fresh_reason());
+    assert_eq!(*session, 42);
+}
+
+#[test]
 fn valid_cookie_after_many_cookie_headers_is_not_examined() {
     // 10 000 separate `Cookie` headers (the byte budget is shared across
     // headers and every header counts at least one pair), then a valid one.
@@ -290,8 +308,9 @@ fn megabyte_of_non_utf8_bytes_gives_a_fresh_session() {
         i += 1;
     }
     let session = load(&manager, &request([header]));
-    // Values that are not UTF-8 are skipped, never decoded; the megabyte
-    // is over the byte cap.
+    // Values that are not base64url (UTF-8 or not) are refused by the
+    // decoder's alphabet check, before any AEAD; the megabyte is over the
+    // byte cap.
     assert_fresh(&session, FreshReason::HeaderTooLarge);
 }
 

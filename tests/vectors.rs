@@ -115,10 +115,7 @@ fn opens_every_frozen_vector_to_its_payload_times_and_key_id() {
         });
         assert_eq!(
             opened.times(),
-            Times {
-                issued_at,
-                renewed_at: at(v.renewed_at),
-            }
+            Times::from_parts(issued_at, at(v.renewed_at))
         );
         assert_eq!(opened.expiry(), v3_of(cookie).and_then(expiry_of));
         let with = opened.opened_with();
@@ -324,10 +321,7 @@ fn inspect_reads_every_frozen_vector_s_times_and_identity() {
         let issued_at = v3_of(cookie).map_or(at(v.issued_at), |v3| {
             UNIX_EPOCH + Duration::from_millis(v3.issued_at_ms)
         });
-        let times = Times {
-            issued_at,
-            renewed_at: at(v.renewed_at),
-        };
+        let times = Times::from_parts(issued_at, at(v.renewed_at));
         assert_eq!(inspection.times(), times, "{} v{version}", v.algorithm);
         assert_eq!(inspection.opened_with().format_version(), version);
         assert_eq!(inspection.expiry(), v3_of(cookie).and_then(expiry_of));

@@ -824,7 +824,7 @@ fn page(
     );
     let issued = session.times().map_or_else(
         || "-".to_owned(),
-        |t| format!("{} (reset when signing in)", ago(t.issued_at)),
+        |t| format!("{} (reset when signing in)", ago(t.issued_at())),
     );
     let store_id = session.store_id().map_or_else(
         || "-".to_owned(),

@@ -54,10 +54,7 @@ fuzz_target!(|input: Input| {
     let (Some(issued_at), Some(renewed_at)) = (at(issued), at(renewed)) else {
         return;
     };
-    let times = Times {
-        issued_at,
-        renewed_at,
-    };
+    let times = Times::from_parts(issued_at, renewed_at);
     let index = usize::from(input.codec) % codecs().len();
     let (codec, settings) = &codecs()[index];
 

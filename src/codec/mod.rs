@@ -238,9 +238,14 @@ impl Codec {
     /// The earlier of the two deadlines of a session with these times and
     /// expiry.
     pub(crate) fn deadline(&self, times: Times, expiry: Option<Expiry>) -> SystemTime {
+        envelope::from_secs(self.deadline_secs(times, expiry))
+    }
+
+    /// [`Codec::deadline`] in whole seconds since the Unix epoch.
+    pub(crate) fn deadline_secs(&self, times: Times, expiry: Option<Expiry>) -> u64 {
         let (issued_at, renewed_at) = times.to_secs();
         let (idle, absolute) = self.deadlines(issued_at, renewed_at, expiry);
-        envelope::from_secs(idle.min(absolute))
+        idle.min(absolute)
     }
 }
 

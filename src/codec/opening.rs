@@ -64,7 +64,8 @@ impl Codec {
         value: &str,
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
-        self.try_open_envelope(value, now).map_err(Error::from)
+        self.try_open_envelope(value.as_bytes(), now)
+            .map_err(Error::from)
     }
 
     /// As [`Codec::open_envelope`], telling a value refused by the cheap
@@ -72,11 +73,11 @@ impl Codec {
     /// reached the AEAD.
     pub(crate) fn try_open_envelope<T: DeserializeOwned + 'static>(
         &self,
-        value: &str,
+        value: &[u8],
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Failure> {
         self.with_opened_cookie(value, |plaintext, with| {
-            self.decode_checked(plaintext, with, now, Deadlines::Both, value.as_bytes())
+            self.decode_checked(plaintext, with, now, Deadlines::Both, value)
         })
     }
 
@@ -85,7 +86,7 @@ impl Codec {
     /// plaintext and which key opened it; the plaintext is wiped afterwards.
     pub(crate) fn with_opened_cookie<R>(
         &self,
-        value: &str,
+        value: &[u8],
         f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
     ) -> Result<R, Failure> {
         if cookie::pair_size(&self.inner.name, value.len()) > self.inner.limit {
@@ -101,7 +102,7 @@ impl Codec {
     /// [`Codec::with_opened_cookie`] in an `N`-byte stack buffer.
     fn with_opened_in<const N: usize, R>(
         &self,
-        value: &str,
+        value: &[u8],
         f: impl FnOnce(&[u8], OpenedWith) -> Result<R, Error>,
     ) -> Result<R, Failure> {
         // Not zero-filled: the decoder writes every byte it hands back.

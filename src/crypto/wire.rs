@@ -258,10 +258,9 @@ pub(crate) fn split(raw: &mut [u8]) -> Option<Parts<'_>> {
 /// which was a quarter of everything an open did. `tests` checks it against
 /// the `base64` crate on arbitrary input.
 pub(crate) fn decode_base64<'o>(
-    value: &str,
+    src: &[u8],
     out: &'o mut [MaybeUninit<u8>],
 ) -> Option<&'o mut [u8]> {
-    let src = value.as_bytes();
     let len = URL_SAFE_NO_PAD.decoded_length(src).ok()?;
     // `decode` panics on a short buffer: hand it exactly the decoded length.
     let out = out.get_mut(..len)?;
@@ -300,7 +299,7 @@ mod tests {
 
     fn decode(value: &str, room: usize) -> Option<Vec<u8>> {
         let mut out = vec![MaybeUninit::uninit(); room];
-        decode_base64(value, &mut out).map(|decoded| decoded.to_vec())
+        decode_base64(value.as_bytes(), &mut out).map(|decoded| decoded.to_vec())
     }
 
     #[test]

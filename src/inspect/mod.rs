@@ -325,7 +325,7 @@ pub fn inspect(codec: &Codec, value: &str) -> Result<Inspection, Error> {
 pub fn inspect_at(codec: &Codec, value: &str, now: SystemTime) -> Result<Inspection, Error> {
     let cookie_bytes = cookie::pair_size(codec.cookie_name(), value.len());
     let (opened_with, issued_at, renewed_at, session_id, subject, expiry, contents) = codec
-        .with_opened_cookie(value, |plaintext, opened_with| {
+        .with_opened_cookie(value.as_bytes(), |plaintext, opened_with| {
             let mut env = envelope::decode_raw(plaintext, opened_with.format_version())
                 .ok_or_else(|| Error::new(ErrorKind::Undecodable))?;
             // Version 1 carries no id: the one loading it would use.

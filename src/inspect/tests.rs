@@ -141,10 +141,7 @@ fn store_pointer_shows_its_id_and_no_payload() {
 fn reports_each_deadline_exactly_when_open_would_expire() {
     let codec = codec(Algorithm::Aes256Gcm);
     let renewed = t0() + Duration::from_secs(580);
-    let times = Times {
-        issued_at: t0(),
-        renewed_at: renewed,
-    };
+    let times = Times::from_parts(t0(), renewed);
     let sealed = codec.seal_with_times(&1u8, times).unwrap();
     let at = |secs: u64| inspect_at(&codec, sealed.value(), t0() + Duration::from_secs(secs));
 

@@ -116,7 +116,7 @@ impl<'h, I: Iterator<Item = &'h [u8]>> Candidates<'h, I> {
                 }
                 self.pairs_left -= 1;
                 let current: &'h [u8] = self.current;
-                let (pair, rest) = match current.iter().position(|&b| b == b';') {
+                let (pair, rest) = match memchr::memchr(b';', current) {
                     Some(i) => (
                         current.get(..i).unwrap_or_default(),
                         current.get(i + 1..).unwrap_or_default(),
@@ -146,13 +146,15 @@ impl<'h, I: Iterator<Item = &'h [u8]>> Candidates<'h, I> {
     }
 }
 
+/// The values of the pairs with the cookie's name, as bytes: not checked
+/// for UTF-8, as the decoder that reads them takes only base64url.
 impl<'h, I: Iterator<Item = &'h [u8]>> Iterator for Candidates<'h, I> {
-    type Item = &'h str;
+    type Item = &'h [u8];
 
-    fn next(&mut self) -> Option<&'h str> {
+    fn next(&mut self) -> Option<&'h [u8]> {
         loop {
             let pair = self.next_pair()?.trim_ascii();
-            let Some(eq) = pair.iter().position(|&b| b == b'=') else {
+            let Some(eq) = memchr::memchr(b'=', pair) else {
                 continue;
             };
             let (n, v) = pair.split_at(eq);
@@ -160,13 +162,10 @@ impl<'h, I: Iterator<Item = &'h [u8]>> Iterator for Candidates<'h, I> {
                 continue;
             }
             let v = v.get(1..).unwrap_or_default().trim_ascii();
-            let v = match v {
+            return Some(match v {
                 [b'"', inner @ .., b'"'] => inner,
                 v => v,
-            };
-            if let Ok(v) = std::str::from_utf8(v) {
-                return Some(v);
-            }
+            });
         }
     }
 }

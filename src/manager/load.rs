@@ -81,6 +81,7 @@ impl SessionManager {
     /// [`SessionManager::load_cookie_values`] from synchronous code, for
     /// a manager without a store (`ErrorKind::StoreNeedsAsync` otherwise):
     /// what the adapters run in place of the future when nothing can wait.
+    #[cfg(any(feature = "tower", feature = "actix-web"))]
     pub(crate) fn load_cookie_values_sync<'h, T>(
         &self,
         values: impl Iterator<Item = &'h [u8]>,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Saved, SessionManager, headers};
-use crate::codec::envelope::Times;
+use crate::codec::envelope::{Times, to_secs};
 use crate::codec::{Expiry, SessionId};
 use crate::error::{Error, ErrorKind};
 use crate::observe;
@@ -161,14 +161,14 @@ impl SessionManager {
         let Some(registry) = &self.inner.registry else {
             return times;
         };
-        let ceiling = registry.renewal_ceiling(now);
-        if times.renewed_at <= ceiling {
+        // Whole seconds, as sealed: a renewal at or before the ceiling's
+        // second is one at or before the ceiling.
+        let ceiling = to_secs(registry.renewal_ceiling(now));
+        let (issued, renewed) = times.to_secs();
+        if renewed <= ceiling {
             return times;
         }
-        Times {
-            issued_at: times.issued_at,
-            renewed_at: ceiling.max(times.issued_at),
-        }
+        times.renewed_secs(ceiling.max(issued))
     }
 
     /// Removes session `id` from every list it may be on: the subject the
@@ -216,11 +216,7 @@ impl SessionManager {
             return;
         };
         let renew_secs = renew_after.as_secs().max(1);
-        let interval = |t: Times| {
-            t.renewed_at
-                .duration_since(t.issued_at)
-                .map_or(0, |d| d.as_secs() / renew_secs)
-        };
+        let interval = |t: Times| t.renewed_after_issue() / renew_secs;
         let due = session.record_due()
             || before.is_none_or(|(old_id, old_times)| {
                 old_id != id || interval(old_times) != interval(times)
@@ -241,8 +237,8 @@ impl SessionManager {
             subject,
             SessionRecord::new(
                 id,
-                times.issued_at,
-                times.renewed_at,
+                times.issued_at(),
+                times.renewed_at(),
                 until,
                 session.pending_label().map(str::to_owned),
             ),

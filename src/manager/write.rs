@@ -208,7 +208,9 @@ impl SessionManager {
         // manager's setting.
         let persistent = expiry.map_or(self.inner.attributes.persistent, |e| e.is_persistent());
         let max_age = persistent.then(|| {
-            to_secs(self.inner.codec.deadline(times, expiry)).saturating_sub(to_secs(now))
+            (self.inner.codec)
+                .deadline_secs(times, expiry)
+                .saturating_sub(to_secs(now))
         });
         headers::append_set_cookie(
             headers,

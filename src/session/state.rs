@@ -104,7 +104,7 @@ impl<T> Session<T> {
             return Pending::Remove;
         }
         let renew = self.times.is_some_and(|t| {
-            now.duration_since(t.renewed_at)
+            now.duration_since(t.renewed_at())
                 .is_ok_and(|elapsed| elapsed >= renew_after)
         });
         let write = if self.is_new() {
@@ -129,10 +129,7 @@ impl<T> Session<T> {
     pub(crate) fn times_for_write(&self, now: SystemTime) -> Times {
         let now = Times::new(now);
         match self.times {
-            Some(t) if !self.regenerate => Times {
-                issued_at: t.issued_at,
-                renewed_at: now.renewed_at,
-            },
+            Some(t) if !self.regenerate => t.renewed_secs(now.renewed_at_secs()),
             _ => now,
         }
     }

@@ -30,10 +30,7 @@ algorithm_suites! {
             .absolute_timeout(secs(86_400))
             .build()
             .unwrap();
-        let renewed = Times {
-            issued_at: t0(),
-            renewed_at: t0() + secs(86_000),
-        };
+        let renewed = Times::from_parts(t0(), t0() + secs(86_000));
         let value = codec.seal_with_times(&user(), renewed).unwrap();
         let open = |at| codec.open_at::<User>(value.value(), at);
         // Past the first idle window, inside the renewed one.
@@ -51,10 +48,7 @@ algorithm_suites! {
             .build()
             .unwrap();
         let absolute = secs(7 * 86_400);
-        let times = Times {
-            issued_at: t0(),
-            renewed_at: t0() + absolute - secs(60),
-        };
+        let times = Times::from_parts(t0(), t0() + absolute - secs(60));
         let value = codec.seal_with_times(&user(), times).unwrap();
         let open = |at| codec.open_at::<User>(value.value(), at);
         open(t0() + absolute - secs(1)).unwrap();

@@ -362,7 +362,10 @@ impl World {
         let id = session.id().unwrap();
         let (idle, absolute) = Kind::timeouts(session.expiry());
         let times = session.times().unwrap();
-        let issued_at = times.issued_at.duration_since(at(Duration::ZERO)).unwrap();
+        let issued_at = times
+            .issued_at()
+            .duration_since(at(Duration::ZERO))
+            .unwrap();
         // Invariant 5: Max-Age within the sealed deadlines.
         if let Some(max_age) = max_age(&response) {
             let limit = (idle.min(issued_at + absolute - self.now)).as_secs();

@@ -250,12 +250,12 @@ fn regenerate_keeps_the_data_and_resets_issued_at_for_a_cookie_session() {
     session.regenerate();
     let (saved, response) = save_sync_at(&manager, &mut session, at(100));
     assert!(matches!(saved, Saved::Cookie { .. }), "{saved:?}");
-    assert_eq!(session.times().unwrap().issued_at, at(100));
+    assert_eq!(session.times().unwrap().issued_at(), at(100));
     let line = only_set_cookie(&response);
     assert_ne!(pair_of(&line), cookie);
     let session: Session<Cart> = load_sync_at(&manager, &next_request(&response), at(101));
     assert_eq!(*session, Cart::sample());
-    assert_eq!(session.times().unwrap().issued_at, at(100));
+    assert_eq!(session.times().unwrap().issued_at(), at(100));
 }
 
 #[test]
@@ -292,8 +292,8 @@ fn session_times_are_what_the_sealed_value_holds() {
     let (_, response) = save_sync_at(&manager, &mut session, now);
     let times = session.times().unwrap();
     // Issued-at to the millisecond, renewed-at to the second.
-    assert_eq!(times.issued_at, at(0) + Duration::from_millis(999));
-    assert_eq!(times.renewed_at, at(0));
+    assert_eq!(times.issued_at(), at(0) + Duration::from_millis(999));
+    assert_eq!(times.renewed_at(), at(0));
     // What the next request opens agrees with what save reported.
     let opened: Session<Cart> = load_sync_at(&manager, &next_request(&response), now);
     assert_eq!(opened.times(), Some(times));

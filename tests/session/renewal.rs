@@ -35,7 +35,7 @@ async fn the_absolute_timeout_expires_a_session_that_kept_renewing() {
     while t < ABSOLUTE.as_secs() {
         let mut session: Session<Cart> = load_at(&manager, &cookie_header(&cookie), at(t)).await;
         assert_eq!(session.fresh_reason(), None, "valid at {t}");
-        assert_eq!(session.times().unwrap().issued_at, at(0));
+        assert_eq!(session.times().unwrap().issued_at(), at(0));
         let (_, response) = save_at(&manager, &mut session, at(t)).await;
         let line = only_set_cookie(&response);
         // Max-Age is the earlier of the two deadlines.
@@ -57,7 +57,7 @@ fn renewal_happens_only_past_the_threshold_and_keeps_data_and_issued_at() {
 
     // Just before the threshold: nothing.
     let mut session: Session<Cart> = load_sync_at(&manager, &cookie_header(&cookie), at(1799));
-    assert_eq!(session.times().unwrap().renewed_at, at(0));
+    assert_eq!(session.times().unwrap().renewed_at(), at(0));
     let (saved, response) = save_sync_at(&manager, &mut session, at(1799));
     assert_eq!(saved, Saved::Unchanged);
     assert!(response.is_empty());
@@ -75,8 +75,8 @@ fn renewal_happens_only_past_the_threshold_and_keeps_data_and_issued_at() {
         .open_at::<Cart>(value_of(&line), at(1801))
         .unwrap();
     assert_eq!(opened.value(), &Cart::sample());
-    assert_eq!(opened.times().issued_at, at(0));
-    assert_eq!(opened.times().renewed_at, at(1801));
+    assert_eq!(opened.times().issued_at(), at(0));
+    assert_eq!(opened.times().renewed_at(), at(1801));
 
     // The renewed cookie outlives the original's idle deadline.
     let renewed: Session<Cart> = load_sync_at(&manager, &next_request(&response), at(3600 + 60));
@@ -131,7 +131,7 @@ fn a_cookie_sealed_under_an_old_key_is_resealed_with_the_primary() {
     assert_eq!(opened.value(), &Cart::sample());
     assert_eq!(opened.opened_with().key_id(), b.id());
     assert_eq!(
-        opened.times().issued_at,
+        opened.times().issued_at(),
         at(0),
         "re-sealing keeps issued-at"
     );

@@ -64,12 +64,12 @@ async fn regenerate_issues_a_new_store_id_deletes_the_old_entry_and_keeps_the_da
     assert_ne!(new_id, old_id);
     assert_eq!(fx.entry(old_id).await, None, "old entry gone");
     assert!(fx.entry(new_id).await.is_some());
-    assert_eq!(session.times().unwrap().issued_at, at(100));
+    assert_eq!(session.times().unwrap().issued_at(), at(100));
 
     let session: Session<Blob> = fx.load(&next_request(&response), 101).await;
     assert_eq!(*session, blob(6000), "data kept");
     assert_eq!(session.store_id(), Some(new_id));
-    assert_eq!(session.times().unwrap().issued_at, at(100));
+    assert_eq!(session.times().unwrap().issued_at(), at(100));
 }
 
 #[tokio::test]

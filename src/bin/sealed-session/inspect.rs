@@ -125,8 +125,8 @@ fn write_inspection(out: &mut String, codec: &Codec, seen: &Inspection) {
     if let Some(schema) = with.schema() {
         let _ = writeln!(out, "schema: {schema}");
     }
-    let _ = writeln!(out, "issued at: {}", timestamp(times.issued_at));
-    let _ = writeln!(out, "renewed at: {}", timestamp(times.renewed_at));
+    let _ = writeln!(out, "issued at: {}", timestamp(times.issued_at()));
+    let _ = writeln!(out, "renewed at: {}", timestamp(times.renewed_at()));
     if let Some(expiry) = seen.expiry() {
         let _ = writeln!(
             out,

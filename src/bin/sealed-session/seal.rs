@@ -25,10 +25,7 @@ pub(super) fn run_seal(args: &SealArgs, out: &mut String) -> Result<(), Exit> {
         Some(secs) => unix("--renewed-at", secs)?,
         None => issued_at,
     };
-    let times = Times {
-        issued_at,
-        renewed_at,
-    };
+    let times = Times::from_parts(issued_at, renewed_at);
     let sealed = codec
         .seal_with_times(&map, times)
         .map_err(|e| Exit::failure(format!("error: {e}")))?;

@@ -14,6 +14,7 @@
 //! Version 2 has seconds for `issued_at` and no `expiry`; version 1 has
 //! neither session id, subject nor expiry.
 
+use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
@@ -284,12 +285,19 @@ pub(crate) fn decode_raw(plaintext: &[u8], version: u8) -> Option<RawEnvelope<'_
 /// both timeouts are checked against them after authentication. Deadlines
 /// count from the whole seconds; the issued-at milliseconds tell a session
 /// issued just after a "sign out everywhere" from one issued just before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Held as the sealed value holds them, counts since the epoch, so that
+/// deadlines, `Max-Age` and store expiry are computed without converting
+/// a [`SystemTime`] again; [`Times::issued_at`] and [`Times::renewed_at`]
+/// give them as times.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Times {
-    /// When the session was issued (reset by regeneration).
-    pub issued_at: SystemTime,
-    /// When the idle deadline was last renewed.
-    pub renewed_at: SystemTime,
+    /// When the session was issued (reset by regeneration), in
+    /// milliseconds since the Unix epoch.
+    issued_at_ms: u64,
+    /// When the idle deadline was last renewed, in whole seconds since the
+    /// Unix epoch.
+    renewed_at_secs: u64,
 }
 
 impl Times {
@@ -297,30 +305,82 @@ impl Times {
     /// to the millisecond, renewed-at to the whole second (what a sealed
     /// value holds, so deadlines, `Max-Age` and store expiry all agree).
     pub fn new(now: SystemTime) -> Self {
+        let ms = to_millis(now);
         Self {
-            issued_at: from_millis(to_millis(now)),
-            renewed_at: from_secs(to_secs(now)),
+            issued_at_ms: ms,
+            renewed_at_secs: ms / 1000,
+        }
+    }
+
+    /// Times issued at `issued_at` and renewed at `renewed_at`, truncated
+    /// as [`Times::new`] truncates them.
+    pub fn from_parts(issued_at: SystemTime, renewed_at: SystemTime) -> Self {
+        Self {
+            issued_at_ms: to_millis(issued_at),
+            renewed_at_secs: to_secs(renewed_at),
+        }
+    }
+
+    /// When the session was issued (reset by regeneration), to the
+    /// millisecond.
+    pub fn issued_at(self) -> SystemTime {
+        from_millis(self.issued_at_ms)
+    }
+
+    /// When the idle deadline was last renewed, to the whole second.
+    pub fn renewed_at(self) -> SystemTime {
+        from_secs(self.renewed_at_secs)
+    }
+
+    /// These times renewed at `secs` seconds after the epoch instead.
+    pub(crate) fn renewed_secs(self, secs: u64) -> Self {
+        Self {
+            issued_at_ms: self.issued_at_ms,
+            renewed_at_secs: secs,
         }
     }
 
     /// Whole seconds since the Unix epoch of both times: what deadlines
     /// count from.
     pub(crate) fn to_secs(self) -> (u64, u64) {
-        (to_secs(self.issued_at), to_secs(self.renewed_at))
+        (self.issued_at_ms / 1000, self.renewed_at_secs)
+    }
+
+    /// Whole seconds from issue to the last renewal (0 for a renewal
+    /// before the issue).
+    pub(crate) fn renewed_after_issue(self) -> u64 {
+        self.renewed_at_secs
+            .saturating_mul(1000)
+            .checked_sub(self.issued_at_ms)
+            .map_or(0, |ms| ms / 1000)
     }
 
     /// Issued-at in milliseconds, as sealed.
     pub(crate) fn issued_at_millis(self) -> u64 {
-        to_millis(self.issued_at)
+        self.issued_at_ms
+    }
+
+    /// Renewed-at in whole seconds, as sealed.
+    pub(crate) fn renewed_at_secs(self) -> u64 {
+        self.renewed_at_secs
     }
 
     /// The times a sealed value carries: issued-at in milliseconds,
     /// renewed-at in seconds.
     pub(crate) fn from_sealed(issued_at_millis: u64, renewed_at: u64) -> Self {
         Self {
-            issued_at: from_millis(issued_at_millis),
-            renewed_at: from_secs(renewed_at),
+            issued_at_ms: issued_at_millis,
+            renewed_at_secs: renewed_at,
         }
+    }
+}
+
+impl fmt::Debug for Times {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Times")
+            .field("issued_at", &self.issued_at())
+            .field("renewed_at", &self.renewed_at())
+            .finish()
     }
 }
 

@@ -118,11 +118,11 @@ fn times_keep_milliseconds_of_issue_and_seconds_of_renewal() {
     let now = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
     let t = Times::new(now);
     assert_eq!(
-        t.issued_at,
+        t.issued_at(),
         UNIX_EPOCH + Duration::from_millis(1_700_000_000_123)
     );
     assert_eq!(
-        t.renewed_at,
+        t.renewed_at(),
         UNIX_EPOCH + Duration::from_secs(1_700_000_000)
     );
     assert_eq!(t.to_secs(), (1_700_000_000, 1_700_000_000));
