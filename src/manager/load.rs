@@ -89,7 +89,7 @@ impl SessionManager {
     where
         T: DeserializeOwned + Default + 'static,
     {
-        self.without_store(self.load_cookie_values(values))
+        self.without_store(|| self.load_cookie_values(values))
     }
 
     /// What [`SessionManager::load_at`] does, before a failure is observed.
@@ -262,7 +262,7 @@ impl SessionManager {
     where
         T: DeserializeOwned + Default + 'static,
     {
-        self.without_store(self.load_at(headers, now))
+        self.without_store(|| self.load_at(headers, now))
     }
 }
 

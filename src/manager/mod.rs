@@ -211,14 +211,17 @@ impl SessionManager {
 
     /// Runs a load or save future to completion without a runtime. Without
     /// a store it never waits on anything, so one poll finishes it.
+    ///
+    /// The future is made here, in place where it is pinned, rather than
+    /// passed in and moved (a load's or save's future is large).
     fn without_store<F: Future<Output = Result<R, Error>>, R>(
         &self,
-        future: F,
+        future: impl FnOnce() -> F,
     ) -> Result<R, Error> {
         if self.inner.store.is_some() {
             return Err(Error::new(ErrorKind::StoreNeedsAsync));
         }
-        match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        match pin!(future()).poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready(result) => result,
             Poll::Pending => Err(Error::new(ErrorKind::StoreNeedsAsync)),
         }

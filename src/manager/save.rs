@@ -278,6 +278,6 @@ impl SessionManager {
     where
         T: Serialize + DeserializeOwned + 'static,
     {
-        self.without_store(self.save_at(session, headers, now))
+        self.without_store(|| self.save_at(session, headers, now))
     }
 }
