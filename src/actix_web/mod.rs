@@ -129,9 +129,8 @@ use std::task::{Context, Poll, ready};
 use ::actix_web::body::{EitherBody, MessageBody};
 use ::actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
 use ::actix_web::http::StatusCode;
-use ::actix_web::http::header::{self as actix_header, HeaderValue as ActixHeaderValue};
+use ::actix_web::http::header as actix_header;
 use ::actix_web::{HttpMessage, HttpResponse};
-use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -145,7 +144,7 @@ use crate::handle::{
 pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
 #[cfg(doc)]
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
-use crate::manager::{Saved, SessionManager};
+use crate::manager::{Saved, SessionManager, SetCookies};
 
 mod extract;
 
@@ -339,16 +338,19 @@ where
                             delete_if_destroyed(&handle).await;
                             Err(e)
                         }),
-                        Ok(response) => {
-                            let mut headers = HeaderMap::new();
+                        Ok(mut response) => {
+                            // Into the response's own headers: each line is
+                            // checked and stored once, as `http` 0.2.
                             let skip =
                                 response.status().is_server_error() && !*save_on_server_error;
-                            if let Some(saved) = save_into_now(&handle, &mut headers, skip) {
-                                return Poll::Ready(Ok(answer(&handle, response, headers, saved)));
+                            if let Some(saved) =
+                                save_into_now(&handle, response.headers_mut(), skip)
+                            {
+                                return Poll::Ready(Ok(answer(&handle, response, saved)));
                             }
                             Box::pin(async move {
-                                let saved = save_into(&handle, &mut headers, skip).await;
-                                Ok(answer(&handle, response, headers, saved))
+                                let saved = save_into(&handle, response.headers_mut(), skip).await;
+                                Ok(answer(&handle, response, saved))
                             })
                         }
                     }
@@ -359,27 +361,22 @@ where
     }
 }
 
-/// The response after the final save: the handler's with the save's
-/// `headers`, or, when the save failed, the `500` (carrying the cookie of
-/// a save made during the handler, if there was one: the store already
+/// The response after the final save: the handler's (with the save's
+/// `Set-Cookie`), or, when the save failed, the `500` (carrying the cookie
+/// of a save made during the handler, if there was one: the store already
 /// holds what it points to).
 fn answer<T, B>(
     handle: &SessionHandle<T>,
-    mut response: ServiceResponse<B>,
-    mut headers: HeaderMap,
+    response: ServiceResponse<B>,
     saved: Result<Saved, Error>,
 ) -> ServiceResponse<EitherBody<B>> {
     match saved {
-        Ok(_) => {
-            append_set_cookie(&headers, response.headers_mut());
-            response.map_into_left_body()
-        }
+        Ok(_) => response.map_into_left_body(),
         Err(e) => {
             let (request, _dropped) = response.into_parts();
             let mut failed = failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
             if let Some(earlier) = handle.written() {
-                headers.append(http::header::SET_COOKIE, earlier);
-                append_set_cookie(&headers, failed.headers_mut());
+                failed.headers_mut().append_value(&earlier);
             }
             ServiceResponse::new(request, failed).map_into_right_body()
         }
@@ -427,18 +424,6 @@ where
                 lazy,
                 save_on_server_error: self.save_on_server_error,
             },
-        }
-    }
-}
-
-/// Appends the manager's `Set-Cookie` lines to the actix-web response,
-/// marked sensitive as the manager marks them.
-fn append_set_cookie(from: &HeaderMap, to: &mut actix_header::HeaderMap) {
-    for value in from.get_all(http::header::SET_COOKIE) {
-        // The manager writes only visible ASCII, which both versions accept.
-        if let Ok(mut value) = ActixHeaderValue::from_bytes(value.as_bytes()) {
-            value.set_sensitive(true);
-            to.append(actix_header::SET_COOKIE, value);
         }
     }
 }

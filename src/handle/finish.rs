@@ -1,14 +1,15 @@
 //! The adapters' save at the end of a request: after the handler's
 //! response, or after its error.
 
+use std::time::SystemTime;
+
 use http::HeaderMap;
-use http::header::SET_COOKIE;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::SessionHandle;
 use crate::error::Error;
-use crate::manager::Saved;
+use crate::manager::{Saved, SetCookies};
 use crate::session::Session;
 
 /// The final save, after the handler: saves the handle's session into
@@ -18,7 +19,7 @@ use crate::session::Session;
 /// across the save, and put back after it.
 pub(crate) async fn save_into<T>(
     handle: &SessionHandle<T>,
-    headers: &mut HeaderMap,
+    headers: &mut impl SetCookies,
     server_error: bool,
 ) -> Result<Saved, Error>
 where
@@ -29,7 +30,9 @@ where
     let mut taken = handle.take();
     let saved = match taken.session() {
         Some(session) if saves(session, server_error) => {
-            handle.shared.manager.save(session, headers).await
+            (handle.shared.manager)
+                .save_to(session, headers, SystemTime::now())
+                .await
         }
         _ => Ok(Saved::Unchanged),
     };
@@ -43,7 +46,7 @@ where
 /// `.await` can hold. `None` when the save must be awaited.
 pub(crate) fn save_into_now<T>(
     handle: &SessionHandle<T>,
-    headers: &mut HeaderMap,
+    headers: &mut impl SetCookies,
     server_error: bool,
 ) -> Option<Result<Saved, Error>>
 where
@@ -58,7 +61,7 @@ where
     let saved = {
         let mut session = handle.lock();
         if saves(&session, server_error) {
-            manager.save_sync(&mut session, headers)
+            manager.save_sync_to(&mut session, headers, SystemTime::now())
         } else {
             Ok(Saved::Unchanged)
         }
@@ -77,15 +80,15 @@ fn saves<T>(session: &Session<T>, server_error: bool) -> bool {
 /// How many values `headers` hold: a save appends only `Set-Cookie`
 /// lines, so a change in this count is a cookie written (no scan of the
 /// response's headers).
-fn set_cookies(headers: &HeaderMap) -> usize {
-    headers.len()
+fn set_cookies(headers: &impl SetCookies) -> usize {
+    headers.values()
 }
 
 /// After a final save that succeeded without writing a cookie, the one a
 /// save during the handler wrote goes out instead.
 fn keep_earlier<T>(
     handle: &SessionHandle<T>,
-    headers: &mut HeaderMap,
+    headers: &mut impl SetCookies,
     before: usize,
     saved: Result<Saved, Error>,
 ) -> Result<Saved, Error> {
@@ -94,7 +97,7 @@ fn keep_earlier<T>(
         && !wrote
         && let Some(earlier) = handle.written()
     {
-        headers.append(SET_COOKIE, earlier);
+        headers.append_value(&earlier);
     }
     saved
 }

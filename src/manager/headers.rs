@@ -175,7 +175,7 @@ impl<'h, I: Iterator<Item = &'h [u8]>> Iterator for Candidates<'h, I> {
 /// The line is built in a `String` of exactly its length, which becomes
 /// the header value's buffer without a copy: one allocation.
 pub(super) fn append_set_cookie(
-    headers: &mut HeaderMap,
+    headers: &mut impl SetCookies,
     name: &str,
     value: &str,
     attributes: &Attributes,
@@ -203,16 +203,83 @@ pub(super) fn append_set_cookie(
     let parts = parts.iter().flatten();
     let mut line = String::with_capacity(parts.clone().map(|p| p.len()).sum());
     parts.for_each(|part| line.push_str(part));
-    // Every part was validated at build time (token name, base64url value,
-    // attribute values of visible ASCII), so this does not fail; if it did,
-    // the caller gets an error rather than a silently missing cookie.
-    // `TryFrom<String>` takes the buffer over (its length equals its
-    // capacity, so `bytes` needs no second block); `from_str` would copy.
-    let mut value =
-        HeaderValue::try_from(line).map_err(|_| Error::new(ErrorKind::InvalidCookieAttribute))?;
-    value.set_sensitive(true);
-    headers.append(SET_COOKIE, value);
-    Ok(())
+    headers.append_line(line)
+}
+
+/// Where a save writes its `Set-Cookie` lines: an `http` 1.x
+/// [`HeaderMap`] (the public API, tower), or actix-web's own map, written
+/// directly so that a line is checked and stored once, in the `http`
+/// version the response uses.
+pub(crate) trait SetCookies {
+    /// Appends `line` (built by the manager) as a `Set-Cookie` value,
+    /// marked sensitive.
+    ///
+    /// # Errors
+    ///
+    /// `ErrorKind::InvalidCookieAttribute` if the header type refuses the
+    /// line (it does not: every part was validated at build time; if it
+    /// did, the caller gets an error rather than a silently missing
+    /// cookie).
+    fn append_line(&mut self, line: String) -> Result<(), Error>;
+
+    /// Appends a `Set-Cookie` value written earlier, as `http` 1.x.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+    fn append_value(&mut self, value: &HeaderValue);
+
+    /// How many values the map holds: a save appends only `Set-Cookie`
+    /// lines, so a change in this count is a cookie written.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+    fn values(&self) -> usize;
+}
+
+impl SetCookies for HeaderMap {
+    fn append_line(&mut self, line: String) -> Result<(), Error> {
+        // `TryFrom<String>` takes the buffer over (its length equals its
+        // capacity, so `bytes` needs no second block); `from_str` would
+        // copy.
+        let mut value = HeaderValue::try_from(line)
+            .map_err(|_| Error::new(ErrorKind::InvalidCookieAttribute))?;
+        value.set_sensitive(true);
+        self.append(SET_COOKIE, value);
+        Ok(())
+    }
+
+    fn append_value(&mut self, value: &HeaderValue) {
+        self.append(SET_COOKIE, value.clone());
+    }
+
+    fn values(&self) -> usize {
+        self.len()
+    }
+}
+
+#[cfg(feature = "actix-web")]
+impl SetCookies for ::actix_web::http::header::HeaderMap {
+    fn append_line(&mut self, line: String) -> Result<(), Error> {
+        use ::actix_web::http::header::{
+            HeaderValue as ActixValue, SET_COOKIE as ACTIX_SET_COOKIE,
+        };
+        let mut value = ActixValue::try_from(line)
+            .map_err(|_| Error::new(ErrorKind::InvalidCookieAttribute))?;
+        value.set_sensitive(true);
+        self.append(ACTIX_SET_COOKIE, value);
+        Ok(())
+    }
+
+    fn append_value(&mut self, value: &HeaderValue) {
+        use ::actix_web::http::header::{
+            HeaderValue as ActixValue, SET_COOKIE as ACTIX_SET_COOKIE,
+        };
+        // The manager wrote only visible ASCII, which both versions accept.
+        if let Ok(mut value) = ActixValue::from_bytes(value.as_bytes()) {
+            value.set_sensitive(true);
+            self.append(ACTIX_SET_COOKIE, value);
+        }
+    }
+
+    fn values(&self) -> usize {
+        self.len()
+    }
 }
 
 /// `Expires` for a removal cookie, beside `Max-Age=0` for older clients.

@@ -21,6 +21,8 @@ use std::time::{Duration, SystemTime};
 pub use self::builder::{Overflow, SessionManagerBuilder};
 use self::headers::Attributes;
 pub use self::headers::SameSite;
+#[cfg(any(feature = "tower", feature = "actix-web"))]
+pub(crate) use self::headers::SetCookies;
 pub use self::store::{Store, StoreAdmin, StoreFuture};
 use crate::codec::Codec;
 use crate::error::{Error, ErrorKind};

@@ -7,7 +7,8 @@ use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Saved, SessionManager, headers};
+use super::headers::{self, SetCookies};
+use super::{Saved, SessionManager};
 use crate::codec::envelope::{Times, to_secs};
 use crate::codec::{Expiry, SessionId};
 use crate::error::{Error, ErrorKind};
@@ -55,6 +56,20 @@ impl SessionManager {
     where
         T: Serialize + DeserializeOwned + 'static,
     {
+        self.save_to(session, headers, now).await
+    }
+
+    /// [`SessionManager::save_at`] into any map of `Set-Cookie` lines (the
+    /// actix-web middleware writes into its response's own).
+    pub(crate) async fn save_to<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut impl SetCookies,
+        now: SystemTime,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
         let from = session.location();
         let result = self.save_pending(session, headers, now).await;
         observe::saved(from, &result);
@@ -65,7 +80,7 @@ impl SessionManager {
     async fn save_pending<T>(
         &self,
         session: &mut Session<T>,
-        headers: &mut HeaderMap,
+        headers: &mut impl SetCookies,
         now: SystemTime,
     ) -> Result<Saved, Error>
     where
@@ -278,6 +293,19 @@ impl SessionManager {
     where
         T: Serialize + DeserializeOwned + 'static,
     {
-        self.without_store(|| self.save_at(session, headers, now))
+        self.save_sync_to(session, headers, now)
+    }
+
+    /// [`SessionManager::save_sync_at`] into any map of `Set-Cookie` lines.
+    pub(crate) fn save_sync_to<T>(
+        &self,
+        session: &mut Session<T>,
+        headers: &mut impl SetCookies,
+        now: SystemTime,
+    ) -> Result<Saved, Error>
+    where
+        T: Serialize + DeserializeOwned + 'static,
+    {
+        self.without_store(|| self.save_to(session, headers, now))
     }
 }

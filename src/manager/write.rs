@@ -5,12 +5,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use http::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Store;
-use super::{Overflow, Saved, SessionManager, headers};
+use super::headers::{self, SetCookies};
+use super::{Overflow, Saved, SessionManager};
 use crate::codec::envelope::{Body, Envelope, Times, to_secs};
 use crate::codec::schema::SchemaId;
 use crate::codec::store_id::StoreId;
@@ -35,7 +35,7 @@ impl SessionManager {
     pub(super) async fn write<T>(
         &self,
         session: &Session<T>,
-        headers: &mut HeaderMap,
+        headers: &mut impl SetCookies,
         times: Times,
         now: SystemTime,
     ) -> Result<Written, Error>
@@ -131,7 +131,7 @@ impl SessionManager {
     async fn touch_entry<T>(
         &self,
         session: &Session<T>,
-        headers: &mut HeaderMap,
+        headers: &mut impl SetCookies,
         schema: SchemaId,
         id: StoreId,
         times: Times,
@@ -198,7 +198,7 @@ impl SessionManager {
 
     fn emit(
         &self,
-        headers: &mut HeaderMap,
+        headers: &mut impl SetCookies,
         value: &str,
         times: Times,
         expiry: Option<Expiry>,
