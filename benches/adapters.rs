@@ -24,6 +24,9 @@
 //!   middleware, with one that only calls the route, and with
 //!   `SessionMiddleware`, driven by an actix `System`'s `block_on`.
 //!
+//! `axum/outside` is `axum/session` with the layer around the whole
+//! `Router` (`Layer::layer`) instead of on its routes (`Router::layer`).
+//!
 //! `session - pass - core/async` is then what the adapter adds beyond
 //! what any wrapper costs in its framework (axum boxes and clones every
 //! layered route, for one).
@@ -144,7 +147,6 @@ mod axum_rows {
     use axum::body::Body;
     use axum::routing::get;
     use sealed_session::axum::{SessionHandle, SessionLayer};
-    use tower::Service as _;
 
     use super::{Row, SmallSession};
 
@@ -162,26 +164,29 @@ mod axum_rows {
         format!("visit {visits}")
     }
 
-    pub(super) fn row(wrapper: super::Wrapper<'_>, cookie: &str) -> Row {
-        let manager = match wrapper {
-            super::Wrapper::Session(manager) => Some(manager),
-            super::Wrapper::None | super::Wrapper::PassThrough => None,
-        };
-        let mut app = match wrapper {
-            super::Wrapper::None => Router::new().route("/", get(bare)),
-            super::Wrapper::PassThrough => Router::new()
-                .route("/", get(bare))
-                .layer(tower::layer::layer_fn(super::pass_through::Tower)),
-            super::Wrapper::Session(manager) => Router::new()
-                .route("/", get(session))
-                .layer(SessionLayer::<SmallSession>::new(manager.clone())),
-        };
+    /// The session layer around the whole `Router` (`Layer::layer`), not
+    /// on its routes (`Router::layer`): axum then boxes no layered route.
+    pub(super) fn outside(manager: &sealed_session::SessionManager, cookie: &str) -> Row {
+        use tower::Layer as _;
+        let router: Router = Router::new().route("/", get(session));
+        let app = SessionLayer::<SmallSession>::new(manager.clone()).layer(router);
+        run(app, cookie, true)
+    }
+
+    /// Times one request through `app`, checking once that it answers and
+    /// that it saves exactly when it has the session.
+    fn run<S>(mut app: S, cookie: &str, with_session: bool) -> Row
+    where
+        S: tower::Service<
+                http::Request<Body>,
+                Response = http::Response<Body>,
+                Error = std::convert::Infallible,
+            > + 'static,
+    {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("a runtime");
         let cookie = cookie.to_owned();
-        let with_session = manager.is_some();
-        // The session row must really save: check once.
         let request = move || {
             http::Request::get("/")
                 .header(http::header::COOKIE, cookie.as_str())
@@ -198,6 +203,26 @@ mod axum_rows {
             let response = runtime.block_on(app.call(request()));
             super::black_box(response).expect("infallible");
         })
+    }
+
+    pub(super) fn row(wrapper: super::Wrapper<'_>, cookie: &str) -> Row {
+        match wrapper {
+            super::Wrapper::None => run(Router::new().route("/", get(bare)), cookie, false),
+            super::Wrapper::PassThrough => run(
+                Router::new()
+                    .route("/", get(bare))
+                    .layer(tower::layer::layer_fn(super::pass_through::Tower)),
+                cookie,
+                false,
+            ),
+            super::Wrapper::Session(manager) => run(
+                Router::new()
+                    .route("/", get(session))
+                    .layer(SessionLayer::<SmallSession>::new(manager.clone())),
+                cookie,
+                true,
+            ),
+        }
     }
 }
 
@@ -288,12 +313,13 @@ mod actix_rows {
     }
 }
 
-const ROWS: [&str; 8] = [
+const ROWS: [&str; 9] = [
     "core/sync",
     "core/async",
     "axum/bare",
     "axum/pass",
     "axum/session",
+    "axum/outside",
     "actix/bare",
     "actix/pass",
     "actix/session",
@@ -373,6 +399,7 @@ fn row(name: &str, manager: &SessionManager, cookie: &str) -> Row {
         "axum/bare" => axum_rows::row(Wrapper::None, cookie),
         "axum/pass" => axum_rows::row(Wrapper::PassThrough, cookie),
         "axum/session" => axum_rows::row(Wrapper::Session(manager), cookie),
+        "axum/outside" => axum_rows::outside(manager, cookie),
         "actix/bare" => actix_rows::row(Wrapper::None, cookie),
         "actix/pass" => actix_rows::row(Wrapper::PassThrough, cookie),
         "actix/session" => actix_rows::row(Wrapper::Session(manager), cookie),
