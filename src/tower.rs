@@ -102,7 +102,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use ::tower::{Layer, Service};
 use http::{Request, Response, StatusCode};
@@ -111,13 +111,12 @@ use serde::de::DeserializeOwned;
 
 use pin_project_lite::pin_project;
 
-use crate::error::Error;
 use crate::handle::{
-    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, RequestCookies, SAVE_FAILED_BODY,
-    SendSession, Sessions, delete_if_destroyed, save_into, save_into_now,
+    After, CookieValue, FAILURE_CONTENT_TYPE, Finish, LOAD_FAILED_BODY, RequestCookies, Respond,
+    SAVE_FAILED_BODY, SendSession, Sessions, finish,
 };
 pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
-use crate::manager::{Saved, SessionManager};
+use crate::manager::SessionManager;
 #[cfg(doc)]
 use crate::session::Session;
 #[cfg(doc)]
@@ -250,35 +249,14 @@ pin_project! {
     /// may wait on the store is boxed.
     pub struct ResponseFuture<F, T, B, E> {
         #[pin]
-        state: State<F, T, B, E>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<F, T, B, E> {
-        /// The inner service runs.
-        Inner {
-            #[pin]
-            future: F,
-            lazy: LazySession<T>,
-            save_on_server_error: bool,
-        },
-        /// The session is saved, waiting on the store.
-        Saving {
-            future: Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>,
-        },
+        state: After<F, Saving<T>, Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>>,
     }
 }
 
 impl<F, T, B, E> fmt::Debug for ResponseFuture<F, T, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Inner { .. } => "inner service",
-            State::Saving { .. } => "saving",
-        };
         f.debug_struct("ResponseFuture")
-            .field("state", &state)
+            .field("state", &self.state)
             .finish()
     }
 }
@@ -293,69 +271,55 @@ where
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
-        loop {
-            let saving: Pin<Box<dyn Future<Output = Self::Output> + Send>> =
-                match state.as_mut().project() {
-                    StateProj::Saving { future } => return future.as_mut().poll(cx),
-                    StateProj::Inner {
-                        future,
-                        lazy,
-                        save_on_server_error,
-                    } => {
-                        let result = ready!(future.poll(cx));
-                        // Not loaded: nothing to save. Failed to load: the
-                        // extractor answered (or the service did), and there
-                        // is nothing to save.
-                        let Some(Ok(handle)) = lazy.loaded() else {
-                            return Poll::Ready(result);
-                        };
-                        match result {
-                            Err(e) => Box::pin(async move {
-                                delete_if_destroyed(&handle).await;
-                                Err(e)
-                            }),
-                            Ok(mut response) => {
-                                let skip =
-                                    response.status().is_server_error() && !*save_on_server_error;
-                                if let Some(saved) =
-                                    save_into_now(&handle, response.headers_mut(), skip)
-                                {
-                                    return Poll::Ready(Ok(answer(&handle, response, saved)));
-                                }
-                                Box::pin(async move {
-                                    let saved =
-                                        save_into(&handle, response.headers_mut(), skip).await;
-                                    Ok(answer(&handle, response, saved))
-                                })
-                            }
-                        }
-                    }
-                };
-            state.set(State::Saving { future: saving });
-        }
+        self.project().state.poll_after(cx)
     }
 }
 
-/// The response after the final save: the handler's, or, when the save
-/// failed, the `500` (carrying the cookie of a save made during the
-/// handler, if there was one: the store already holds what it points to).
-fn answer<T, B: From<&'static str>>(
-    handle: &SessionHandle<T>,
-    response: Response<B>,
-    saved: Result<Saved, Error>,
-) -> Response<B> {
-    match saved {
-        Ok(_) => response,
-        Err(e) => {
-            let mut failed = failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
-            if let Some(earlier) = handle.written() {
-                failed
-                    .headers_mut()
-                    .append(http::header::SET_COOKIE, earlier);
-            }
+/// The layer's finish: the save of a session the handler loaded.
+struct Saving<T> {
+    lazy: LazySession<T>,
+    save_on_server_error: bool,
+}
+
+impl<T, B, E> Finish<Result<Response<B>, E>> for Saving<T>
+where
+    T: Serialize + DeserializeOwned + Default + Send + Sync + 'static,
+    B: From<&'static str> + Send + 'static,
+    E: Send + 'static,
+{
+    type Output = Result<Response<B>, E>;
+    type Later = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn finish(&self, result: Result<Response<B>, E>) -> Result<Self::Output, Self::Later> {
+        finish(&self.lazy, result, self.save_on_server_error)
+            .map_err(|later| Box::pin(later) as Self::Later)
+    }
+}
+
+impl<B: From<&'static str>> Respond for Response<B> {
+    type Headers = http::HeaderMap;
+    type Out = Self;
+
+    fn is_server_error(&self) -> bool {
+        self.status().is_server_error()
+    }
+
+    fn headers_mut(&mut self) -> &mut http::HeaderMap {
+        Response::headers_mut(self)
+    }
+
+    fn answer(self) -> Self {
+        self
+    }
+
+    fn save_failed(self, error: SessionError, earlier: Option<http::HeaderValue>) -> Self {
+        let mut failed = failure(StatusCode::INTERNAL_SERVER_ERROR, error);
+        if let Some(earlier) = earlier {
             failed
+                .headers_mut()
+                .append(http::header::SET_COOKIE, earlier);
         }
+        failed
     }
 }
 
@@ -395,12 +359,12 @@ where
         }
         // The inner service was driven to readiness (`poll_ready`): it is
         // called now, and only its future is kept.
+        let saving = Saving {
+            lazy,
+            save_on_server_error: self.save_on_server_error,
+        };
         ResponseFuture {
-            state: State::Inner {
-                future: self.inner.call(request),
-                lazy,
-                save_on_server_error: self.save_on_server_error,
-            },
+            state: After::new(self.inner.call(request), saving),
         }
     }
 }

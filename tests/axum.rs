@@ -203,6 +203,18 @@ struct Cart {
     items: Vec<u32>,
 }
 
+/// Managers of the auth session and the cart session, each with its own
+/// key and cookie.
+fn auth_and_cart_managers() -> (SessionManager, SessionManager) {
+    let manager = |name: &str| {
+        SessionManager::builder(KeyRing::new([Key::generate()]).unwrap())
+            .cookie_name(name)
+            .build()
+            .unwrap()
+    };
+    (manager("__Host-auth"), manager("__Host-cart"))
+}
+
 #[tokio::test]
 async fn an_auth_session_and_a_cart_session_live_side_by_side() {
     async fn login(auth: SessionHandle<Auth>) -> &'static str {
@@ -220,15 +232,7 @@ async fn an_auth_session_and_a_cart_session_live_side_by_side() {
         let user = auth.read(|s| s.user.clone()).unwrap_or_default();
         format!("{user}:{items}")
     }
-    let ring = || KeyRing::new([Key::generate()]).unwrap();
-    let auth = SessionManager::builder(ring())
-        .cookie_name("__Host-auth")
-        .build()
-        .unwrap();
-    let cart = SessionManager::builder(ring())
-        .cookie_name("__Host-cart")
-        .build()
-        .unwrap();
+    let (auth, cart) = auth_and_cart_managers();
     // Per-route configuration: the cart layer wraps only the cart route;
     // the auth layer wraps everything.
     let mut app = Router::new()
@@ -814,15 +818,7 @@ async fn nested_layers_of_two_types_reach_the_handler_and_signed_in_reads_the_in
     async fn wrong(map: SessionHandle<Map>) -> String {
         map.read(|s| s.len().to_string())
     }
-    let ring = || KeyRing::new([Key::generate()]).unwrap();
-    let auth = SessionManager::builder(ring())
-        .cookie_name("__Host-auth")
-        .build()
-        .unwrap();
-    let cart = SessionManager::builder(ring())
-        .cookie_name("__Host-cart")
-        .build()
-        .unwrap();
+    let (auth, cart) = auth_and_cart_managers();
     let mut app = Router::new()
         .route("/both", get(both))
         .route("/me", get(me))

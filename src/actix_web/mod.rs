@@ -124,7 +124,7 @@ use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use ::actix_web::body::{EitherBody, MessageBody};
 use ::actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform};
@@ -136,15 +136,14 @@ use serde::de::DeserializeOwned;
 
 use pin_project_lite::pin_project;
 
-use crate::error::Error;
 use crate::handle::{
-    CookieValue, FAILURE_CONTENT_TYPE, LOAD_FAILED_BODY, LocalSession, RequestCookies,
-    SAVE_FAILED_BODY, Sessions, delete_if_destroyed, save_into, save_into_now,
+    After, CookieValue, FAILURE_CONTENT_TYPE, Finish, LOAD_FAILED_BODY, LocalSession,
+    RequestCookies, Respond, SAVE_FAILED_BODY, Sessions, finish,
 };
 pub use crate::handle::{LazySession, MapSessionHandle, SessionError, SessionHandle};
 #[cfg(doc)]
 use crate::limits::MAX_COOKIE_HEADER_BYTES;
-use crate::manager::{Saved, SessionManager, SetCookies};
+use crate::manager::{SessionManager, SetCookies};
 
 mod extract;
 
@@ -265,6 +264,9 @@ impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
     }
 }
 
+/// What a [`SessionService`] answers.
+type Answer<B> = Result<ServiceResponse<EitherBody<B>>, ::actix_web::Error>;
+
 pin_project! {
     /// The future a [`SessionService`] returns: the inner service's future,
     /// then, when the handler loaded the session, its save. Nothing is
@@ -273,38 +275,14 @@ pin_project! {
     /// may wait on the store is boxed.
     pub struct ResponseFuture<F, T, B> {
         #[pin]
-        state: State<F, T, B>,
-    }
-}
-
-/// What a [`SessionService`] answers.
-type Answer<B> = Result<ServiceResponse<EitherBody<B>>, ::actix_web::Error>;
-
-pin_project! {
-    #[project = StateProj]
-    enum State<F, T, B> {
-        /// The inner service runs.
-        Inner {
-            #[pin]
-            future: F,
-            lazy: LazySession<T>,
-            save_on_server_error: bool,
-        },
-        /// The session is saved, waiting on the store.
-        Saving {
-            future: Pin<Box<dyn Future<Output = Answer<B>>>>,
-        },
+        state: After<F, Saving<T>, Pin<Box<dyn Future<Output = Answer<B>>>>>,
     }
 }
 
 impl<F, T, B> fmt::Debug for ResponseFuture<F, T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Inner { .. } => "inner service",
-            State::Saving { .. } => "saving",
-        };
         f.debug_struct("ResponseFuture")
-            .field("state", &state)
+            .field("state", &self.state)
             .finish()
     }
 }
@@ -318,68 +296,58 @@ where
     type Output = Answer<B>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
-        loop {
-            let saving: Pin<Box<dyn Future<Output = Answer<B>>>> = match state.as_mut().project() {
-                StateProj::Saving { future } => return future.as_mut().poll(cx),
-                StateProj::Inner {
-                    future,
-                    lazy,
-                    save_on_server_error,
-                } => {
-                    let result = ready!(future.poll(cx));
-                    // Not loaded: nothing to save. Failed to load: the
-                    // extractor answered, and there is nothing to save.
-                    let Some(Ok(handle)) = lazy.loaded() else {
-                        return Poll::Ready(result.map(ServiceResponse::map_into_left_body));
-                    };
-                    match result {
-                        Err(e) => Box::pin(async move {
-                            delete_if_destroyed(&handle).await;
-                            Err(e)
-                        }),
-                        Ok(mut response) => {
-                            // Into the response's own headers: each line is
-                            // checked and stored once, as `http` 0.2.
-                            let skip =
-                                response.status().is_server_error() && !*save_on_server_error;
-                            if let Some(saved) =
-                                save_into_now(&handle, response.headers_mut(), skip)
-                            {
-                                return Poll::Ready(Ok(answer(&handle, response, saved)));
-                            }
-                            Box::pin(async move {
-                                let saved = save_into(&handle, response.headers_mut(), skip).await;
-                                Ok(answer(&handle, response, saved))
-                            })
-                        }
-                    }
-                }
-            };
-            state.set(State::Saving { future: saving });
-        }
+        self.project().state.poll_after(cx)
     }
 }
 
-/// The response after the final save: the handler's (with the save's
-/// `Set-Cookie`), or, when the save failed, the `500` (carrying the cookie
-/// of a save made during the handler, if there was one: the store already
-/// holds what it points to).
-fn answer<T, B>(
-    handle: &SessionHandle<T>,
-    response: ServiceResponse<B>,
-    saved: Result<Saved, Error>,
-) -> ServiceResponse<EitherBody<B>> {
-    match saved {
-        Ok(_) => response.map_into_left_body(),
-        Err(e) => {
-            let (request, _dropped) = response.into_parts();
-            let mut failed = failure(StatusCode::INTERNAL_SERVER_ERROR, SessionError::new(e));
-            if let Some(earlier) = handle.written() {
-                failed.headers_mut().append_value(&earlier);
-            }
-            ServiceResponse::new(request, failed).map_into_right_body()
+/// The middleware's finish: the save of a session the handler loaded.
+struct Saving<T> {
+    lazy: LazySession<T>,
+    save_on_server_error: bool,
+}
+
+impl<T, B> Finish<Result<ServiceResponse<B>, ::actix_web::Error>> for Saving<T>
+where
+    T: Serialize + DeserializeOwned + Default + 'static,
+    B: MessageBody + 'static,
+{
+    type Output = Answer<B>;
+    type Later = Pin<Box<dyn Future<Output = Answer<B>>>>;
+
+    fn finish(
+        &self,
+        result: Result<ServiceResponse<B>, ::actix_web::Error>,
+    ) -> Result<Answer<B>, Self::Later> {
+        finish(&self.lazy, result, self.save_on_server_error)
+            .map_err(|later| Box::pin(later) as Self::Later)
+    }
+}
+
+/// The save writes into the response's own headers: each line is checked
+/// and stored once, as `http` 0.2.
+impl<B> Respond for ServiceResponse<B> {
+    type Headers = actix_header::HeaderMap;
+    type Out = ServiceResponse<EitherBody<B>>;
+
+    fn is_server_error(&self) -> bool {
+        self.status().is_server_error()
+    }
+
+    fn headers_mut(&mut self) -> &mut actix_header::HeaderMap {
+        ServiceResponse::headers_mut(self)
+    }
+
+    fn answer(self) -> Self::Out {
+        self.map_into_left_body()
+    }
+
+    fn save_failed(self, error: SessionError, earlier: Option<http::HeaderValue>) -> Self::Out {
+        let (request, _dropped) = self.into_parts();
+        let mut failed = failure(StatusCode::INTERNAL_SERVER_ERROR, error);
+        if let Some(earlier) = earlier {
+            failed.headers_mut().append_value(&earlier);
         }
+        ServiceResponse::new(request, failed).map_into_right_body()
     }
 }
 
@@ -418,12 +386,12 @@ where
                 }
             }
         }
+        let saving = Saving {
+            lazy,
+            save_on_server_error: self.save_on_server_error,
+        };
         ResponseFuture {
-            state: State::Inner {
-                future: self.inner.call(request),
-                lazy,
-                save_on_server_error: self.save_on_server_error,
-            },
+            state: After::new(self.inner.call(request), saving),
         }
     }
 }

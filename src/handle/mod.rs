@@ -5,6 +5,7 @@
 //! middleware (`actix_web.rs`) re-export the public items, so each
 //! adapter's users find everything in one module.
 
+mod after;
 mod finish;
 mod gate;
 mod lazy;
@@ -18,7 +19,8 @@ use http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub(crate) use self::finish::{delete_if_destroyed, save_into, save_into_now};
+pub(crate) use self::after::{After, Finish};
+pub(crate) use self::finish::{Respond, finish};
 use self::gate::Gate;
 pub use self::lazy::LazySession;
 #[cfg(feature = "actix-web")]
