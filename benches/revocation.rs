@@ -65,20 +65,23 @@ fn at(secs: u64) -> SystemTime {
 /// Random-looking ids without the CSPRNG's per-draw cost (SplitMix64).
 struct Ids(u64);
 
+impl Ids {
+    fn word(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
 impl Iterator for Ids {
     type Item = SessionId;
 
     fn next(&mut self) -> Option<SessionId> {
-        let mut word = || {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
         let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&word().to_le_bytes());
-        bytes[8..].copy_from_slice(&word().to_le_bytes());
+        bytes[..8].copy_from_slice(&self.word().to_le_bytes());
+        bytes[8..].copy_from_slice(&self.word().to_le_bytes());
         Some(SessionId::from_bytes(bytes))
     }
 }
@@ -140,27 +143,45 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[at.min(sorted.len() - 1)]
 }
 
-/// Loads timed one by one, interleaved in blocks between the two
-/// managers: (with, without) in nanoseconds, sorted.
+/// A load without a registry followed by one read at a random place in
+/// `memory` (as large as the registry): what one access to a table that
+/// size costs a load, with no lock and no hashing: the floor of any
+/// registry in memory.
+fn load_and_read(
+    manager: &SessionManager,
+    requests: &[HeaderMap],
+    n: &mut usize,
+    memory: &[u64],
+    draw: &mut Ids,
+) {
+    load(manager, requests, n);
+    let at = draw.word() as usize % memory.len();
+    black_box(memory[at]);
+}
+
+/// Loads timed one by one, interleaved in blocks of 1 000 between the
+/// rows (with the registry, without, without plus one read in `memory`),
+/// which go first in turn: each row's times in nanoseconds, sorted.
 fn timed_loads(
     with: &SessionManager,
     without: &SessionManager,
     requests: &[HeaderMap],
-) -> [Vec<u64>; 2] {
-    let mut times = [Vec::new(), Vec::new()];
+    memory: &[u64],
+) -> [Vec<u64>; 3] {
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
     let mut n = 0;
-    for block in 0..200 {
-        for (manager, out) in [(with, 0), (without, 1)] {
-            let (manager, out) = if block % 2 == 0 {
-                (manager, out)
-            } else {
-                // Alternate which goes first.
-                if out == 0 { (without, 1) } else { (with, 0) }
-            };
+    let mut draw = Ids(7);
+    for block in 0..300 {
+        for i in 0..3 {
+            let row = (block + i) % 3;
             for _ in 0..1_000 {
                 let start = Instant::now();
-                load(manager, requests, &mut n);
-                times[out].push(start.elapsed().as_nanos() as u64);
+                match row {
+                    0 => load(with, requests, &mut n),
+                    1 => load(without, requests, &mut n),
+                    _ => load_and_read(without, requests, &mut n, memory, &mut draw),
+                }
+                times[row].push(start.elapsed().as_nanos() as u64);
             }
         }
     }
@@ -259,18 +280,26 @@ fn one_size(c: &mut Criterion, n: usize) {
     let with = manager(Some(&registry), &key);
     let without = manager(None, &key);
     let requests: Vec<HeaderMap> = (0..COOKIES).map(|n| signed_in(&with, n)).collect();
-    let [w, wo] = timed_loads(&with, &without, &requests);
-    let (w50, w99, o50, o99) = (
+    let memory = vec![1u64; (filled.bytes_current.max(8) / 8) as usize];
+    let [w, wo, floor] = timed_loads(&with, &without, &requests, &memory);
+    let (w50, w99, o50, o99, f50, f99) = (
         percentile(&w, 0.5),
         percentile(&w, 0.99),
         percentile(&wo, 0.5),
         percentile(&wo, 0.99),
+        percentile(&floor, 0.5),
+        percentile(&floor, 0.99),
     );
     eprintln!(
-        "[{name}] load: with registry median {w50} ns, p99 {w99} ns; without median {o50} ns, p99 {o99} ns; ratio median {:.3}, p99 {:.3}",
+        "[{name}] load: with registry median {w50} ns, p99 {w99} ns; without median {o50} ns, p99 {o99} ns; ratio median {:.3}, p99 {:.3}; \
+         without + one random read in {:.0} MiB: median {f50} ns, p99 {f99} ns, ratio median {:.3}, p99 {:.3}",
         w50 as f64 / o50 as f64,
         w99 as f64 / o99 as f64,
+        mb(filled.bytes_current),
+        f50 as f64 / o50 as f64,
+        f99 as f64 / o99 as f64,
     );
+    drop(memory);
     let mut group = c.benchmark_group(format!("load/{name}"));
     let mut turn = 0;
     group.bench_function("without_registry", |b| {

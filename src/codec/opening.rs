@@ -64,17 +64,17 @@ impl Codec {
         value: &str,
         now: SystemTime,
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
-        self.try_open_envelope(value.as_bytes(), now)
+        self.try_open_envelope(value.as_bytes(), to_secs(now))
             .map_err(Error::from)
     }
 
-    /// As [`Codec::open_envelope`], telling a value refused by the cheap
-    /// checks before any cryptography ([`Failure::Malformed`]) from one that
-    /// reached the AEAD.
+    /// As [`Codec::open_envelope`] at `now` in seconds since the Unix
+    /// epoch, telling a value refused by the cheap checks before any
+    /// cryptography ([`Failure::Malformed`]) from one that reached the AEAD.
     pub(crate) fn try_open_envelope<T: DeserializeOwned + 'static>(
         &self,
         value: &[u8],
-        now: SystemTime,
+        now: u64,
     ) -> Result<(Envelope<T>, OpenedWith), Failure> {
         self.with_opened_cookie(value, |plaintext, with| {
             self.decode_checked(plaintext, with, now, Deadlines::Both, value)
@@ -128,12 +128,12 @@ impl Codec {
     /// migrations, with no trailing bytes; then the timeouts. `source` is
     /// what makes the value unique (the cookie value, or a store value's
     /// store id): a version-1 value, which carries no session id, gets one
-    /// derived from it.
+    /// derived from it. `now` is in seconds since the Unix epoch.
     pub(super) fn decode_checked<T: DeserializeOwned + 'static>(
         &self,
         plaintext: &[u8],
         with: OpenedWith,
-        now: SystemTime,
+        now: u64,
         deadlines: Deadlines,
         source: &[u8],
     ) -> Result<(Envelope<T>, OpenedWith), Error> {
@@ -176,7 +176,6 @@ impl Codec {
             env.renewed_at,
             env.expiry.map(Expiry::from_sealed),
         );
-        let now = to_secs(now);
         let idle_passed = deadlines == Deadlines::Both && now >= idle_deadline;
         if idle_passed || now >= absolute_deadline {
             return Err(Error::new(ErrorKind::Expired));

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroize as _;
 
-use super::envelope::{Envelope, STORE_ID_BYTES};
+use super::envelope::{Envelope, STORE_ID_BYTES, to_secs};
 use super::schema::SchemaId;
 use super::{Codec, Deadlines};
 use crate::crypto::cipher::TAG_BYTES;
@@ -61,7 +61,7 @@ impl Codec {
         let result = seal::open_in_place(&self.inner.ring, context, &mut raw, self.inner.legacy)
             .map_err(Error::from)
             .and_then(|(plaintext, with)| {
-                self.decode_checked(plaintext, with, now, Deadlines::AbsoluteOnly, id)
+                self.decode_checked(plaintext, with, to_secs(now), Deadlines::AbsoluteOnly, id)
             });
         raw.zeroize();
         result

@@ -109,6 +109,7 @@ impl SessionManager {
                 reason = r;
             }
         };
+        let now_secs = to_secs(now);
         let mut aead_budget = MAX_SESSION_CANDIDATES;
         let mut store_budget = MAX_STORE_LOOKUPS;
         // A candidate that passed the cheap checks was left unread by a cap.
@@ -117,7 +118,7 @@ impl SessionManager {
             let Some(value) = candidates.next() else {
                 break;
             };
-            let (env, with) = match codec.try_open_envelope::<T>(value, now) {
+            let (env, with) = match codec.try_open_envelope::<T>(value, now_secs) {
                 Ok(opened) => opened,
                 // Junk that fails the cheap checks costs no budget.
                 Err(Failure::Malformed) => {
@@ -139,7 +140,7 @@ impl SessionManager {
             let issued_at = env.issued_at;
             let revoked = |subject: Option<&str>| {
                 let registry = self.inner.registry.as_ref()?;
-                match registry.check_sealed(session_id, subject, issued_at, to_secs(now)) {
+                match registry.check_sealed(session_id, subject, issued_at, now_secs) {
                     Status::Live => None,
                     Status::Revoked => Some(FreshReason::Revoked),
                     Status::Unverified => Some(FreshReason::RevocationUnverified),
@@ -211,7 +212,11 @@ impl SessionManager {
                     }
                 }
             };
-            if let (Origin::Store(_), Some(reason)) = (origin, revoked(subject.as_deref())) {
+            // A stored value's subject, checked once it is read (a cookie's
+            // was checked above).
+            if let Origin::Store(_) = origin
+                && let Some(reason) = revoked(subject.as_deref())
+            {
                 worse(reason);
                 continue;
             }

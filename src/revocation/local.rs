@@ -3,21 +3,26 @@
 //! Built for tens of millions of entries on a server that keeps loading
 //! sessions meanwhile:
 //!
-//! - **Sharded.** Revoked ids live in [`ID_SHARDS`] small hash tables, each
-//!   behind its own lock, chosen by bits of the id that the tables' own
-//!   hashing does not use. A load takes one shard's read lock.
-//! - **No pause a load waits for.** A write holds a shard's write lock
-//!   only to insert one entry into room made beforehand, to remove a few
-//!   hundred expired ones, or to swap in a table rebuilt beside the old one
-//!   (growth, and sweeps that leave most of it empty); the rebuild runs
-//!   under the read lock, which loads share (see [`Shard`]).
+//! - **Sharded.** Revoked ids live in [`ID_SHARDS`] small tables, each
+//!   behind its own lock, chosen by bits of the id that the tables do not
+//!   use for their buckets. A load takes one shard's read lock.
+//! - **No pause a load waits for.** An id table's slots are atomics, so a
+//!   write to it (an insert, a sweep) runs beside the loads, under the read
+//!   lock they share; its write lock is held only to swap in a table
+//!   rebuilt beside the old one (growth, and sweeps that leave most of it
+//!   empty): see [`ids`](super::ids). A subject table is a `HashMap`,
+//!   written under its write lock one entry or a few hundred removals at a
+//!   time (see [`Shard`]); a filter answers most loads without it (see
+//!   [`filter`](super::filter)).
 //! - **Compact.** An id entry is the 8-byte [`RevocationKey`] and a 4-byte
-//!   deadline (seconds), 12 bytes in the table plus its control byte.
+//!   deadline (seconds): one 12-byte slot, in a table kept between 2/5 and
+//!   4/5 full.
 //! - **Expired by sweeps, shard by shard.** A write sweeps the shard it
 //!   writes to once [`SWEEP_SECS`] seconds, dropping what expired and
 //!   giving the memory back once most of the shard is empty;
 //!   [`Revocations::purge`] sweeps every shard, one lock at a time.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,6 +30,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockW
 use std::time::SystemTime;
 
 use super::backend::{MAX_RECORDS_PER_SUBJECT, Revocation, RevocationKey, SessionRecord};
+use super::filter::SubjectFilter;
+use super::ids::{IdShard, Key};
 use crate::codec::SessionId;
 use crate::codec::envelope::{from_millis, from_secs, to_millis, to_millis_ceil, to_secs};
 
@@ -46,45 +53,8 @@ pub(super) const SWEEP_SECS: u64 = 60;
 /// ([`Registry::with_record_limit`](super::Registry::with_record_limit)).
 pub(super) const DEFAULT_RECORD_LIMIT: usize = 1 << 20;
 
-/// A revoked id's key as two 32-bit words, so that a table slot of key
-/// and deadline is 12 bytes (8-byte alignment would pad it to 16).
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key(u32, u32);
-
-impl Key {
-    fn new(key: RevocationKey) -> Self {
-        let [a, b, c, d, e, f, g, h] = key.to_bytes();
-        Self(
-            u32::from_le_bytes([a, b, c, d]),
-            u32::from_le_bytes([e, f, g, h]),
-        )
-    }
-
-    fn revocation_key(self) -> RevocationKey {
-        let [a, b, c, d] = self.0.to_le_bytes();
-        let [e, f, g, h] = self.1.to_le_bytes();
-        RevocationKey::from_bytes([a, b, c, d, e, f, g, h])
-    }
-
-    /// The shard: the low bits of the second word. The table inside hashes
-    /// the whole key as one word and uses its lowest bits (the first word)
-    /// for the bucket and its top seven for the control byte, so the
-    /// three draw on different random bits.
-    fn shard(self) -> usize {
-        self.1 as usize % ID_SHARDS
-    }
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(u64::from(self.1) << 32 | u64::from(self.0));
-    }
-}
-
-/// Passes a [`Key`]'s word through. The ids are 128 random bits from the
-/// CSPRNG and only a value that authenticated is looked up, so there is
-/// nothing to mix and no collision an attacker can aim for; this saves the
-/// SipHash rounds on every load.
+/// Passes a word through: the subject tables' keys carry their keyed
+/// hash ([`SubjectKey`]), computed once per load.
 #[derive(Default)]
 struct IdHasher(u64);
 
@@ -112,6 +82,76 @@ impl Hasher for IdHasher {
 /// then.
 fn secs32(secs: u64) -> u32 {
     u32::try_from(secs).unwrap_or(u32::MAX)
+}
+
+/// A revoked subject as its table keeps it: the subject and its keyed
+/// hash, which picks the shard and is the table's hash, so that a load
+/// hashes its subject once. Two subjects with the same hash are two keys
+/// (equality compares the subjects).
+struct SubjectKey {
+    hash: u64,
+    subject: Box<str>,
+}
+
+/// What a subject table is searched by: a [`SubjectKey`], or a subject
+/// and its hash borrowed from a load (`(u64, &str)`).
+trait SubjectQuery {
+    fn parts(&self) -> (u64, &str);
+}
+
+impl SubjectQuery for SubjectKey {
+    fn parts(&self) -> (u64, &str) {
+        (self.hash, &self.subject)
+    }
+}
+
+impl SubjectQuery for (u64, &str) {
+    fn parts(&self) -> (u64, &str) {
+        *self
+    }
+}
+
+impl<'a> Borrow<dyn SubjectQuery + 'a> for SubjectKey {
+    fn borrow(&self) -> &(dyn SubjectQuery + 'a) {
+        self
+    }
+}
+
+impl Hash for dyn SubjectQuery + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.parts().0);
+    }
+}
+
+impl PartialEq for dyn SubjectQuery + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn SubjectQuery + '_ {}
+
+impl Hash for SubjectKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for SubjectKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for SubjectKey {}
+
+impl Clone for SubjectKey {
+    fn clone(&self) -> Self {
+        Self {
+            hash: self.hash,
+            subject: self.subject.clone(),
+        }
+    }
 }
 
 /// Per subject: the sessions issued before `before` (milliseconds since
@@ -258,8 +298,7 @@ fn count_gain(count: &AtomicUsize, gained: isize) {
     }
 }
 
-type IdShard = Shard<Key, u32, BuildHasherDefault<IdHasher>>;
-type SubjectShard = Shard<Box<str>, SubjectEntry, RandomState>;
+type SubjectShard = Shard<SubjectKey, SubjectEntry, BuildHasherDefault<IdHasher>>;
 
 /// The revocations (and, for a registry in this process only, the session
 /// records) a registry holds.
@@ -272,6 +311,9 @@ pub(super) struct Revocations {
     /// Entries across the subject shards; while zero a load skips hashing
     /// its subject.
     subject_count: AtomicUsize,
+    /// Answers "certainly not" for most subjects a load asks about, with
+    /// no lock and no keyed hash.
+    subject_filter: SubjectFilter,
     records: Box<[Mutex<RecordShard>; RECORD_SHARDS]>,
     /// Most records kept in all (a registry in this process only).
     record_limit: AtomicUsize,
@@ -281,16 +323,34 @@ impl Default for Revocations {
     fn default() -> Self {
         let subject_hasher = RandomState::new();
         Self {
-            ids: Box::new(std::array::from_fn(|_| {
+            ids: Box::new(std::array::from_fn(|_| IdShard::default())),
+            id_count: AtomicUsize::new(0),
+            subjects: Box::new(std::array::from_fn(|_| {
                 Shard::new(BuildHasherDefault::default())
             })),
-            id_count: AtomicUsize::new(0),
-            subjects: Box::new(std::array::from_fn(|_| Shard::new(subject_hasher.clone()))),
             subject_hasher,
             subject_count: AtomicUsize::new(0),
+            subject_filter: SubjectFilter::default(),
             records: Box::new(std::array::from_fn(|_| Mutex::new(RecordShard::default()))),
             record_limit: AtomicUsize::new(DEFAULT_RECORD_LIMIT),
         }
+    }
+}
+
+impl Revocations {
+    /// Revocations whose subject filter is rebuilt after as few as `drops`
+    /// drops, and how many rebuilds it has had (for the model test).
+    #[cfg(test)]
+    pub(super) fn with_subject_rebuilds_after(drops: usize) -> Self {
+        Self {
+            subject_filter: SubjectFilter::rebuilt_after(drops),
+            ..Self::default()
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn subject_filter_rebuilds(&self) -> u64 {
+        self.subject_filter.rebuilds()
     }
 }
 
@@ -312,17 +372,25 @@ impl Revocations {
         reason = "the index is below ID_SHARDS, the array's length"
     )]
     fn id_shard(&self, key: Key) -> &IdShard {
-        &self.ids[key.shard() % ID_SHARDS]
+        &self.ids[key.shard(ID_SHARDS) % ID_SHARDS]
     }
 
     #[allow(
         clippy::indexing_slicing,
         reason = "the index is below SUBJECT_SHARDS, the array's length"
     )]
-    fn subject_shard(&self, subject: &str) -> &SubjectShard {
-        let hash = self.subject_hasher.hash_one(subject);
+    fn subject_shard(&self, hash: u64) -> &SubjectShard {
         // Bits the table inside uses for neither bucket nor control byte.
-        &self.subjects[(hash >> 32) as usize % SUBJECT_SHARDS]
+        &self.subjects[(hash >> 40) as usize % SUBJECT_SHARDS]
+    }
+
+    /// A subject's keyed hash (SipHash-1-3 under this registry's random
+    /// key: subjects are chosen by the application, not random). The
+    /// bytes alone: a table's keys are one subject each.
+    fn subject_hash(&self, subject: &str) -> u64 {
+        let mut hasher = self.subject_hasher.build_hasher();
+        hasher.write(subject.as_bytes());
+        hasher.finish()
     }
 
     #[allow(
@@ -359,39 +427,55 @@ impl Revocations {
     fn insert_id(&self, key: RevocationKey, until: u64, now: u64) {
         let key = Key::new(key);
         let until = secs32(until);
-        let ((), gained) = self.id_shard(key).update(
-            now,
-            |&u| u64::from(u),
-            |map| {
-                if now < u64::from(until) {
-                    let entry = map.entry(key).or_insert(0);
-                    *entry = (*entry).max(until);
-                }
-            },
-        );
+        let gained = self.id_shard(key).insert(key, until, now, SWEEP_SECS);
         count_gain(&self.id_count, gained);
     }
 
     fn insert_subject(&self, subject: &str, new: SubjectEntry, now: u64) {
-        let ((), gained) = self.subject_shard(subject).update(
+        let hash = self.subject_hash(subject);
+        let ((), gained) = self.subject_shard(hash).update(
             now,
             |s| u64::from(s.until),
             |map| {
                 if now >= u64::from(new.until) {
                     return;
                 }
-                match map.get_mut(subject) {
+                match map.get_mut(&(hash, subject) as &dyn SubjectQuery) {
                     Some(entry) => {
                         entry.before = entry.before.max(new.before);
                         entry.until = entry.until.max(new.until);
                     }
                     None => {
-                        map.insert(subject.into(), new);
+                        let key = SubjectKey {
+                            hash,
+                            subject: subject.into(),
+                        };
+                        map.insert(key, new);
                     }
                 }
+                // In the table first, under its write lock: see `filter`.
+                self.subject_filter.add(subject);
             },
         );
         count_gain(&self.subject_count, gained);
+        if gained < 0 {
+            self.subjects_dropped(gained.unsigned_abs());
+        }
+    }
+
+    /// Counts `n` subjects swept from the tables, and rebuilds the
+    /// subjects' filter once that is worth it.
+    fn subjects_dropped(&self, n: usize) {
+        let live = self.subject_count.load(Ordering::Acquire);
+        if self.subject_filter.note_dropped(n, live) {
+            self.subject_filter.rebuild(|add| {
+                for shard in self.subjects.iter() {
+                    for key in read(&shard.map).keys() {
+                        add(&key.subject);
+                    }
+                }
+            });
+        }
     }
 
     /// The revocations of page `page` that still matter at `now`
@@ -402,10 +486,11 @@ impl Revocations {
     pub(super) fn live_page(&self, page: usize, now: u64) -> Option<Vec<Revocation>> {
         if let Some(shard) = self.ids.get(page) {
             return Some(
-                read(&shard.map)
-                    .iter()
-                    .filter(|&(_, &until)| now < u64::from(until))
-                    .map(|(key, &until)| Revocation::Session {
+                shard
+                    .table()
+                    .entries()
+                    .filter(|&(_, until)| now < u64::from(until))
+                    .map(|(key, until)| Revocation::Session {
                         key: key.revocation_key(),
                         until: from_secs(u64::from(until)),
                     })
@@ -417,8 +502,8 @@ impl Revocations {
             read(&shard.map)
                 .iter()
                 .filter(|(_, s)| now < u64::from(s.until))
-                .map(|(subject, s)| Revocation::Subject {
-                    subject: subject.to_string(),
+                .map(|(key, s)| Revocation::Subject {
+                    subject: key.subject.to_string(),
                     before: from_millis(s.before),
                     until: from_secs(u64::from(s.until)),
                 })
@@ -438,22 +523,30 @@ impl Revocations {
         now: u64,
     ) -> bool {
         let key = Key::new(id.into());
-        if read(&self.id_shard(key).map)
-            .get(&key)
-            .is_some_and(|&until| now < u64::from(until))
+        if self
+            .id_shard(key)
+            .get(key)
+            .is_some_and(|until| now < u64::from(until))
         {
             return true;
         }
         match subject {
-            Some(subject) if self.subject_count.load(Ordering::Acquire) > 0 => self
-                .subject_entry(subject)
-                .is_some_and(|s| now < u64::from(s.until) && issued_at < s.before),
+            Some(subject)
+                if self.subject_count.load(Ordering::Acquire) > 0
+                    && self.subject_filter.may_contain(subject) =>
+            {
+                self.subject_entry(subject)
+                    .is_some_and(|s| now < u64::from(s.until) && issued_at < s.before)
+            }
             _ => false,
         }
     }
 
     fn subject_entry(&self, subject: &str) -> Option<SubjectEntry> {
-        read(&self.subject_shard(subject).map).get(subject).copied()
+        let hash = self.subject_hash(subject);
+        read(&self.subject_shard(hash).map)
+            .get(&(hash, subject) as &dyn SubjectQuery)
+            .copied()
     }
 
     /// Whether `subject` was signed out everywhere and the entry still
@@ -461,6 +554,7 @@ impl Revocations {
     #[cfg_attr(not(feature = "shared-registry"), allow(dead_code))]
     pub(super) fn subject_revoked(&self, subject: &str, now: u64) -> bool {
         self.subject_count.load(Ordering::Acquire) > 0
+            && self.subject_filter.may_contain(subject)
             && self
                 .subject_entry(subject)
                 .is_some_and(|s| now < u64::from(s.until))
@@ -513,13 +607,16 @@ impl Revocations {
     /// shard's sweep.
     pub(super) fn purge(&self, now: u64) {
         for shard in self.ids.iter() {
-            count_gain(&self.id_count, -shard.sweep(now, |&u| u64::from(u)));
+            count_gain(&self.id_count, -shard.sweep(now));
         }
+        let mut subjects_dropped = 0;
         for shard in self.subjects.iter() {
-            count_gain(
-                &self.subject_count,
-                -shard.sweep(now, |s| u64::from(s.until)),
-            );
+            let dropped = shard.sweep(now, |s| u64::from(s.until));
+            count_gain(&self.subject_count, -dropped);
+            subjects_dropped += dropped.unsigned_abs();
+        }
+        if subjects_dropped > 0 {
+            self.subjects_dropped(subjects_dropped);
         }
         for shard in self.records.iter() {
             lock(shard).sweep(now);
@@ -677,5 +774,40 @@ impl RecordShard {
             !list.is_empty()
         });
         self.count = count;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests")]
+
+    use super::*;
+    use crate::revocation::filter::REBUILD_AFTER;
+
+    fn subject(n: usize, until: u64) -> Revocation {
+        Revocation::Subject {
+            subject: format!("user:{n}"),
+            before: from_secs(50),
+            until: from_secs(until),
+        }
+    }
+
+    #[test]
+    fn once_enough_subjects_are_swept_the_filter_forgets_them() {
+        let revocations = Revocations::default();
+        let gone: Vec<Revocation> = (0..REBUILD_AFTER).map(|n| subject(n, 100)).collect();
+        revocations.apply(&gone, 0);
+        revocations.apply(&[subject(999_999, 1000)], 0);
+        assert!(revocations.subject_filter.may_contain("user:0"));
+        revocations.purge(100);
+        assert_eq!(revocations.len().1, 1);
+        let still_maybe = (0..REBUILD_AFTER)
+            .filter(|n| revocations.subject_filter.may_contain(&format!("user:{n}")))
+            .count();
+        // One subject left: each of the others shares its two bits with
+        // probability 2^-13 × 2^-11 or so.
+        assert!(still_maybe < 2, "{still_maybe} swept subjects still maybe");
+        assert!(revocations.subject_filter.may_contain("user:999999"));
+        assert!(revocations.is_revoked(SessionId::generate(), Some("user:999999"), 0, 100));
     }
 }

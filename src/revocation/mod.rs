@@ -137,6 +137,8 @@ use crate::codec::SessionId;
 use crate::codec::envelope::{from_secs, to_millis, to_secs};
 
 pub(crate) mod backend;
+mod filter;
+mod ids;
 mod local;
 #[cfg(feature = "shared-registry")]
 mod shared;

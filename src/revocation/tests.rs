@@ -229,3 +229,133 @@ fn pollster<T>(future: impl std::future::Future<Output = T>) -> T {
         std::task::Poll::Pending => unreachable!("an in-memory registry never waits"),
     }
 }
+
+mod subject_model {
+    //! The subject tables and their filter against a reference model:
+    //! random revocations (in bursts, so that sweeps drop enough for the
+    //! filter to be rebuilt), clock moves, purges and checks.
+
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::super::local::Revocations;
+    use super::*;
+    use crate::codec::envelope::to_millis_ceil;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Subjects `first..first + count`, signed out at `before`
+        /// (seconds after `at(0)`) until `before + life`.
+        Revoke {
+            first: u32,
+            count: u32,
+            before: u64,
+            life: u64,
+        },
+        Advance(u64),
+        Purge,
+        /// Whether a session of `subject` issued at `issued` is revoked.
+        Check {
+            subject: u32,
+            issued: u64,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => (0u32..3000, 1u32..200, 0u64..400, 1u64..300).prop_map(
+                |(first, count, before, life)| Op::Revoke { first, count, before, life }
+            ),
+            2 => (0u64..120).prop_map(Op::Advance),
+            1 => Just(Op::Purge),
+            6 => (0u32..3200, 0u64..400).prop_map(|(subject, issued)| Op::Check { subject, issued }),
+        ]
+    }
+
+    /// What the model holds per subject: `before` in milliseconds and
+    /// `until` in seconds since the epoch.
+    type Model = HashMap<u32, (u64, u64)>;
+
+    fn revoked(model: &Model, subject: u32, issued_ms: u64, now: u64) -> bool {
+        model
+            .get(&subject)
+            .is_some_and(|&(before, until)| now < until && issued_ms < before)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A table may keep an expired entry until it is swept, and a later
+        /// revocation of the same subject then merges into it; so the
+        /// registry's answer lies between two models: one where an expired
+        /// entry is replaced (never a "no" where it says "yes": nothing
+        /// revoked opens, the filter included) and one where entries always
+        /// merge (never a "yes" where it says "no"). Run by
+        /// `the_model_rebuilds_the_filter`, which counts the rebuilds.
+        fn subject_checks_agree_with_the_model(ops in proptest::collection::vec(op(), 1..120)) {
+            let revocations = Revocations::with_subject_rebuilds_after(16);
+            let (mut replaced, mut merged) = (Model::new(), Model::new());
+            let mut now = to_secs(at(0));
+            for op in ops {
+                match op {
+                    Op::Revoke { first, count, before, life } => {
+                        let before_at = at(before);
+                        let until = to_secs(before_at) + life;
+                        let batch: Vec<Revocation> = (first..first + count)
+                            .map(|s| Revocation::Subject {
+                                subject: format!("user:{s}"),
+                                before: before_at,
+                                until: from_secs(until),
+                            })
+                            .collect();
+                        revocations.apply(&batch, now);
+                        if now < until {
+                            let before_ms = to_millis_ceil(before_at);
+                            for s in first..first + count {
+                                let r = replaced.entry(s).or_insert((0, 0));
+                                *r = if now >= r.1 {
+                                    (before_ms, until)
+                                } else {
+                                    (r.0.max(before_ms), r.1.max(until))
+                                };
+                                let m = merged.entry(s).or_insert((0, 0));
+                                *m = (m.0.max(before_ms), m.1.max(until));
+                            }
+                        }
+                    }
+                    Op::Advance(secs) => now += secs,
+                    Op::Purge => revocations.purge(now),
+                    Op::Check { subject, issued } => {
+                        let issued_ms = to_millis(at(issued));
+                        let got = revocations.is_revoked(
+                            SessionId::generate(),
+                            Some(&format!("user:{subject}")),
+                            issued_ms,
+                            now,
+                        );
+                        if revoked(&replaced, subject, issued_ms, now) {
+                            prop_assert!(got, "user:{subject} issued {issued} at {now}: revoked, opened");
+                        }
+                        if !revoked(&merged, subject, issued_ms, now) {
+                            prop_assert!(!got, "user:{subject} issued {issued} at {now}: refused");
+                        }
+                    }
+                }
+            }
+            REBUILDS.fetch_add(revocations.subject_filter_rebuilds(), Ordering::Relaxed);
+        }
+    }
+
+    static REBUILDS: AtomicU64 = AtomicU64::new(0);
+
+    /// The model above is only as good as the rebuilds it went through.
+    #[test]
+    fn the_model_rebuilds_the_filter() {
+        subject_checks_agree_with_the_model();
+        assert!(
+            REBUILDS.load(Ordering::Relaxed) > 64,
+            "{REBUILDS:?} rebuilds in 64 cases"
+        );
+    }
+}
