@@ -8,7 +8,9 @@
 //! the table, under the same read lock; a writer preempted in the middle of
 //! one holds up no load. The shard's write lock is taken only to swap in a
 //! table rebuilt beside the old one (to grow, or to give memory back once
-//! most of it expired): a pointer's worth of work.
+//! most of it expired): a pointer's worth of work, and only when no load
+//! holds the lock (a writer waiting in `RwLock::write` would make the loads
+//! after it wait for the scheduler to run it).
 //!
 //! - **Slots.** A slot's deadline is [`EMPTY`] until the slot is first
 //!   used and [`GONE`] once its entry is dropped; otherwise the entry's
@@ -26,7 +28,9 @@
 //!   knows how many slots are taken.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{
+    Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+};
 
 use super::backend::RevocationKey;
 
@@ -187,6 +191,20 @@ fn read(lock: &RwLock<Table>) -> RwLockReadGuard<'_, Table> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The write lock, taken only while no load holds the read lock: a writer
+/// blocked in `RwLock::write` would hold every load that comes after it
+/// until the scheduler runs the writer again, so this one never blocks and
+/// yields its core between tries instead.
+pub(super) fn write_when_free<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    loop {
+        match lock.try_write() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => std::thread::yield_now(),
+        }
+    }
+}
+
 fn lock(lock: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
     lock.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -326,10 +344,7 @@ impl IdShard {
             (new, kept)
         };
         let (new, kept) = new;
-        let old = {
-            let mut table = self.table.write().unwrap_or_else(PoisonError::into_inner);
-            std::mem::replace(&mut *table, new)
-        };
+        let old = std::mem::replace(&mut *write_when_free(&self.table), new);
         drop(old);
         let dropped = writer.live.saturating_sub(kept);
         writer.live = kept;

@@ -26,12 +26,12 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::SystemTime;
 
 use super::backend::{MAX_RECORDS_PER_SUBJECT, Revocation, RevocationKey, SessionRecord};
 use super::filter::SubjectFilter;
-use super::ids::{IdShard, Key};
+use super::ids::{IdShard, Key, write_when_free};
 use crate::codec::SessionId;
 use crate::codec::envelope::{from_millis, from_secs, to_millis, to_millis_ceil, to_secs};
 
@@ -210,7 +210,7 @@ impl<K: Hash + Eq + Clone, V: Clone, S: BuildHasher + Clone> Shard<K, V, S> {
             // Room for one more: the table's next size, twice this one.
             gained -= self.rebuild(|_| true, |live| live + 1);
         }
-        let mut map = write(&self.map);
+        let mut map = write_when_free(&self.map);
         let before = len_isize(&map);
         let result = change(&mut map);
         gained += len_isize(&map) - before;
@@ -249,7 +249,7 @@ impl<K: Hash + Eq + Clone, V: Clone, S: BuildHasher + Clone> Shard<K, V, S> {
         }
         // A few hundred at a time: a load waits at most for one batch.
         for batch in expired.chunks(256) {
-            let mut map = write(&self.map);
+            let mut map = write_when_free(&self.map);
             for key in batch {
                 map.remove(key);
             }
@@ -276,7 +276,7 @@ impl<K: Hash + Eq + Clone, V: Clone, S: BuildHasher + Clone> Shard<K, V, S> {
         };
         let dropped;
         let old = {
-            let mut map = write(&self.map);
+            let mut map = write_when_free(&self.map);
             dropped = len_isize(&map) - len_isize(&new);
             std::mem::replace(&mut *map, new)
         };
@@ -356,10 +356,6 @@ impl Revocations {
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn lock<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {

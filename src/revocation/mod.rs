@@ -29,13 +29,16 @@
 //!
 //! The registry is built for tens of millions of live entries on a server
 //! that keeps loading sessions meanwhile: the ids are spread over 1 024
-//! shards, each behind its own lock, so a write, a sweep of expired
-//! entries or a shard's growth holds a thousandth of the table, never all
-//! of it; an entry is the id's 8-byte [`RevocationKey`] and a 4-byte
-//! deadline, about 22 bytes with the table's overhead; memory goes back
-//! once entries expire. A shared registry reads any number of revocations
-//! at start, a page at a time. The figures (`benches/revocation.rs`) are
-//! in [`docs::performance`](crate::docs::performance).
+//! shards of atomic slots, so a write or a sweep of expired entries runs
+//! beside the loads, and a shard's growth holds a thousandth of the table
+//! for a pointer swap, never all of it; an entry is the id's 8-byte
+//! [`RevocationKey`] and a 4-byte deadline, about 20 bytes with the
+//! table's free slots; memory goes back once entries expire. A load whose
+//! session has a subject asks a lock-free filter first, and hashes the
+//! subject only when the filter cannot rule it out. A shared registry
+//! reads any number of revocations at start, a page at a time. The figures
+//! (`benches/revocation.rs`) are in
+//! [`docs::performance`](crate::docs::performance).
 //!
 //! # In one process, or shared
 //!
